@@ -1,0 +1,59 @@
+"""The compiler: YAML text -> spec models -> diagnostics -> ProjectPlan.
+
+It never imports dagster, duckdb or pyspark, so the CLI's `validate` and `compile` stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from datacody_dagster.compiler.index import ProjectIndex, build_index
+from datacody_dagster.compiler.parse import parse_specs
+from datacody_dagster.compiler.plan import Node, ProjectPlan, build_plan
+from datacody_dagster.compiler.validate import validate
+from datacody_dagster.config import ProjectSettings, load_settings
+from datacody_dagster.errors import DatacodyError, Diagnostic, Severity
+
+
+@dataclass(frozen=True)
+class CompiledProject:
+    """A validated project: its root, settings and plan."""
+
+    root: Path
+    settings: ProjectSettings
+    plan: ProjectPlan
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / self.settings.warehouse_dir
+
+    def output_path(self, node: Node) -> Path:
+        return self.root / node.output_relpath(self.settings.warehouse_dir)
+
+
+def diagnose(root: Path) -> tuple[ProjectIndex | None, list[Diagnostic]]:
+    """Parse and validate; all diagnostics of the run at once."""
+    settings = load_settings(root)
+    files, diags = parse_specs(root / settings.specs_dir, root)
+    index = build_index(root, files)
+    diags = diags + validate(index)
+    return index, diags
+
+
+def compile_project(root: Path | str) -> CompiledProject:
+    """Parse, validate and plan the project at ``root``; raise DatacodyError on any error."""
+    root = Path(root).resolve()
+    settings = load_settings(root)
+    index, diags = diagnose(root)
+    errs = [d for d in diags if d.severity == Severity.ERROR]
+    if errs:
+        raise DatacodyError(errs)
+    assert index is not None
+    return CompiledProject(root=root, settings=settings, plan=build_plan(index))
+
+
+__all__ = ["CompiledProject", "Node", "ProjectPlan", "compile_project", "diagnose"]

@@ -1,0 +1,183 @@
+"""The plan: frozen data describing every node in topological order.
+
+Everything downstream (dbt emitter, Dagster spec builder, checks, optimizer) reads the plan,
+never the YAML. Fingerprints hash canonical SQL and config, so formatting or comment edits do
+not change an asset's Dagster code version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from datacody_dagster.compiler import sql as sqlmod
+from datacody_dagster.compiler.checks import PlannedCheck, plan_checks
+from datacody_dagster.compiler.columns import known_columns, topological_names
+from datacody_dagster.compiler.index import Entry, ProjectIndex
+from datacody_dagster.errors import Location
+from datacody_dagster.spec import AssetSpecModel, OnCron, SourceSpec
+
+NodeKind = Literal["source", "sql", "python", "steps"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One asset of the project (a source is an asset that loads a file)."""
+
+    name: str
+    group: str
+    kind: NodeKind
+    location: Location
+    fingerprint: str
+    description: str | None = None
+    owners: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()
+    engine: str = "duckdb"
+    materialized: str = "table"
+    sql: str | None = None
+    canonical_sql: str | None = None
+    python: str | None = None
+    source_path: str | None = None
+    source_format: str | None = None
+    source_options: dict[str, Any] = field(default_factory=dict, hash=False)
+    columns: tuple[str, ...] | None = None
+    column_types: dict[str, str] = field(default_factory=dict, hash=False)
+    column_descriptions: dict[str, str] = field(default_factory=dict, hash=False)
+    checks: tuple[PlannedCheck, ...] = ()
+    schedule: str | None = None
+    automation: str | None = None  # "eager" or "on_cron:<cron>"
+    incremental_key: tuple[str, ...] = ()
+    incremental_cursor: str | None = None
+    partition_by: tuple[str, ...] = ()
+    from_asset: str | None = None
+    steps: tuple[dict[str, Any], ...] = field(default=(), hash=False)
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind == "source"
+
+    def output_relpath(self, warehouse_dir: str) -> str:
+        """Where the asset's Parquet output lives, relative to the project root."""
+        suffix = "" if self.partition_by else ".parquet"
+        return f"{warehouse_dir}/{self.group}/{self.name}{suffix}"
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    nodes: tuple[Node, ...]
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    def downstream(self, name: str) -> list[Node]:
+        return [n for n in self.nodes if name in n.deps]
+
+    def groups(self) -> list[str]:
+        return sorted({n.group for n in self.nodes})
+
+    def checks(self) -> list[PlannedCheck]:
+        return [c for n in self.nodes for c in n.checks]
+
+
+def _entry_checks(entry: Entry) -> list[PlannedCheck]:
+    triples = []
+    for i, c in enumerate(entry.spec.checks):
+        loc = entry.location("checks", i)
+        assert isinstance(loc, Location)
+        triples.append((c, None, loc))
+    for col, col_spec in entry.spec.columns.items():
+        for i, c in enumerate(col_spec.checks):
+            loc = entry.location("columns", col, "checks", i)
+            assert isinstance(loc, Location)
+            triples.append((c, col, loc))
+    return plan_checks(entry.name, triples)
+
+
+def _source_format(spec: SourceSpec) -> str:
+    if spec.format:
+        return spec.format
+    suffix = Path(spec.path.replace("*", "x")).suffix.lower().lstrip(".")
+    return {"jsonl": "json", "ndjson": "json", "pq": "parquet", "tsv": "csv"}.get(suffix, suffix or "csv")
+
+
+def _config_fingerprint(*items: Any) -> str:
+    return json.dumps(items, sort_keys=True, default=str)
+
+
+def build_plan(index: ProjectIndex) -> ProjectPlan:
+    """Plan a validated index (call validation first: this assumes no errors)."""
+    entries = index.by_name()
+    cols = known_columns(index)
+    nodes: list[Node] = []
+    for name in topological_names(index):
+        entry = entries[name]
+        spec = entry.spec
+        pf = entry.file
+        loc = entry.location()
+        assert isinstance(loc, Location)
+        owners = tuple(spec.owners if spec.owners is not None else pf.spec.owners)
+        checks = tuple(_entry_checks(entry))
+        check_fp = _config_fingerprint([(c.name, c.kind, c.args, c.severity) for c in checks])
+        col_types = {c: s.type for c, s in spec.columns.items() if s.type}
+        col_desc = {c: s.description for c, s in spec.columns.items() if s.description}
+        known = cols.get(name)
+        if isinstance(spec, SourceSpec):
+            fmt = _source_format(spec)
+            fp = sqlmod.fingerprint("source", spec.path, fmt, _config_fingerprint(spec.options, col_types))
+            nodes.append(
+                Node(
+                    name=name, group=pf.group, kind="source", location=loc, fingerprint=fp,
+                    description=spec.description, owners=owners, source_path=spec.path,
+                    source_format=fmt, source_options=dict(spec.options),
+                    columns=tuple(known) if known else None, column_types=col_types,
+                    column_descriptions=col_desc, checks=checks, tags=dict(spec.tags),
+                    engine=pf.spec.engine or "duckdb",
+                )
+            )
+            continue
+        assert isinstance(spec, AssetSpecModel)
+        engine = spec.engine or pf.spec.engine or "duckdb"
+        automation = None
+        if spec.automation == "eager":
+            automation = "eager"
+        elif isinstance(spec.automation, OnCron):
+            automation = f"on_cron:{spec.automation.on_cron}"
+        inc_key: tuple[str, ...] = ()
+        if spec.incremental and spec.incremental.unique_key:
+            key = spec.incremental.unique_key
+            inc_key = (key,) if isinstance(key, str) else tuple(key)
+        kind: NodeKind = "sql" if spec.sql is not None else "python" if spec.python else "steps"
+        canonical = sqlmod.canonical_sql(entry.query) if entry.query is not None else None
+        body = canonical or spec.python or _config_fingerprint(spec.from_, spec.steps)
+        config = _config_fingerprint(
+            spec.materialized, engine, inc_key, spec.incremental.cursor if spec.incremental else None,
+            spec.partition_by, col_types,
+        )
+        nodes.append(
+            Node(
+                name=name, group=pf.group, kind=kind, location=loc,
+                fingerprint=sqlmod.fingerprint(kind, body, config),
+                description=spec.description, owners=owners,
+                deps=tuple(d for d in entry.declared_deps() if d in entries),
+                engine=engine, materialized=spec.materialized, sql=spec.sql,
+                canonical_sql=canonical, python=spec.python,
+                columns=tuple(known) if known else None, column_types=col_types,
+                column_descriptions=col_desc, checks=checks, schedule=spec.schedule,
+                automation=automation, incremental_key=inc_key,
+                incremental_cursor=spec.incremental.cursor if spec.incremental else None,
+                partition_by=tuple(spec.partition_by or ()), from_asset=spec.from_,
+                steps=tuple(spec.steps), tags=dict(spec.tags),
+            )
+        )
+        _ = check_fp
+    return ProjectPlan(nodes=tuple(nodes))

@@ -1,0 +1,37 @@
+"""Validation rules, one per module. Each takes the project index and returns diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from datacody_dagster.compiler.index import ProjectIndex
+from datacody_dagster.compiler.validate import (
+    check_columns,
+    cycles,
+    python_refs,
+    references,
+    schedules,
+    sql_guard,
+    unique_names,
+)
+from datacody_dagster.errors import Diagnostic
+
+Rule = Callable[[ProjectIndex], list[Diagnostic]]
+
+RULES: tuple[Rule, ...] = (
+    unique_names.check,
+    sql_guard.check,
+    references.check,
+    cycles.check,
+    python_refs.check,
+    schedules.check,
+    check_columns.check,
+)
+
+
+def validate(index: ProjectIndex) -> list[Diagnostic]:
+    """All diagnostics of all rules, sorted by location."""
+    diags: list[Diagnostic] = []
+    for rule in RULES:
+        diags.extend(rule(index))
+    return sorted(diags, key=lambda d: (str(d.location.file) if d.location else "", d.location.line if d.location else 0))

@@ -1,0 +1,1 @@
+"""Emitters: plan -> dbt files, Dagster definitions, JSON Schema."""

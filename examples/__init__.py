@@ -1,0 +1,1 @@
+"""Python transforms used by the example asset specs."""
