@@ -1,0 +1,1 @@
+"""The `datacody` command line."""

@@ -1,0 +1,39 @@
+"""Entry point of the `datacody` CLI. Commands live in one module each and register here.
+
+Heavy imports (dagster, dbt, dvc) happen inside the commands that need them, so
+`datacody validate` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="datacody",
+    help="Declarative asset specs -> Dagster assets and dbt models, checked and versioned.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module exposes `register(app)`. Keep this list sorted.
+COMMAND_MODULES: tuple[str, ...] = (
+    "datacody_dagster.cli.compile_cmd",
+    "datacody_dagster.cli.init_cmd",
+    "datacody_dagster.cli.materialize_cmd",
+    "datacody_dagster.cli.schema_cmd",
+    "datacody_dagster.cli.validate_cmd",
+)
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""What runs at materialization time: loaders, dbt invocation, outputs and their metadata."""
