@@ -1,0 +1,62 @@
+"""The code location: `dagster dev -w workspace.yaml` loads `defs` from here.
+
+Wiring only: the plan comes from the YAML specs (no `dbt parse` at load time), assets and
+checks from runtime/assets.py, schedules from the plan, the optimizer's sensor and schedule.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from datacody_dagster.compiler import CompiledProject, compile_project
+from datacody_dagster.emit.dagster import WRITER_TAG, schedules_for
+from datacody_dagster.runtime.assets import build_assets
+
+
+def _executor() -> dg.ExecutorDefinition:
+    # One writer per DuckDB file: dbt steps carry the writer tag and never run two at once.
+    return dg.multiprocess_executor.configured(
+        {
+            "max_concurrent": 4,
+            "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],
+        }
+    )
+
+
+def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
+    """Definitions for a project (a compiled one, or its root folder)."""
+    if not isinstance(project, CompiledProject):
+        project = compile_project(project)
+    sensors: list[dg.SensorDefinition] = []
+    schedules = schedules_for(project)
+    try:
+        from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
+    except ImportError:
+        pass
+    else:
+        opt_sensors, opt_schedules = optimizer_definitions(project)
+        sensors.extend(opt_sensors)
+        schedules.extend(opt_schedules)
+    return dg.Definitions(
+        assets=build_assets(project),
+        schedules=schedules,
+        sensors=sensors,
+        executor=_executor(),
+    )
+
+
+def project_root() -> Path:
+    """The project this code location serves: $DATACODY_PROJECT_DIR or the working dir."""
+    return Path(os.environ.get("DATACODY_PROJECT_DIR", os.getcwd())).resolve()
+
+
+def __getattr__(name: str) -> object:
+    # Build lazily so that importing the package (e.g. from the CLI) does not compile.
+    if name == "defs":
+        value = build_definitions(project_root())
+        globals()["defs"] = value
+        return value
+    raise AttributeError(name)

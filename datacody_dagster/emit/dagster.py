@@ -1,0 +1,124 @@
+"""Pure builder of Dagster specs from the plan: no I/O, no dbt parse.
+
+Reused by the code location (definitions.py), the Dagster component and the load benchmark.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.compiler.plan import Node
+
+WRITER_TAG = "datacody/writer"
+DUCKDB_POOL = "datacody_duckdb"
+
+
+def asset_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([name])
+
+
+def kinds_for(node: Node) -> set[str]:
+    if node.is_source:
+        return {"duckdb", node.source_format or "file", "parquet"}
+    if node.kind == "sql":
+        return {"spark", "parquet"} if node.engine == "spark" else {"dbt", "duckdb", "parquet"}
+    if node.kind == "python":
+        return {"python", "parquet"}
+    return {"spark" if node.engine == "spark" else "duckdb", "parquet"}
+
+
+def automation_for(node: Node) -> dg.AutomationCondition | None:
+    if node.automation == "eager":
+        return dg.AutomationCondition.eager()
+    if node.automation and node.automation.startswith("on_cron:"):
+        return dg.AutomationCondition.on_cron(node.automation.removeprefix("on_cron:"))
+    return None
+
+
+def code_reference(project: CompiledProject, node: Node) -> dg.CodeReferencesMetadataValue:
+    return dg.CodeReferencesMetadataValue(
+        code_references=[
+            dg.LocalFileCodeReference(
+                file_path=str(project.root / node.location.file),
+                line_number=node.location.line,
+                label=f"spec of {node.name}",
+            )
+        ]
+    )
+
+
+def asset_spec_for(project: CompiledProject, node: Node) -> dg.AssetSpec:
+    """The AssetSpec of one plan node."""
+    metadata: dict[str, object] = {
+        "dagster/code_references": code_reference(project, node),
+        "datacody/spec": str(node.location),
+        "datacody/engine": node.engine,
+        "dagster/uri": project.output_path(node).as_uri(),
+    }
+    if node.kind == "sql":
+        metadata["datacody/materialized"] = node.materialized
+        metadata["datacody/sql"] = dg.MetadataValue.md(f"```sql\n{(node.sql or '').strip()}\n```")
+    if node.columns:
+        metadata["dagster/column_schema"] = dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=c,
+                    type=node.column_types.get(c, "unknown"),
+                    description=node.column_descriptions.get(c),
+                )
+                for c in node.columns
+            ]
+        )
+    tags = {k: v for k, v in node.tags.items()}
+    return dg.AssetSpec(
+        key=asset_key(node.name),
+        deps=[asset_key(d) for d in node.deps],
+        description=node.description,
+        group_name=node.group,
+        owners=list(node.owners),
+        kinds=kinds_for(node),
+        code_version=node.fingerprint,
+        metadata=metadata,
+        tags=tags,
+        automation_condition=automation_for(node),
+        skippable=True,
+    )
+
+
+def check_spec_for(check: PlannedCheck) -> dg.AssetCheckSpec:
+    """An AssetCheckSpec; error severity is blocking (downstream does not run on bad data)."""
+    extra = [asset_key(check.args["to"])] if check.kind == "relationships" else []
+    return dg.AssetCheckSpec(
+        name=check.name,
+        asset=asset_key(check.asset),
+        description=f"{check.description} [{check.kind}, severity {check.severity}]",
+        blocking=check.blocking,
+        additional_deps=extra,
+        metadata={
+            "datacody/severity": check.severity,
+            "datacody/kind": check.kind,
+            "datacody/spec": str(check.location) if check.location else "",
+        },
+    )
+
+
+def check_specs_for(node: Node) -> list[dg.AssetCheckSpec]:
+    return [check_spec_for(c) for c in node.checks]
+
+
+def schedules_for(project: CompiledProject) -> list[dg.ScheduleDefinition]:
+    """One schedule per asset with `schedule:` (materializes the asset and its checks)."""
+    out = []
+    for node in project.plan.nodes:
+        if node.schedule:
+            out.append(
+                dg.ScheduleDefinition(
+                    name=f"{node.name}_schedule",
+                    cron_schedule=node.schedule,
+                    target=dg.AssetSelection.assets(asset_key(node.name)),
+                    description=f"From `schedule:` at {node.location}",
+                )
+            )
+    return out

@@ -1,0 +1,191 @@
+"""Dagster asset definitions for each kind of plan node (the execution side)."""
+
+
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.plan import Node
+from datacody_dagster.emit.dagster import (
+    DUCKDB_POOL,
+    WRITER_TAG,
+    asset_key,
+    asset_spec_for,
+    check_specs_for,
+)
+from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime.finalize import finalize
+
+
+def _op_name(prefix: str, name: str) -> str:
+    return f"{prefix}__{name}"
+
+
+def _fail(exc: DatacodyError) -> dg.Failure:
+    return dg.Failure(description=str(exc))
+
+
+def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
+    """A one-asset definition whose body writes the output with ``produce(project, node)``."""
+
+    @dg.multi_asset(
+        name=_op_name(node.kind, node.name),
+        specs=[asset_spec_for(project, node)],
+        check_specs=check_specs_for(node),
+        can_subset=True,
+    )
+    def _asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        started = time.monotonic()
+        try:
+            extra = produce(project, node) or {}
+            done = finalize(context, project, node, started, extra)
+        except DatacodyError as exc:
+            raise _fail(exc) from None
+        yield done.result
+
+    return _asset
+
+
+def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
+    from datacody_dagster.runtime.sources import load_source
+
+    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+        load_source(project, node)
+        return {"datacody/source_path": dg.MetadataValue.text(node.source_path or "")}
+
+    return _single_node_asset(project, node, produce)
+
+
+def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
+    from datacody_dagster.runtime.python_assets import run_python_asset
+
+    def produce(project: CompiledProject, node: Node) -> None:
+        run_python_asset(project, node)
+
+    return _single_node_asset(project, node, produce)
+
+
+def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
+    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+        from datacody_dagster.steps import run_steps_asset
+
+        assert node.from_asset is not None
+        upstream = project.plan.node(node.from_asset)
+        meta = run_steps_asset(
+            project.output_path(upstream),
+            node.steps,
+            project.output_path(node),
+            engine=node.engine,
+            spark=project.settings.spark,
+        )
+        return {f"datacody/steps/{k}": v for k, v in (meta or {}).items()}
+
+    return _single_node_asset(project, node, produce)
+
+
+def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
+    def produce(project: CompiledProject, node: Node) -> None:
+        from datacody_dagster.engines.spark import materialize_sql
+
+        assert node.sql is not None
+        inputs = {d: project.output_path(project.plan.node(d)) for d in node.deps}
+        materialize_sql(node.sql, inputs, project.output_path(node), project.settings.spark)
+
+    return _single_node_asset(project, node, produce)
+
+
+def _batches(nodes: list[Node]) -> list[list[Node]]:
+    """Split a topologically ordered selection into dbt invocations.
+
+    A node joins the current batch unless it reads a node of the batch that has blocking
+    checks: those checks must pass before anything downstream is built.
+    """
+    batches: list[list[Node]] = []
+    current: list[Node] = []
+    in_current: dict[str, Node] = {}
+    for node in nodes:
+        gate = any(
+            d in in_current and any(c.blocking for c in in_current[d].checks) for d in node.deps
+        )
+        if gate:
+            batches.append(current)
+            current, in_current = [], {}
+        current.append(node)
+        in_current[node.name] = node
+    if current:
+        batches.append(current)
+    return batches
+
+
+def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefinition:
+    """All dbt-backed SQL assets as one subsettable multi-asset; dbt runs at execution time."""
+    from datacody_dagster.runtime.dbt_runner import run_models
+
+    check_specs = [spec for node in nodes for spec in check_specs_for(node)]
+
+    @dg.multi_asset(
+        name="datacody_dbt_models",
+        specs=[asset_spec_for(project, n) for n in nodes],
+        check_specs=check_specs,
+        can_subset=True,
+        op_tags={WRITER_TAG: "duckdb"},
+        pool=DUCKDB_POOL,
+    )
+    def _dbt(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        from datacody_dagster.emit.files import sync_generated_files
+
+        selected = [n for n in nodes if asset_key(n.name) in context.selected_asset_keys]
+        sync_generated_files(project)
+        stopped: dict[str, str] = {}
+        errors: list[str] = []
+        for batch in _batches(selected):
+            runnable = []
+            for node in batch:
+                blocker = next((d for d in node.deps if d in stopped), None)
+                if blocker:
+                    stopped[node.name] = f"upstream `{blocker}` did not pass"
+                    context.log.warning(f"skipping {node.name}: {stopped[node.name]}")
+                else:
+                    runnable.append(node)
+            if not runnable:
+                continue
+            started = time.monotonic()
+            results = run_models(project, [n.name for n in runnable], context.log)
+            for node in runnable:
+                res = results.get(node.name)
+                if res is None or res.status != "success":
+                    msg = res.message if res else "not run by dbt"
+                    stopped[node.name] = f"dbt {res.status if res else 'error'}: {msg}"
+                    errors.append(f"{node.name}: {msg}")
+                    continue
+                extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
+                done = finalize(context, project, node, started, extra)
+                if done.blocking_failures:
+                    stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
+                yield done.result
+        if errors:
+            raise dg.Failure(description="dbt models failed:\n" + "\n".join(errors))
+
+    return _dbt
+
+
+def build_assets(project: CompiledProject) -> list[dg.AssetsDefinition]:
+    """One definition per source/Python/steps/Spark node, one multi-asset for dbt models."""
+    defs: list[dg.AssetsDefinition] = []
+    dbt_nodes: list[Node] = []
+    for node in project.plan.nodes:
+        if node.is_source:
+            defs.append(source_asset(project, node))
+        elif node.kind == "python":
+            defs.append(python_asset(project, node))
+        elif node.kind == "steps":
+            defs.append(steps_asset(project, node))
+        elif node.engine == "spark":
+            defs.append(spark_sql_asset(project, node))
+        else:
+            dbt_nodes.append(node)
+    if dbt_nodes:
+        defs.append(dbt_assets(project, dbt_nodes))
+    return defs

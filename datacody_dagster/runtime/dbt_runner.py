@@ -1,0 +1,58 @@
+"""Invoke dbt (through dagster-dbt's CLI resource) for a set of generated models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from datacody_dagster.compiler import CompiledProject
+
+
+@dataclass(frozen=True)
+class DbtModelResult:
+    name: str
+    status: str  # success | error | skipped
+    message: str | None
+    execution_time: float
+
+
+def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
+    """`dbt run` the given models; one result per model (never raises on model errors)."""
+    from dagster_dbt import DbtCliResource
+
+    dbt_dir = project.root / project.settings.dbt_project_dir
+    dbt = DbtCliResource(project_dir=str(dbt_dir), profiles_dir=str(dbt_dir))
+    invocation = dbt.cli(["run", "--select", *names], raise_on_error=False).wait()
+    results: dict[str, DbtModelResult] = {}
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except Exception:  # no artifact when dbt failed before running (e.g. bad profile)
+        run_results = {"results": []}
+    for item in run_results.get("results", []):
+        name = item["unique_id"].split(".")[-1]
+        results[name] = DbtModelResult(
+            name=name,
+            status=item.get("status", "error"),
+            message=item.get("message"),
+            execution_time=float(item.get("execution_time") or 0.0),
+        )
+    if not results and not invocation.is_successful():
+        tail = "\n".join(_error_lines(invocation))
+        for name in names:
+            results[name] = DbtModelResult(name, "error", tail or "dbt failed", 0.0)
+    if log is not None:
+        for r in results.values():
+            log.info(f"dbt {r.name}: {r.status} in {r.execution_time:.2f}s")
+    return results
+
+
+def _error_lines(invocation: Any) -> list[str]:
+    lines = []
+    try:
+        for event in invocation.stream_raw_events():
+            info = event.raw_event.get("info", {})
+            if info.get("level") == "error":
+                lines.append(info.get("msg", ""))
+    except Exception:
+        pass
+    return lines[-5:]

@@ -1,0 +1,99 @@
+"""After an output is written: metadata, DVC version, checks -> one MaterializeResult."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.plan import Node
+from datacody_dagster.emit.dagster import asset_key
+from datacody_dagster.runtime.outputs import output_metadata, relation_for
+
+
+@dataclass(frozen=True)
+class Finalized:
+    result: dg.MaterializeResult
+    blocking_failures: list[str]
+
+
+def _record_version(project: CompiledProject, node: Node) -> tuple[dict[str, Any], dg.DataVersion | None]:
+    if not project.settings.dvc.enabled or node.kind == "sql" and node.materialized == "view":
+        return {}, None
+    from datacody_dagster.versioning import record_output
+
+    version = record_output(project.root, project.output_path(node), project.settings.dvc)
+    meta = {
+        "datacody/dvc_md5": dg.MetadataValue.text(version.md5),
+        "datacody/dvc_file": dg.MetadataValue.path(str(version.dvc_file)),
+        "datacody/size_bytes": dg.MetadataValue.int(version.size),
+    }
+    return meta, dg.DataVersion(version.md5)
+
+
+def _evaluate_checks(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext,
+    project: CompiledProject,
+    node: Node,
+    data_version: str | None,
+) -> tuple[list[dg.AssetCheckResult], list[str], dict[str, Any]]:
+    if not node.checks:
+        return [], [], {}
+    from datacody_dagster.checks import evaluate_checks
+    from datacody_dagster.checks.dagster_results import to_asset_check_result
+    from datacody_dagster.checks.history import DagsterCheckHistory
+    from datacody_dagster.checks.model import CheckTarget
+
+    selected = context.selected_asset_check_keys
+    checks = [
+        c for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected
+    ]
+    if not checks:
+        return [], [], {}
+    path = project.output_path(node)
+
+    def resolve(name: str) -> str:
+        return relation_for(project, project.plan.node(name))
+
+    target = CheckTarget(
+        asset=node.name,
+        relation=relation_for(project, node),
+        parquet_path=path if path.is_file() else None,
+        data_version=data_version,
+        resolve=resolve,
+        duckdb_database=project.root / project.settings.duckdb_path,
+    )
+    outcomes = evaluate_checks(target, checks, history=DagsterCheckHistory(context.instance))
+    results = [to_asset_check_result(o) for o in outcomes]
+    failures = [o.check.name for o in outcomes if not o.passed and o.check.blocking]
+    return results, failures, {}
+
+
+def finalize(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext,
+    project: CompiledProject,
+    node: Node,
+    started: float,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Finalized:
+    """Build the MaterializeResult of a node whose output has just been written."""
+    meta = output_metadata(project, node)
+    version_meta, data_version = _record_version(project, node)
+    meta.update(version_meta)
+    meta.update(extra_metadata or {})
+    check_results, failures, _ = _evaluate_checks(
+        context, project, node, data_version.value if data_version else None
+    )
+    meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - started, 3))
+    if failures:
+        meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(failures))
+    result = dg.MaterializeResult(
+        asset_key=asset_key(node.name),
+        metadata=meta,
+        data_version=data_version,
+        check_results=check_results,
+    )
+    return Finalized(result, failures)

@@ -1,0 +1,115 @@
+"""Headless materialization through Dagster (used by `datacody materialize` and tests)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from datacody_dagster.compiler import compile_project
+from datacody_dagster.emit.files import sync_generated_files
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.runtime.instance import project_instance
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    asset: str
+    status: str  # materialized | failed | skipped
+    rows: int | None
+    seconds: float | None
+    checks: str
+
+
+@dataclass
+class MaterializeSummary:
+    rows: list[AssetRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    run_id: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return not self.errors and all(r.status == "materialized" for r in self.rows)
+
+
+def _meta_value(meta: dict, key: str) -> object:  # type: ignore[type-arg]
+    value = meta.get(key)
+    return getattr(value, "value", value)
+
+
+def materialize_project(
+    root: Path, select: str | None = None, show_progress: bool = False
+) -> MaterializeSummary:
+    """Compile, then materialize the selection in-process against the project's instance."""
+    from datacody_dagster.definitions import build_definitions
+
+    started = time.monotonic()
+    project = compile_project(root)
+    sync_generated_files(project)
+    if project.settings.dvc.enabled:
+        from datacody_dagster.versioning import ensure_dvc_repo
+
+        ensure_dvc_repo(project.root, project.settings.dvc)
+    defs = build_definitions(project)
+    instance = project_instance(project.root)
+    assets = list(defs.assets or [])
+    try:
+        selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
+        selected_keys = selection.resolve(defs.resolve_asset_graph())
+    except Exception as exc:  # dagster raises several types for bad selection strings
+        raise DatacodyError(
+            Diagnostic(RUNTIME, f"invalid --select `{select}`: {exc}", None,
+                       "use asset names, `group:NAME`, `name+` (downstream) or `+name` (upstream)")
+        ) from None
+    if not selected_keys:
+        raise DatacodyError(Diagnostic(RUNTIME, f"--select `{select}` matches no asset", None,
+                                       "run `datacody validate` to list assets"))
+    result = dg.materialize(
+        assets,
+        instance=instance,
+        selection=list(selected_keys),
+        raise_on_error=False,
+    )
+    summary = MaterializeSummary(run_id=result.run_id)
+    materialized = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.asset_materialization
+        if mat is not None:
+            materialized[mat.asset_key.to_user_string()] = dict(mat.metadata)
+    check_status: dict[str, list[tuple[str, bool, str]]] = {}
+    for ev in result.get_asset_check_evaluations():
+        check_status.setdefault(ev.asset_key.to_user_string(), []).append(
+            (ev.check_name, ev.passed, ev.severity.value)
+        )
+    plan_order = [n.name for n in project.plan.nodes]
+    keys = sorted((k.to_user_string() for k in selected_keys), key=lambda n: plan_order.index(n) if n in plan_order else 0)
+    failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    for key in keys:
+        checks = check_status.get(key, [])
+        failed = [name for name, ok, sev in checks if not ok]
+        check_text = f"{len(checks) - len(failed)}/{len(checks)} passed" if checks else ""
+        if failed:
+            check_text += " (failed: " + ", ".join(failed) + ")"
+        if key in materialized:
+            meta = materialized[key]
+            rows = _meta_value(meta, "dagster/row_count")
+            secs = _meta_value(meta, "datacody/duration_s")
+            summary.rows.append(AssetRow(key, "materialized", int(rows) if rows is not None else None,
+                                         float(secs) if secs is not None else None, check_text))
+        else:
+            summary.rows.append(AssetRow(key, "skipped", None, None, check_text))
+    for key, checks in check_status.items():
+        for name, ok, sev in checks:
+            if not ok and sev == "ERROR":
+                summary.errors.append(f"blocking check `{name}` failed on `{key}`")
+    for event in failed_steps:
+        data = event.step_failure_data
+        text = data.error.message.strip() if data and data.error else "step failed"
+        summary.errors.append(f"step `{event.step_key}` failed: {text.splitlines()[-1] if text else ''}")
+    if not result.success and not summary.errors:
+        summary.errors.append("the run failed; see the Dagster event log")
+    summary.seconds = time.monotonic() - started
+    return summary

@@ -1,0 +1,126 @@
+"""Asset outputs: atomic Parquet writes, relations to read them, and their metadata."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.plan import Node
+
+PREVIEW_ROWS = 5
+
+
+def temp_path_beside(path: Path) -> Path:
+    """A fresh temp name in the target's folder (same filesystem, so rename is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file via a temp file and rename: readers never see half a file."""
+    tmp = temp_path_beside(path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def copy_query_to_parquet_atomic(con: Any, query: str, path: Path) -> None:
+    """Run ``query`` on a DuckDB connection and store its result atomically at ``path``."""
+    tmp = temp_path_beside(path)
+    try:
+        literal = str(tmp).replace("'", "''")
+        con.execute(f"copy ({query}) to '{literal}' (format parquet, compression zstd)")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def relation_for(project: CompiledProject, node: Node) -> str:
+    """DuckDB SQL reading a node's current data (views live in the project's DuckDB file)."""
+    if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
+        return f'datacody_db.main."{node.name}"'
+    path = project.output_path(node)
+    if node.partition_by or path.is_dir():
+        return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
+    return f"read_parquet({sql_string(str(path))})"
+
+
+def connect_for_reading(project: CompiledProject) -> Any:
+    """In-memory DuckDB with the project's database attached read-only (for views)."""
+    import duckdb
+
+    con = duckdb.connect()
+    db = project.root / project.settings.duckdb_path
+    if db.exists():
+        con.execute(f"attach {sql_string(str(db))} as datacody_db (read_only)")
+    return con
+
+
+def read_table(project: CompiledProject, node: Node) -> pa.Table:
+    con = connect_for_reading(project)
+    try:
+        return con.sql(f"select * from {relation_for(project, node)}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def _preview_markdown(table: pa.Table) -> str:
+    names = table.column_names
+    rows = table.slice(0, PREVIEW_ROWS).to_pylist()
+
+    def cell(v: Any) -> str:
+        text = "" if v is None else str(v)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(r[n]) for n in names) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
+    """Row count, column schema, URI and a preview of the node's current output."""
+    import dagster as dg
+
+    con = connect_for_reading(project)
+    try:
+        relation = relation_for(project, node)
+        count = con.sql(f"select count(*) from {relation}").fetchone()
+        preview = con.sql(f"select * from {relation} limit {PREVIEW_ROWS}").to_arrow_table()
+        columns = [dg.TableColumn(name=f.name, type=str(f.type)) for f in preview.schema]
+    finally:
+        con.close()
+    path = project.output_path(node)
+    is_view = node.kind == "sql" and node.materialized == "view"
+    uri = (
+        f"duckdb://{project.root / project.settings.duckdb_path}#main.{node.name}"
+        if is_view
+        else path.resolve().as_uri()
+    )
+    meta: dict[str, Any] = {
+        "dagster/row_count": dg.MetadataValue.int(int(count[0]) if count else 0),
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+        "dagster/uri": dg.MetadataValue.text(uri),
+        "datacody/preview": dg.MetadataValue.md(_preview_markdown(preview)),
+        "datacody/code_version": dg.MetadataValue.text(node.fingerprint),
+        "datacody/spec": dg.MetadataValue.text(str(node.location)),
+    }
+    if path.is_file():
+        meta["datacody/size_bytes"] = dg.MetadataValue.int(path.stat().st_size)
+    return meta

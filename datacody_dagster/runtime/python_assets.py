@@ -1,0 +1,69 @@
+"""Run `python: module:function` assets: upstream tables in, one table out."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.plan import Node
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.runtime.outputs import read_table, write_parquet_atomic
+
+
+def load_callable(project: CompiledProject, node: Node) -> Callable[..., Any]:
+    """Import ``module:function`` with the project root importable (like a code location)."""
+    assert node.python is not None
+    module_name, func_name = node.python.split(":", 1)
+    root = str(project.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, func_name)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"asset `{node.name}`: cannot import `{node.python}`: {exc}",
+                node.location,
+                "the module must be importable from the project root or the installed packages",
+            )
+        ) from None
+
+
+def to_arrow(result: Any, node: Node) -> pa.Table:
+    if isinstance(result, pa.Table):
+        return result
+    if hasattr(result, "to_arrow_table"):  # DuckDB relation
+        return result.to_arrow_table()  # type: ignore[no-any-return]
+    if hasattr(result, "__dataframe__") or type(result).__name__ == "DataFrame":
+        return pa.Table.from_pandas(result, preserve_index=False)
+    raise DatacodyError(
+        Diagnostic(
+            RUNTIME,
+            f"asset `{node.name}`: `{node.python}` returned {type(result).__name__}, not a table",
+            node.location,
+            "return a pyarrow Table, a pandas DataFrame or a DuckDB relation",
+        )
+    )
+
+
+def run_python_asset(project: CompiledProject, node: Node) -> Path:
+    func = load_callable(project, node)
+    params = inspect.signature(func).parameters
+    takes_all = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    kwargs = {
+        dep: read_table(project, project.plan.node(dep))
+        for dep in node.deps
+        if takes_all or dep in params
+    }
+    output = project.output_path(node)
+    write_parquet_atomic(to_arrow(func(**kwargs), node), output)
+    return output

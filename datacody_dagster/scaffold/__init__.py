@@ -1,0 +1,1 @@
+"""Templates of a new datacody project (`datacody init`)."""

@@ -1,0 +1,124 @@
+"""Files of a new project. Written once by `datacody init`; users own them afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datacody_dagster.emit.dbt import scaffold_files
+from datacody_dagster.emit.files import atomic_write_text
+
+EXAMPLE_SPEC = """\
+# yaml-language-server: $schema=../.datacody/asset-spec.schema.json
+# An example group: a raw CSV, a staging view and a mart with checks.
+group: shop
+owners: [team:analytics]
+
+sources:
+  raw_orders:
+    path: data/raw/orders.csv
+    description: Orders as exported by the shop
+    checks:
+      - not_null: [id]
+
+assets:
+  stg_orders:
+    materialized: view
+    sql: |
+      select id as order_id, customer_id, order_date, status, amount
+      from raw_orders
+    checks:
+      - unique: order_id
+      - accepted_values: {column: status, values: [placed, shipped, completed, returned]}
+
+  customer_totals:
+    description: Revenue and order count per customer
+    sql: |
+      select customer_id, count(*) as orders, sum(amount) as revenue
+      from stg_orders
+      where status <> 'returned'
+      group by customer_id
+    columns:
+      customer_id: {type: integer, checks: [unique, not_null]}
+    checks:
+      - range: {column: revenue, min: 0}
+      - {row_count: {min: 1}, severity: warn}
+"""
+
+EXAMPLE_CSV = """\
+id,customer_id,order_date,status,amount
+1,1,2024-01-01,completed,10.5
+2,1,2024-01-02,shipped,20.0
+3,2,2024-01-02,placed,7.25
+4,3,2024-01-03,returned,12.0
+5,2,2024-01-04,completed,3.0
+"""
+
+DEV_YAML = """\
+# Embedded defaults: DuckDB, local files, Dagster's SQLite instance. No secrets here.
+specs_dir: asset_specs
+dbt_project_dir: dbt_project
+warehouse_dir: data/warehouse
+duckdb_path: data/datacody.duckdb
+dvc:
+  enabled: true
+"""
+
+PROD_YAML = """\
+# Production settings; secrets are env-var names only.
+specs_dir: asset_specs
+dbt_project_dir: dbt_project
+warehouse_dir: data/warehouse
+duckdb_path: data/datacody.duckdb
+dvc:
+  enabled: true
+  remote: ${DATACODY_DVC_REMOTE}
+spark:
+  master: ${SPARK_MASTER}
+llm:
+  provider: anthropic
+  api_key_env: ANTHROPIC_API_KEY
+"""
+
+WORKSPACE_YAML = """\
+load_from:
+  - python_module:
+      module_name: datacody_dagster.definitions
+      attribute: defs
+      working_directory: .
+"""
+
+GITIGNORE = """\
+data/
+.dagster_home/
+dbt_project/target/
+dbt_project/logs/
+__pycache__/
+"""
+
+
+def new_project_files(with_example: bool = True) -> dict[str, str]:
+    files = {
+        "resources/dev.yaml": DEV_YAML,
+        "resources/prod.yaml": PROD_YAML,
+        "workspace.yaml": WORKSPACE_YAML,
+        ".gitignore": GITIGNORE,
+        **{f"dbt_project/{k}": v for k, v in scaffold_files().items()},
+    }
+    if with_example:
+        files["asset_specs/example.yaml"] = EXAMPLE_SPEC
+        files["data/raw/orders.csv"] = EXAMPLE_CSV
+    else:
+        files["asset_specs/.gitkeep"] = ""
+    return files
+
+
+def create_project(root: Path, with_example: bool = True) -> list[Path]:
+    """Write the files of a new project; existing files are left untouched."""
+    written = []
+    for rel, text in new_project_files(with_example).items():
+        path = root / rel
+        if path.exists():
+            continue
+        atomic_write_text(path, text)
+        written.append(path)
+    return written
