@@ -21,11 +21,14 @@ def register(app: typer.Typer) -> None:
             typer.Option("--select", "-s", help="Dagster asset selection, e.g. 'group:flights' or 'orders+'."),
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster and dbt logs.")] = False,
     ) -> None:
         """Materialize assets (all by default) with their checks; exit 1 on any failure."""
         from datacody_dagster.runtime.materialize import materialize_project
 
-        summary = materialize_project(project_dir.resolve(), select, show_progress=not quiet)
+        summary = materialize_project(
+            project_dir.resolve(), select, show_progress=not quiet, verbose=verbose
+        )
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)
             for col in ("asset", "status", "rows", "seconds", "checks"):

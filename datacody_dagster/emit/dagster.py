@@ -5,6 +5,8 @@ Reused by the code location (definitions.py), the Dagster component and the load
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject
@@ -38,15 +40,18 @@ def automation_for(node: Node) -> dg.AutomationCondition | None:
 
 
 def code_reference(project: CompiledProject, node: Node) -> dg.CodeReferencesMetadataValue:
-    return dg.CodeReferencesMetadataValue(
-        code_references=[
-            dg.LocalFileCodeReference(
-                file_path=str(project.root / node.location.file),
-                line_number=node.location.line,
-                label=f"spec of {node.name}",
-            )
-        ]
-    )
+    """The spec file and line of a node, shown as "open in editor" in the Dagster UI."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # code references are beta in 1.13
+        return dg.CodeReferencesMetadataValue(
+            code_references=[
+                dg.LocalFileCodeReference(
+                    file_path=str(project.root / node.location.file),
+                    line_number=node.location.line,
+                    label=f"spec of {node.name}",
+                )
+            ]
+        )
 
 
 def asset_spec_for(project: CompiledProject, node: Node) -> dg.AssetSpec:

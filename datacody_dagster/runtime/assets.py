@@ -151,7 +151,6 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
                     runnable.append(node)
             if not runnable:
                 continue
-            started = time.monotonic()
             results = run_models(project, [n.name for n in runnable], context.log)
             for node in runnable:
                 res = results.get(node.name)
@@ -161,7 +160,8 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
                     errors.append(f"{node.name}: {msg}")
                     continue
                 extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
-                done = finalize(context, project, node, started, extra)
+                # Duration of this asset: its own dbt time plus its metadata and checks.
+                done = finalize(context, project, node, time.monotonic() - res.execution_time, extra)
                 if done.blocking_failures:
                     stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
                 yield done.result

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
@@ -16,13 +18,21 @@ class DbtModelResult:
     execution_time: float
 
 
+def dbt_executable() -> str:
+    """dbt next to the running interpreter (a venv's bin/ is often not on PATH), else PATH's."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
 def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
     """`dbt run` the given models; one result per model (never raises on model errors)."""
     from dagster_dbt import DbtCliResource
 
     dbt_dir = project.root / project.settings.dbt_project_dir
-    dbt = DbtCliResource(project_dir=str(dbt_dir), profiles_dir=str(dbt_dir))
-    invocation = dbt.cli(["run", "--select", *names], raise_on_error=False).wait()
+    dbt = DbtCliResource(
+        project_dir=str(dbt_dir), profiles_dir=str(dbt_dir), dbt_executable=dbt_executable()
+    )
+    invocation = dbt.cli(["run", "--select", " ".join(names)], raise_on_error=False).wait()
     results: dict[str, DbtModelResult] = {}
     try:
         run_results = invocation.get_artifact("run_results.json")

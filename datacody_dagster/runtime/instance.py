@@ -16,10 +16,11 @@ DAGSTER_YAML = """\
 # Dagster instance of this project (SQLite event log, local compute logs).
 telemetry:
   enabled: false
-run_queue:
-  max_concurrent_runs: 4
 concurrency:
+  runs:
+    max_concurrent_runs: 4
   pools:
+    # One writer per DuckDB file across runs (the dbt step sits in the datacody_duckdb pool).
     default_limit: 1
 """
 

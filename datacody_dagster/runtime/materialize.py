@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +44,39 @@ def _meta_value(meta: dict, key: str) -> object:  # type: ignore[type-arg]
     return getattr(value, "value", value)
 
 
+@contextlib.contextmanager
+def _quiet_logging(verbose: bool) -> Iterator[None]:
+    """Keep Dagster's and dbt's console logs out of the CLI unless asked (--verbose)."""
+    if verbose:
+        yield
+        return
+    names = ("dagster", "dagster_dbt", "dbt", "dvc")
+    previous = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        for n, level in previous.items():
+            logging.getLogger(n).setLevel(level)
+
+
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """The user-facing reason of a step failure: the innermost error's message."""
+    data = event.step_failure_data
+    error = data.error if data else None
+    if error is None:
+        return "step failed"
+    while error.cause is not None:
+        error = error.cause
+    if data and data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description.strip()
+    return error.message.strip() or error.cls_name or "step failed"
+
+
 def materialize_project(
-    root: Path, select: str | None = None, show_progress: bool = False
+    root: Path, select: str | None = None, show_progress: bool = False, verbose: bool = False
 ) -> MaterializeSummary:
     """Compile, then materialize the selection in-process against the project's instance."""
     from datacody_dagster.definitions import build_definitions
@@ -67,16 +102,19 @@ def materialize_project(
     if not selected_keys:
         raise DatacodyError(Diagnostic(RUNTIME, f"--select `{select}` matches no asset", None,
                                        "run `datacody validate` to list assets"))
-    result = dg.materialize(
-        assets,
-        instance=instance,
-        selection=list(selected_keys),
-        raise_on_error=False,
-    )
+    log_level = "INFO" if verbose else "CRITICAL"
+    with _quiet_logging(verbose):
+        result = dg.materialize(
+            assets,
+            instance=instance,
+            selection=list(selected_keys),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     summary = MaterializeSummary(run_id=result.run_id)
     materialized = {}
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.step_materialization_data.materialization
         if mat is not None:
             materialized[mat.asset_key.to_user_string()] = dict(mat.metadata)
     check_status: dict[str, list[tuple[str, bool, str]]] = {}
@@ -106,9 +144,7 @@ def materialize_project(
             if not ok and sev == "ERROR":
                 summary.errors.append(f"blocking check `{name}` failed on `{key}`")
     for event in failed_steps:
-        data = event.step_failure_data
-        text = data.error.message.strip() if data and data.error else "step failed"
-        summary.errors.append(f"step `{event.step_key}` failed: {text.splitlines()[-1] if text else ''}")
+        summary.errors.append(f"step `{event.step_key}` failed: {_failure_text(event)}")
     if not result.success and not summary.errors:
         summary.errors.append("the run failed; see the Dagster event log")
     summary.seconds = time.monotonic() - started

@@ -66,6 +66,9 @@ def connect_for_reading(project: CompiledProject) -> Any:
     import duckdb
 
     con = duckdb.connect()
+    # Views created by dbt read files by paths relative to the dbt project (dbt's cwd).
+    dbt_dir = project.root / project.settings.dbt_project_dir
+    con.execute(f"set file_search_path = {sql_string(str(dbt_dir))}")
     db = project.root / project.settings.duckdb_path
     if db.exists():
         con.execute(f"attach {sql_string(str(db))} as datacody_db (read_only)")
@@ -101,7 +104,7 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
     con = connect_for_reading(project)
     try:
         relation = relation_for(project, node)
-        count = con.sql(f"select count(*) from {relation}").fetchone()
+        count = con.execute(f"select count(*) from {relation}").fetchall()[0]
         preview = con.sql(f"select * from {relation} limit {PREVIEW_ROWS}").to_arrow_table()
         columns = [dg.TableColumn(name=f.name, type=str(f.type)) for f in preview.schema]
     finally:
