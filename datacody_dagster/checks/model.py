@@ -25,6 +25,12 @@ class CheckTarget:
     """Relation SQL of another asset (for `relationships`)."""
     duckdb_database: Path | None = None
     """DuckDB file to attach read-only when the relation is a view in it."""
+    resolve_version: Callable[[str], str | None] | None = None
+    """Data version of another asset (lets `relationships` results be cached)."""
+    run_id: str | None = None
+    """The Dagster run that produced the data; its own materialization is not a baseline."""
+    search_path: Path | None = None
+    """Directory relative paths inside view definitions resolve against (the dbt project)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,123 @@
+"""What every evaluator of one target shares: the DuckDB connection, the footer, the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import duckdb
+
+from datacody_dagster.checks.footer import FooterStats, read_footer
+from datacody_dagster.checks.model import CheckTarget
+from datacody_dagster.checks.sqltext import ident
+from datacody_dagster.errors import DatacodyError, Diagnostic
+
+SAMPLE_SIZE = 5
+SAMPLE_COLUMNS = 12
+_LOCK_WAIT_S = 10.0
+
+
+def connect(target: CheckTarget) -> duckdb.DuckDBPyConnection:
+    """A connection able to read the target (read-only on the project database for views)."""
+    if target.duckdb_database is None:
+        con = duckdb.connect()
+    else:
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while True:
+            try:
+                con = duckdb.connect(str(target.duckdb_database), read_only=True)
+                break
+            except duckdb.IOException as exc:
+                # A writer (dbt) holds the file; it releases it when its model is done.
+                if time.monotonic() > deadline:
+                    raise DatacodyError(
+                        Diagnostic(
+                            "DC300",
+                            f"cannot open {target.duckdb_database} to check {target.asset}: {exc}",
+                            hint="another process is writing the database; retry when it is done",
+                        )
+                    ) from None
+                time.sleep(0.2)
+    if target.search_path is not None:
+        con.execute(f"set file_search_path = '{target.search_path}'")
+    return con
+
+
+def json_safe(value: Any) -> Any:
+    """A sample value as JSON data (dates and decimals as text, bytes as hex)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta, decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)[:32].hex()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+@dataclass
+class EvalContext:
+    """Lazily computed facts about one target, shared by all its checks."""
+
+    target: CheckTarget
+    con: duckdb.DuckDBPyConnection
+    _row_count: int | None = field(default=None, repr=False)
+
+    @cached_property
+    def footer(self) -> FooterStats | None:
+        path = self.target.parquet_path
+        return read_footer(path) if path is not None and path.is_file() else None
+
+    @cached_property
+    def schema(self) -> dict[str, str]:
+        """Column name -> DuckDB type name, in table order."""
+        rows = self.con.execute(f"describe select * from {self.target.relation}").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    @property
+    def row_count(self) -> int:
+        if self._row_count is None:
+            if self.footer is not None:
+                self._row_count = self.footer.num_rows
+            else:
+                row = self.con.execute(f"select count(*) from {self.target.relation}").fetchone()
+                self._row_count = int(row[0]) if row else 0
+        return self._row_count
+
+    def set_row_count(self, n: int) -> None:
+        self._row_count = n
+
+    def sample(self, query: str, first: list[str] | None = None) -> list[dict[str, Any]]:
+        """Up to five rows of ``query`` as JSON-safe dicts, the checked columns first."""
+        cur = self.con.execute(f"select * from ({query}) limit {SAMPLE_SIZE}")
+        names = [d[0] for d in cur.description or []]
+        rows = cur.fetchall()
+        order = [n for n in (first or []) if n in names] + [n for n in names if n not in (first or [])]
+        keep = order[:SAMPLE_COLUMNS]
+        return [{n: json_safe(row[names.index(n)]) for n in keep} for row in rows]
+
+    def is_integer(self, column: str) -> bool:
+        typ = self.schema.get(column, "").upper()
+        return typ in {
+            "TINYINT",
+            "SMALLINT",
+            "INTEGER",
+            "BIGINT",
+            "UTINYINT",
+            "USMALLINT",
+            "UINTEGER",
+            "UBIGINT",
+        }
+
+    def column_sql(self, column: str) -> str:
+        return ident(column)

@@ -1,0 +1,199 @@
+"""Evaluate all checks of one target in as few passes as the data allows.
+
+Order of work: reuse cached outcomes of unchanged data; settle what the Parquet footer proves;
+one aggregate pass for every row-level predicate; hash-based key checks; then the table-level,
+history and training-data kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from datacody_dagster.checks import keys, learning, rows, shortcuts, table_kinds
+from datacody_dagster.checks.cache import UNCACHEABLE_KINDS, ResultCache, cache_key
+from datacody_dagster.checks.context import EvalContext, connect
+from datacody_dagster.checks.history import CheckHistory, file_md5
+from datacody_dagster.checks.model import CheckOutcome, CheckTarget
+from datacody_dagster.checks.sqltext import ROW_PREDICATE_KINDS
+from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.errors import DatacodyError
+
+TRAINING_KINDS = frozenset({"pii", "secrets", "duplicates"})
+HISTORY_KINDS = frozenset({"drift", "row_count_anomaly"})
+
+
+def data_version_of(target: CheckTarget) -> str | None:
+    """The target's data version, or a cheap file fingerprint (size and mtime) when unset."""
+    if target.data_version is not None:
+        return target.data_version
+    path = target.parquet_path
+    if path is not None and path.is_file():
+        st = path.stat()
+        return f"file:{path}:{st.st_size}:{st.st_mtime_ns}"
+    return None
+
+
+def _key_for(target: CheckTarget, check: PlannedCheck, version: str | None) -> str | None:
+    if version is None or check.kind in UNCACHEABLE_KINDS:
+        return None
+    extra = ""
+    if check.kind == "relationships":
+        other = target.resolve_version(check.args["to"]) if target.resolve_version else None
+        if other is None:
+            return None
+        extra = other
+    return cache_key(check, version, extra)
+
+
+def evaluate(
+    target: CheckTarget,
+    checks: Sequence[PlannedCheck],
+    history: CheckHistory | None = None,
+    cache: ResultCache | None = None,
+) -> list[CheckOutcome]:
+    done: dict[int, CheckOutcome] = {}
+    keys_by_index: dict[int, str] = {}
+    version = data_version_of(target) if cache is not None else None
+    for i, check in enumerate(checks):
+        key = _key_for(target, check, version) if cache is not None else None
+        if key is None:
+            continue
+        keys_by_index[i] = key
+        hit = cache.get(key, check) if cache is not None else None
+        if hit is not None:
+            done[i] = hit
+    todo = [(i, c) for i, c in enumerate(checks) if i not in done]
+    if todo:
+        done.update(_evaluate_fresh(target, todo, history))
+    if cache is not None:
+        for i, key in keys_by_index.items():
+            if not done[i].reused:
+                cache.put(key, done[i])
+    return [_with_reason(done[i]) for i in range(len(checks))]
+
+
+def _evaluate_fresh(
+    target: CheckTarget, todo: list[tuple[int, PlannedCheck]], history: CheckHistory | None
+) -> dict[int, CheckOutcome]:
+    try:
+        con = connect(target)
+    except DatacodyError as exc:
+        return {i: CheckOutcome(c, False, error=str(exc)) for i, c in todo}
+    try:
+        ctx = EvalContext(target, con)
+        try:
+            _ = ctx.schema
+        except Exception as exc:
+            msg = f"cannot read {target.relation}: {str(exc).splitlines()[0]}"
+            return {i: CheckOutcome(c, False, error=msg) for i, c in todo}
+        if any(c.kind in HISTORY_KINDS for _, c in todo) and target.data_version is None:
+            path = target.parquet_path
+            if path is not None and path.is_file():
+                ctx.target = replace(target, data_version=file_md5(path))
+        return _run_all(ctx, todo, history)
+    finally:
+        con.close()
+
+
+def _run_all(
+    ctx: EvalContext, todo: list[tuple[int, PlannedCheck]], history: CheckHistory | None
+) -> dict[int, CheckOutcome]:
+    out: dict[int, CheckOutcome] = {}
+    scan: list[tuple[int, PlannedCheck]] = []
+    for i, check in todo:
+        if check.kind in ROW_PREDICATE_KINDS | {"row_count", "freshness"}:
+            settled = shortcuts.settle_from_footer(ctx, check)
+            if settled is not None:
+                out[i] = settled
+            else:
+                scan.append((i, check))
+    uniques = [(i, c) for i, c in todo if c.kind == "unique"]
+    bounded: dict[str, tuple[Any, Any]] = {}
+    need_bounds: list[str] = []
+    for _, check in uniques:
+        col = keys.integer_key_column(ctx, check)
+        if col is None:
+            continue
+        stats = ctx.footer.columns.get(col) if ctx.footer else None
+        if stats is not None and stats.ordered:
+            bounded[col] = (stats.min, stats.max)
+        elif col not in need_bounds:
+            need_bounds.append(col)
+    row_checks = [c for _, c in scan if c.kind != "row_count"]
+    if row_checks or need_bounds or any(c.kind == "row_count" for _, c in scan):
+        results, bounds = rows.row_pass(ctx, row_checks, need_bounds)
+        bounded.update(bounds)
+        by_check = {id(o.check): o for o in results}
+        for i, check in scan:
+            out[i] = rows.row_count_outcome(ctx, check) if check.kind == "row_count" else by_check[id(check)]
+    for i, check in todo:
+        if i in out:
+            continue
+        out[i] = _single(ctx, check, history, bounded)
+    return out
+
+
+def _single(
+    ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None, bounded: dict[str, tuple[Any, Any]]
+) -> CheckOutcome:
+    try:
+        match check.kind:
+            case "unique":
+                col = check.args["columns"][0]
+                return keys.unique_outcome(
+                    ctx, check, bounded.get(col) if len(check.args["columns"]) == 1 else None
+                )
+            case "relationships":
+                return keys.relationships_outcome(ctx, check)
+            case "schema":
+                return table_kinds.schema_outcome(ctx, check)
+            case "sql":
+                return table_kinds.sql_outcome(ctx, check)
+            case "drift":
+                return learning.drift_outcome(ctx, check, history)
+            case "row_count_anomaly":
+                return learning.anomaly_outcome(ctx, check, history)
+            case kind if kind in TRAINING_KINDS:
+                return _training(ctx, check)
+    except Exception as exc:  # one broken check must not take the others down
+        return CheckOutcome(
+            check, False, error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        )
+    return CheckOutcome(check, False, error=f"unknown check kind {check.kind!r}")
+
+
+def _training(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
+    try:
+        from datacody_dagster.steps.check_kinds import evaluate_training_check
+    except ImportError:
+        return CheckOutcome(check, False, error="not available")
+    return evaluate_training_check(ctx.con, ctx.target.relation, check)
+
+
+def _with_reason(outcome: CheckOutcome) -> CheckOutcome:
+    """Add a stable one-line reason to failures (suggestions group repeated failures by it)."""
+    if outcome.passed or "reason" in outcome.metadata:
+        return outcome
+    check = outcome.check
+    if outcome.error is not None:
+        reason = f"error: {outcome.error[:200]}"
+    else:
+        cols = check.columns
+        seen = sorted({str(row.get(c)) for row in outcome.sample for c in cols if c in row})[:5]
+        what = {
+            "not_null": "null values",
+            "unique": "duplicate keys",
+            "accepted_values": "unexpected values",
+            "range": "values out of range",
+            "regex": "values not matching the pattern",
+            "relationships": f"keys missing in {check.args.get('to')}",
+            "row_count": "row count out of bounds",
+            "freshness": "stale data",
+            "schema": "schema mismatch",
+        }.get(check.kind, f"{check.kind} failed")
+        reason = what + (f" in {', '.join(cols)}" if cols else "")
+        if seen and check.kind in {"accepted_values", "relationships", "regex", "range"}:
+            reason += f": {', '.join(seen)}"
+    return replace(outcome, metadata={**outcome.metadata, "reason": reason})

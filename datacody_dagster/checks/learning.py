@@ -1,0 +1,173 @@
+"""Checks against history: `drift` (distribution vs the previous materialization) and
+`row_count_anomaly` (row count vs recent counts, robust z-score).
+
+Both pass when there is no baseline yet: a first materialization cannot drift.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from datacody_dagster.checks.context import EvalContext
+from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
+from datacody_dagster.checks.model import CheckOutcome
+from datacody_dagster.checks.profile import bin_terms, column_class
+from datacody_dagster.checks.sqltext import ident, literal
+from datacody_dagster.compiler.checks import PlannedCheck
+
+_EPS = 1e-4
+MIN_HISTORY = 3
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    """Population stability index of two share vectors over the same bins."""
+    total = 0.0
+    for e, a in zip(expected, actual, strict=True):
+        e, a = max(e, _EPS), max(a, _EPS)
+        total += (a - e) * math.log(a / e)
+    return total
+
+
+def total_variation(expected: dict[str, float], actual: dict[str, float]) -> float:
+    """Half the L1 distance between two category-share maps (0 = same, 1 = disjoint)."""
+    keys = set(expected) | set(actual)
+    return 0.5 * sum(abs(expected.get(k, 0.0) - actual.get(k, 0.0)) for k in keys)
+
+
+def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:
+    column = check.args["column"]
+    threshold = float(check.args.get("threshold", 0.2))
+    query = f"select {ident(column)} from {ctx.target.relation}"
+    if history is None:
+        return CheckOutcome(
+            check,
+            True,
+            0,
+            ctx.row_count,
+            query=query,
+            metadata={"baseline": None, "note": "no history available"},
+        )
+    base = _previous_profile(history, ctx, column)
+    if base is None:
+        return CheckOutcome(
+            check,
+            True,
+            0,
+            ctx.row_count,
+            query=query,
+            metadata={"baseline": None, "note": "no previous materialization with a profile"},
+        )
+    record, col_prof = base
+    meta: dict[str, Any] = {
+        "baseline": {
+            "run_id": record.run_id,
+            "data_version": record.data_version,
+            "timestamp": record.timestamp,
+            "rows": record.row_count,
+        },
+        "threshold": threshold,
+    }
+    if col_prof.get("shares") and col_prof.get("edges"):
+        terms = bin_terms(column, col_prof["edges"])
+        row = ctx.con.execute(f"select count(*), {', '.join(terms)} from {ctx.target.relation}").fetchone()
+        assert row is not None
+        n = max(int(row[0]), 1)
+        current = [c / n for c in row[1:]]
+        score = psi(col_prof["shares"], current)
+        meta.update(
+            method="psi",
+            score=round(score, 6),
+            baseline_shares=col_prof["shares"],
+            current_shares=[round(c, 6) for c in current],
+        )
+    elif col_prof.get("top"):
+        expected: dict[str, float] = dict(col_prof["top"])
+        expected["__other__"] = max(0.0, 1.0 - sum(expected.values()))
+        labels = [k for k in col_prof["top"] if k != "__null__"]
+        c = ident(column)
+        terms = [f"count(*) filter (where {c}::varchar = {literal(k)})" for k in labels]
+        terms.append(f"count(*) filter (where {c} is null)")
+        row = ctx.con.execute(f"select count(*), {', '.join(terms)} from {ctx.target.relation}").fetchone()
+        assert row is not None
+        n = max(int(row[0]), 1)
+        actual = {k: v / n for k, v in zip(labels, row[1:-1], strict=True)}
+        if "__null__" in expected or row[-1]:
+            actual["__null__"] = row[-1] / n
+        actual["__other__"] = max(0.0, 1.0 - sum(actual.values()))
+        score = total_variation(expected, actual)
+        meta.update(
+            method="category_shares",
+            score=round(score, 6),
+            baseline_shares=expected,
+            current_shares={k: round(v, 6) for k, v in actual.items()},
+        )
+    else:
+        meta.update(
+            note=f"no comparable distribution for {column!r} ({column_class(col_prof.get('type', ''))})"
+        )
+        return CheckOutcome(check, True, 0, ctx.row_count, query=query, metadata=meta)
+    passed = score <= threshold
+    if not passed:
+        meta["reason"] = f"{column} distribution moved ({meta['method']} {score:.3f} > {threshold})"
+    return CheckOutcome(
+        check, passed, 0 if passed else ctx.row_count, ctx.row_count, query=query, metadata=meta
+    )
+
+
+def _previous_profile(
+    history: CheckHistory, ctx: EvalContext, column: str
+) -> tuple[HistoryRecord, dict[str, Any]] | None:
+    for rec in baseline_records(history, ctx.target, 10):
+        cols = (rec.profile or {}).get("columns") or {}
+        if column in cols:
+            return rec, cols[column]
+    return None
+
+
+def robust_z(value: float, baseline: list[float]) -> tuple[float, float, float]:
+    """(z, median, scale): z-score with the MAD as scale.
+
+    A constant history has MAD 0; the scale then falls back to 1% of the median (at least 1
+    row), so a steady count flags a large change but not a one-row wobble.
+    """
+    med = statistics.median(baseline)
+    mad = statistics.median(abs(b - med) for b in baseline)
+    scale = max(1.4826 * mad, 0.01 * abs(med), 1.0)
+    return abs(value - med) / scale, med, scale
+
+
+def anomaly_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:
+    threshold = float(check.args.get("threshold", 3.5))
+    window = int(check.args.get("window", 10))
+    count = ctx.row_count
+    query = f"select count(*) from {ctx.target.relation}"
+    records = baseline_records(history, ctx.target, window) if history is not None else []
+    counts = [float(r.row_count) for r in records if r.row_count is not None]
+    if len(counts) < MIN_HISTORY:
+        return CheckOutcome(
+            check,
+            True,
+            0,
+            count,
+            query=query,
+            metadata={
+                "row_count": count,
+                "baseline_counts": counts,
+                "note": f"fewer than {MIN_HISTORY} past counts",
+            },
+        )
+    z, med, scale = robust_z(count, counts)
+    passed = z <= threshold
+    meta: dict[str, Any] = {
+        "row_count": count,
+        "baseline_counts": counts,
+        "baseline_median": med,
+        "scale": round(scale, 3),
+        "z_score": round(z, 3),
+        "threshold": threshold,
+    }
+    if not passed:
+        meta["reason"] = f"row count {count} vs median {med:.0f} (z={z:.1f})"
+    return CheckOutcome(check, passed, 0, count, query=query, metadata=meta)

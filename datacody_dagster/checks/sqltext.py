@@ -1,0 +1,99 @@
+"""SQL text of the row-level checks: the predicate a failing row satisfies, and the query a
+person can paste into DuckDB to see the failing rows.
+
+Null handling follows dbt's generic tests so verdicts agree: only `not_null` judges nulls.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.errors import DatacodyError, Diagnostic
+
+ROW_PREDICATE_KINDS = frozenset({"not_null", "accepted_values", "range", "regex", "expression"})
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def ident(name: str) -> str:
+    """A quoted DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: Any) -> str:
+    """A DuckDB literal for a YAML scalar."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def parse_age(text: str) -> timedelta:
+    """``2d`` / ``6h`` / ``30m`` / ``1w`` / ``45s`` as a timedelta."""
+    match = _AGE.match(str(text))
+    if not match:
+        raise DatacodyError(
+            Diagnostic("DC300", f"cannot read max_age {text!r}", hint="write e.g. 30m, 6h, 2d or 1w")
+        )
+    return timedelta(**{_AGE_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def failing_predicate(check: PlannedCheck) -> str:
+    """SQL boolean that is true exactly for the rows the check rejects."""
+    args = check.args
+    col = ident(args["column"]) if args.get("column") else ""
+    match check.kind:
+        case "not_null":
+            return f"{col} is null"
+        case "accepted_values":
+            values = list(args["values"])
+            # dbt quotes the values and compares as text; casting avoids cast errors on numbers.
+            textual = values and all(isinstance(v, str) for v in values)
+            lhs = f"cast({col} as varchar)" if textual else col
+            rendered = ", ".join(literal(v) for v in values) or "null"
+            return f"({col} is not null and {lhs} not in ({rendered}))"
+        case "range":
+            parts = []
+            if args.get("min") is not None:
+                parts.append(f"{col} < {literal(args['min'])}")
+            if args.get("max") is not None:
+                parts.append(f"{col} > {literal(args['max'])}")
+            return "(" + " or ".join(parts) + ")" if parts else "false"
+        case "regex":
+            pattern = literal(args["pattern"])
+            return f"({col} is not null and not regexp_full_match(cast({col} as varchar), {pattern}))"
+        case "expression":
+            # Like dbt_utils.expression_is_true: a null result is not a failure.
+            return f"not ({args['expression']})"
+    raise ValueError(f"{check.kind} has no row predicate")
+
+
+def failing_rows_query(check: PlannedCheck, relation: str, ref_relation: str | None = None) -> str:
+    """A query returning the failing rows (or failing keys) of one check."""
+    args = check.args
+    if check.kind in ROW_PREDICATE_KINDS:
+        return f"select * from {relation} where {failing_predicate(check)}"
+    if check.kind == "unique":
+        cols = ", ".join(ident(c) for c in args["columns"])
+        where = f" where {ident(args['columns'][0])} is not null" if len(args["columns"]) == 1 else ""
+        return f"select {cols}, count(*) as n from {relation}{where} group by all having count(*) > 1"
+    if check.kind == "relationships":
+        col, field = ident(args["column"]), ident(args["field"])
+        return (
+            f"select * from {relation} as child where child.{col} is not null and not exists "
+            f"(select 1 from {ref_relation} as parent where parent.{field} = child.{col})"
+        )
+    if check.kind == "freshness":
+        age = parse_age(args["max_age"])
+        seconds = int(age.total_seconds())
+        newest = f"max({ident(args['column'])})"
+        limit = f"now() - interval '{seconds} seconds'"
+        return f"select {newest} as newest, {limit} as oldest_allowed from {relation}"
+    return f"select count(*) from {relation}"

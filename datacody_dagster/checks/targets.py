@@ -1,0 +1,70 @@
+"""Where an asset's data is: a :class:`CheckTarget` for a node of a compiled project.
+
+Tables and Python assets are Parquet files; `materialized: view` assets live as views in the
+project's DuckDB file (whose relative paths resolve against the dbt project directory); a source
+not yet loaded into the warehouse is read from its raw file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datacody_dagster.checks.model import CheckTarget
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.plan import Node
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def relation_of(project: CompiledProject, node: Node) -> str:
+    """DuckDB SQL reading the node's current data."""
+    if node.materialized == "view" and not node.is_source:
+        return f'main."{node.name}"'
+    out = project.output_path(node)
+    if node.partition_by:
+        return f"read_parquet({_literal(out / '**' / '*.parquet')}, hive_partitioning=true)"
+    if node.is_source and not out.exists():
+        from datacody_dagster.emit.dbt import source_read_sql
+
+        return source_read_sql(project, node, str(project.root) + "/")
+    return f"read_parquet({_literal(out)})"
+
+
+def version_of(project: CompiledProject, node: Node) -> str | None:
+    """Cheap data fingerprint (size, mtime) of a node's single-file output."""
+    out = project.output_path(node)
+    if node.materialized == "view" or node.partition_by or not out.is_file():
+        return None
+    st = out.stat()
+    return f"file:{out}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def target_for(
+    project: CompiledProject, node: Node, *, data_version: str | None = None, run_id: str | None = None
+) -> CheckTarget:
+    """The check target of ``node``'s current output."""
+    out = project.output_path(node)
+    parquet = out if (out.is_file() and node.materialized != "view") else None
+    refs = {c.args.get("to") for c in node.checks if c.kind == "relationships"}
+    involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
+    needs_db = any(n.materialized == "view" and not n.is_source for n in involved)
+
+    def resolve(name: str) -> str:
+        return relation_of(project, project.plan.node(name))
+
+    def resolve_version(name: str) -> str | None:
+        return version_of(project, project.plan.node(name))
+
+    return CheckTarget(
+        asset=node.name,
+        relation=relation_of(project, node),
+        parquet_path=parquet,
+        data_version=data_version,
+        resolve=resolve,
+        duckdb_database=(project.root / project.settings.duckdb_path) if needs_db else None,
+        resolve_version=resolve_version,
+        run_id=run_id,
+        search_path=(project.root / project.settings.dbt_project_dir) if needs_db else None,
+    )
