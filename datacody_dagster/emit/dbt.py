@@ -95,17 +95,16 @@ def model_sql(project: CompiledProject, node: Node) -> str:
         config["post_hook"] = f"copy {{{{ this }}}} to '{location}' (format parquet)"
     else:
         config = {"materialized": "external", "location": location, "format": "parquet"}
-    cfg = ",\n    ".join(f"{k}={_jinja_value(v)}" for k, v in config.items())
-    text = HEADER.format(location=node.location) + "{{ config(\n    " + cfg + "\n) }}\n\n" + body + "\n"
     if node.materialized == "incremental" and node.incremental_cursor:
         cursor = node.incremental_cursor
-        text = text.rstrip("\n") + (
-            "\n{% if is_incremental() %}\n"
-            f"where {cursor} > (select coalesce(max({cursor}), null) from {{{{ this }}}})\n"
-            "{% endif %}\n"
+        body = (
+            f"select * from (\n{body}\n) as datacody_new\n"
+            "{% if is_incremental() %}\n"
+            f"where {cursor} > (select max({cursor}) from {{{{ this }}}})\n"
+            "{% endif %}"
         )
-        text = text.replace("\nwhere " + cursor, "\n" + ("and " if " WHERE " in body.upper().replace("\n", " ") else "where ") + cursor, 1)
-    return text
+    cfg = ",\n    ".join(f"{k}={_jinja_value(v)}" for k, v in config.items())
+    return HEADER.format(location=node.location) + "{{ config(\n    " + cfg + "\n) }}\n\n" + body + "\n"
 
 
 def _jinja_value(value: Any) -> str:
@@ -114,7 +113,13 @@ def _jinja_value(value: Any) -> str:
     return repr(value)
 
 
-def _column_yaml(node: Node) -> list[dict[str, Any]]:
+def _relation_jinja(project: CompiledProject, name: str) -> str:
+    """How a dbt test argument names another asset: ref() for models, source() otherwise."""
+    rendered = _ref_renderer(project)(name) or name
+    return rendered.removeprefix("{{ ").removesuffix(" }}")
+
+
+def _column_yaml(project: CompiledProject, node: Node) -> list[dict[str, Any]]:
     cols: dict[str, dict[str, Any]] = {}
     for name in node.columns or ():
         cols[name] = {"name": name}
@@ -123,7 +128,7 @@ def _column_yaml(node: Node) -> list[dict[str, Any]]:
     for name, typ in node.column_types.items():
         cols.setdefault(name, {"name": name})["data_type"] = typ
     for check in node.checks:
-        test = _dbt_test(check.kind, check.args)
+        test = _dbt_test(project, check.kind, check.args)
         if test is None or not check.args.get("column") and check.kind != "unique":
             continue
         col = check.args.get("column") or check.args["columns"][0]
@@ -143,14 +148,14 @@ def _with_severity(test: Any, severity: str) -> dict[str, Any]:
     return {name: {**args, "config": {"severity": severity}}}
 
 
-def _dbt_test(kind: str, args: dict[str, Any]) -> Any:
+def _dbt_test(project: CompiledProject, kind: str, args: dict[str, Any]) -> Any:
     """dbt's built-in generic test for a check kind, when dbt has one."""
     if kind in {"not_null", "unique"}:
         return kind
     if kind == "accepted_values":
         return {"accepted_values": {"arguments": {"values": args["values"]}}}
     if kind == "relationships":
-        return {"relationships": {"arguments": {"to": "ref('" + args["to"] + "')", "field": args["field"]}}}
+        return {"relationships": {"arguments": {"to": _relation_jinja(project, args["to"]), "field": args["field"]}}}
     return None
 
 
@@ -176,7 +181,7 @@ def schema_yaml(project: CompiledProject, group: str) -> str:
             model["description"] = node.description
         model["config"] = {"meta": _meta(node), "group": None}
         del model["config"]["group"]
-        cols = _column_yaml(node)
+        cols = _column_yaml(project, node)
         if cols:
             model["columns"] = cols
         models.append(model)
@@ -200,7 +205,7 @@ def sources_yaml(project: CompiledProject) -> str:
             table["description"] = node.description
         table["config"] = {"meta": {"external_location": location, **_meta(node)}}
         # Outputs of Python/steps assets are produced by Dagster, not dbt: their checks run there.
-        cols = _column_yaml(node) if node.is_source else []
+        cols = _column_yaml(project, node) if node.is_source else []
         if cols:
             table["columns"] = cols
         tables.append(table)
