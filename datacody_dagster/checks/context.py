@@ -20,17 +20,20 @@ from datacody_dagster.errors import DatacodyError, Diagnostic
 SAMPLE_SIZE = 5
 SAMPLE_COLUMNS = 12
 _LOCK_WAIT_S = 10.0
+DB_ALIAS = "datacody_db"
 
 
-def connect(target: CheckTarget) -> duckdb.DuckDBPyConnection:
-    """A connection able to read the target (read-only on the project database for views)."""
-    if target.duckdb_database is None:
-        con = duckdb.connect()
-    else:
+def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection; the project database is attached read-only as ``datacody_db``."""
+    con = duckdb.connect()
+    if target.search_path is not None:
+        con.execute(f"set file_search_path = {_quote(str(target.search_path))}")
+    if attach_db and target.duckdb_database is not None and target.duckdb_database.exists():
         deadline = time.monotonic() + _LOCK_WAIT_S
+        attach = f"attach {_quote(str(target.duckdb_database))} as {DB_ALIAS} (read_only)"
         while True:
             try:
-                con = duckdb.connect(str(target.duckdb_database), read_only=True)
+                con.execute(attach)
                 break
             except duckdb.IOException as exc:
                 # A writer (dbt) holds the file; it releases it when its model is done.
@@ -43,9 +46,11 @@ def connect(target: CheckTarget) -> duckdb.DuckDBPyConnection:
                         )
                     ) from None
                 time.sleep(0.2)
-    if target.search_path is not None:
-        con.execute(f"set file_search_path = '{target.search_path}'")
     return con
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def json_safe(value: Any) -> Any:

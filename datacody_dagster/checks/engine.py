@@ -13,7 +13,7 @@ from typing import Any
 
 from datacody_dagster.checks import keys, learning, rows, shortcuts, table_kinds
 from datacody_dagster.checks.cache import UNCACHEABLE_KINDS, ResultCache, cache_key
-from datacody_dagster.checks.context import EvalContext, connect
+from datacody_dagster.checks.context import DB_ALIAS, EvalContext, connect
 from datacody_dagster.checks.history import CheckHistory, file_md5
 from datacody_dagster.checks.model import CheckOutcome, CheckTarget
 from datacody_dagster.checks.sqltext import ROW_PREDICATE_KINDS
@@ -74,11 +74,25 @@ def evaluate(
     return [_with_reason(done[i]) for i in range(len(checks))]
 
 
+def _needs_database(target: CheckTarget, checks: list[PlannedCheck]) -> bool:
+    """Attach the project database only when a relation lives in it (a writer may hold it)."""
+    relations = [target.relation]
+    for check in checks:
+        if check.kind == "sql":
+            return True
+        if check.kind == "relationships" and target.resolve is not None:
+            try:
+                relations.append(target.resolve(check.args["to"]))
+            except Exception:
+                continue
+    return any(DB_ALIAS in r for r in relations)
+
+
 def _evaluate_fresh(
     target: CheckTarget, todo: list[tuple[int, PlannedCheck]], history: CheckHistory | None
 ) -> dict[int, CheckOutcome]:
     try:
-        con = connect(target)
+        con = connect(target, _needs_database(target, [c for _, c in todo]))
     except DatacodyError as exc:
         return {i: CheckOutcome(c, False, error=str(exc)) for i, c in todo}
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datacody_dagster.checks.context import DB_ALIAS
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
@@ -21,7 +22,7 @@ def _literal(path: Path) -> str:
 def relation_of(project: CompiledProject, node: Node) -> str:
     """DuckDB SQL reading the node's current data."""
     if node.materialized == "view" and not node.is_source:
-        return f'main."{node.name}"'
+        return f'{DB_ALIAS}.main."{node.name}"'
     out = project.output_path(node)
     if node.partition_by:
         return f"read_parquet({_literal(out / '**' / '*.parquet')}, hive_partitioning=true)"

@@ -20,11 +20,13 @@ app = typer.Typer(
 
 # Each module exposes `register(app)`. Keep this list sorted.
 COMMAND_MODULES: tuple[str, ...] = (
+    "datacody_dagster.cli.check_cmd",
     "datacody_dagster.cli.compile_cmd",
     "datacody_dagster.cli.example_data_cmd",
     "datacody_dagster.cli.init_cmd",
     "datacody_dagster.cli.materialize_cmd",
     "datacody_dagster.cli.schema_cmd",
+    "datacody_dagster.cli.suggest_cmd",
     "datacody_dagster.cli.validate_cmd",
 )
 
