@@ -21,13 +21,17 @@ app = typer.Typer(
 # Each module exposes `register(app)`. Keep this list sorted.
 COMMAND_MODULES: tuple[str, ...] = (
     "datacody_dagster.cli.check_cmd",
+    "datacody_dagster.cli.checkout_cmd",
     "datacody_dagster.cli.compile_cmd",
+    "datacody_dagster.cli.diff_cmd",
     "datacody_dagster.cli.example_data_cmd",
+    "datacody_dagster.cli.history_cmd",
     "datacody_dagster.cli.init_cmd",
     "datacody_dagster.cli.materialize_cmd",
     "datacody_dagster.cli.schema_cmd",
     "datacody_dagster.cli.suggest_cmd",
     "datacody_dagster.cli.validate_cmd",
+    "datacody_dagster.cli.versions_cmd",
 )
 
 for _module in COMMAND_MODULES:

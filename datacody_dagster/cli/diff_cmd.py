@@ -1,0 +1,93 @@
+"""`datacody diff ASSET [V1] [V2]`: schema, row count and row changes between two versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from datacody_dagster.cli.common import ProjectDir, console, handle_errors
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+
+def _print(asset: str, v1: int, v2: int, result: object) -> None:
+    from datacody_dagster.versioning.diff import VersionDiff
+
+    assert isinstance(result, VersionDiff)
+    change = result.new_rows - result.old_rows
+    console.print(
+        f"[bold]{asset}[/bold]: v{v1} ({result.old_hash[:12]}) -> v{v2} ({result.new_hash[:12]})\n"
+        f"rows: {result.old_rows:,} -> {result.new_rows:,} ({change:+,})"
+    )
+    if result.schema:
+        table = Table(title="schema changes")
+        for col in ("column", "before", "after"):
+            table.add_column(col)
+        for c in result.schema:
+            table.add_row(
+                c.name, c.old_type or "[green](added)[/green]", c.new_type or "[red](removed)[/red]"
+            )
+        console.print(table)
+    else:
+        console.print("schema: unchanged")
+    r = result.rows
+    if r.key:
+        console.print(
+            f"by key ({', '.join(r.key)}): [green]{r.added:,} added[/green], "
+            f"[red]{r.removed:,} removed[/red], [yellow]{r.changed:,} changed[/yellow]"
+        )
+        if r.changed_columns:
+            cols = ", ".join(f"{c} ({n:,})" for c, n in sorted(r.changed_columns.items()))
+            console.print(f"changed columns: {cols}")
+        for label, rows in (
+            ("added", r.sample_added),
+            ("removed", r.sample_removed),
+            ("changed", r.sample_changed),
+        ):
+            if rows:
+                console.print(f"sample {label}: " + "; ".join(json.dumps(x, default=str) for x in rows))
+    else:
+        console.print(
+            f"rows only in v{v2}: [green]{r.added:,}[/green], only in v{v1}: [red]{r.removed:,}[/red] "
+            "(no unique check on this asset, so changed rows count as removed + added)"
+        )
+    if result.unchanged:
+        console.print("[green]no differences[/green]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def diff(
+        asset: Annotated[str, typer.Argument(help="Asset name, as in asset_specs/.")],
+        v1: Annotated[str | None, typer.Argument(help="Older version: number or hash prefix.")] = None,
+        v2: Annotated[str | None, typer.Argument(help="Newer version (default: current).")] = None,
+        project_dir: ProjectDir = Path("."),
+        as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+    ) -> None:
+        """Compare two versions of ASSET (default: the previous one against the current one)."""
+        from datacody_dagster.versioning.diff import diff_versions
+        from datacody_dagster.versioning.history import find_version
+        from datacody_dagster.versioning.session import open_asset_versions
+
+        versions = open_asset_versions(project_dir.resolve(), asset)
+        history = versions.history
+        if v1 is None and len(history) < 2:
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME,
+                    f"{asset} has {len(history)} version(s); a diff needs two",
+                    hint=f"materialize {asset} again after a change, or name two versions",
+                )
+            )
+        old = find_version(history, v1 if v1 is not None else "-1", asset)
+        new = find_version(history, v2 if v2 is not None else "0", asset)
+        result = diff_versions(versions.project.root, old.hash, new.hash, versions.asset.unique_key)
+        if as_json:
+            payload = {"asset": asset, "old_version": old.version, "new_version": new.version}
+            typer.echo(json.dumps(payload | result.to_json(), indent=2, default=str))
+            return
+        _print(asset, old.version, new.version, result)

@@ -1,0 +1,83 @@
+"""Record one output (a Parquet file or a folder of them) as a DVC version, in-process."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from datacody_dagster.config import DvcSettings
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic, relative_display_path
+from datacody_dagster.versioning.dvcrepo import ensure_dvc_repo, is_dvc_repo
+from datacody_dagster.versioning.locking import lock_timeout_error, repo_locked, retry_until
+from datacody_dagster.versioning.model import RecordedVersion
+from datacody_dagster.versioning.recovery import repair_locked
+
+
+def _error(message: str, hint: str | None = None) -> DatacodyError:
+    return DatacodyError(Diagnostic(RUNTIME, message, hint=hint))
+
+
+def _add(root: Path, output: Path, settings: DvcSettings, what: str) -> RecordedVersion:
+    from dvc.exceptions import DvcException
+    from dvc.lock import LockError
+    from dvc.repo import Repo
+
+    deadline = time.monotonic() + settings.lock_timeout_s
+    repaired = False
+    attempt = 0
+    while True:
+        remaining = max(0.0, deadline - time.monotonic())
+        with Repo(str(root)) as repo, repo_locked(repo, root, remaining, what):
+            try:
+                # relink=False: with cache.type=copy a relink copies the cache back over the
+                # output, a second full write for nothing.
+                (stage,) = repo.add([str(output)], relink=False)
+            except LockError:
+                # An output's read/write lock (rwlock) held by a live `dvc` command.
+                stage = None
+            except DvcException as exc:
+                # A .dvc file truncated by a killed process breaks every add: repair once.
+                if repaired:
+                    raise _error(f"DVC could not record {what}: {exc}") from None
+                repaired = True
+                if not repair_locked(root):
+                    raise _error(
+                        f"DVC could not record {what}: {exc}",
+                        "run `dvc status` in the project folder to see what DVC objects to",
+                    ) from None
+                continue
+        if stage is not None:
+            break
+        if not retry_until(deadline, attempt):
+            raise lock_timeout_error(root, settings.lock_timeout_s, what)
+        attempt += 1
+    out = stage.outs[0]
+    assert out.hash_info is not None and out.hash_info.value
+    return RecordedVersion(
+        md5=str(out.hash_info.value),
+        size=int(out.meta.size or 0),
+        path=output,
+        dvc_file=Path(stage.path),
+        nfiles=int(out.meta.nfiles or 1),
+    )
+
+
+def record_output(root: Path, output: Path, settings: DvcSettings) -> RecordedVersion:
+    """Record ``output`` (already written atomically) with DVC and return its version.
+
+    The md5 is DVC's content hash (``<md5>.dir`` for a folder): use it as the Dagster data
+    version. Waits up to ``settings.lock_timeout_s`` for DVC's repository lock, then raises
+    :class:`DatacodyError`. Old versions are never removed from the cache. Callers decide
+    whether to record at all (``settings.enabled``).
+    """
+    root = Path(os.path.abspath(root))
+    output = Path(os.path.abspath(output if Path(output).is_absolute() else root / output))
+    shown = relative_display_path(output, root)
+    if not output.exists():
+        raise _error(f"cannot record {shown}: the output does not exist", "materialize the asset first")
+    if not output.is_relative_to(root):
+        raise _error(f"cannot record {output}: it is outside the project {root}")
+    if not is_dvc_repo(root):
+        ensure_dvc_repo(root, settings)
+    return _add(root, output, settings, f"recording {shown}")
