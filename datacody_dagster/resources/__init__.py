@@ -1,0 +1,1 @@
+"""Thin Dagster resources (configuration and clients, no logic)."""
