@@ -11,7 +11,7 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import asset_key
-from datacody_dagster.runtime.outputs import output_metadata, relation_for
+from datacody_dagster.runtime.outputs import output_metadata
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _evaluate_checks(
     from datacody_dagster.checks import evaluate_checks
     from datacody_dagster.checks.dagster_results import to_asset_check_result
     from datacody_dagster.checks.history import DagsterCheckHistory
-    from datacody_dagster.checks.model import CheckTarget
+    from datacody_dagster.checks.targets import target_for
 
     selected = context.selected_asset_check_keys
     checks = [
@@ -53,19 +53,7 @@ def _evaluate_checks(
     ]
     if not checks:
         return [], [], {}
-    path = project.output_path(node)
-
-    def resolve(name: str) -> str:
-        return relation_for(project, project.plan.node(name))
-
-    target = CheckTarget(
-        asset=node.name,
-        relation=relation_for(project, node),
-        parquet_path=path if path.is_file() else None,
-        data_version=data_version,
-        resolve=resolve,
-        duckdb_database=project.root / project.settings.duckdb_path,
-    )
+    target = target_for(project, node, data_version=data_version, run_id=context.run_id)
     outcomes = evaluate_checks(target, checks, history=DagsterCheckHistory(context.instance))
     results = [to_asset_check_result(o) for o in outcomes]
     failures = [o.check.name for o in outcomes if not o.passed and o.check.blocking]
