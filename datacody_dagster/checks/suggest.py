@@ -68,7 +68,7 @@ class SuggestionReport:
 
 
 def _existing(node: Node) -> set[tuple[str, tuple[str, ...]]]:
-    return {(c.kind, tuple(c.columns)) for c in node.checks}
+    return {(c.kind, tuple(dict.fromkeys(c.columns))) for c in node.checks}
 
 
 def shape_regex(shape: str) -> str:
@@ -78,7 +78,7 @@ def shape_regex(shape: str) -> str:
         run = m.group(0)
         cls = {"A": "[A-Z]", "a": "[a-z]", "9": "[0-9]"}.get(run[0])
         if cls is None:
-            out.append(re.escape(run))
+            out.append(re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", run))
         else:
             out.append(cls + (f"{{{len(run)}}}" if len(run) > 1 else ""))
     return "".join(out)
@@ -124,7 +124,6 @@ def profile_suggestions(ctx: EvalContext, node: Node, profile: dict[str, Any]) -
             ).fetchone()
             if row and row[0]:
                 out.append(Suggestion({"unique": col}, f"{col} is unique over {nonnull:,} values"))
-                continue
         if p["class"] == "number" and p.get("min") is not None and ("range", (col,)) not in have:
             lo = float(p["min"])
             if lo >= 0:
@@ -289,6 +288,9 @@ def write_suggestions(project: CompiledProject, node: Node, suggestions: Sequenc
 
     path = project.root / node.location.file
     yaml = yaml_loader()
+    # The layout the spec docs and `datacody init` use: sequences indented under their key.
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
     doc = yaml.load(path.read_text(encoding="utf-8"))
     section = "sources" if node.is_source else "assets"
     asset = (doc or {}).get(section, {}).get(node.name)
