@@ -8,6 +8,7 @@ so no git commit per run is needed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -111,7 +112,14 @@ def _init(root: Path) -> None:
     from dvc.repo import Repo
 
     if not dvc_dir(root).exists():
-        Repo.init(str(root), no_scm=True).close()
+        # DVC announces "Initialized DVC repository." on stdout, which is ours (e.g. --json).
+        init_log = logging.getLogger("dvc.repo.init")
+        level = init_log.level
+        init_log.setLevel(logging.WARNING)
+        try:
+            Repo.init(str(root), no_scm=True).close()
+        finally:
+            init_log.setLevel(level)
         return
     # A .dvc folder without config (an interrupted init): keep its cache, write the config.
     (root / ".dvcignore").touch(exist_ok=True)

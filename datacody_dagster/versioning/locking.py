@@ -51,15 +51,19 @@ def retry_until(deadline: float, attempt: int) -> bool:
 
 
 @contextmanager
-def repo_locked(repo: Repo, root: Path, timeout_s: float, what: str) -> Iterator[None]:
-    """Hold DVC's repository lock for the block, waiting up to ``timeout_s`` for it.
+def repo_locked(
+    repo: Repo, root: Path, timeout_s: float, what: str, deadline: float | None = None
+) -> Iterator[None]:
+    """Hold DVC's repository lock for the block, waiting up to ``timeout_s`` for it
+    (or until the monotonic ``deadline`` of a wait that began earlier).
 
     DVC's own ``@locked`` operations called inside the block see the lock as held
     (``_lock_depth``) and do not try to take it again.
     """
     from dvc.lock import LockError
 
-    deadline = time.monotonic() + timeout_s
+    if deadline is None:
+        deadline = time.monotonic() + timeout_s
     attempt = 0
     while True:
         try:

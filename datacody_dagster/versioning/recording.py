@@ -27,8 +27,10 @@ def _add(root: Path, output: Path, settings: DvcSettings, what: str) -> Recorded
     repaired = False
     attempt = 0
     while True:
-        remaining = max(0.0, deadline - time.monotonic())
-        with Repo(str(root)) as repo, repo_locked(repo, root, remaining, what):
+        with (
+            Repo(str(root)) as repo,
+            repo_locked(repo, root, settings.lock_timeout_s, what, deadline=deadline),
+        ):
             try:
                 # relink=False: with cache.type=copy a relink copies the cache back over the
                 # output, a second full write for nothing.

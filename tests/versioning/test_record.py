@@ -1,0 +1,111 @@
+"""record_output / ensure_dvc_repo against real DVC repositories."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zc.lockfile
+from configobj import ConfigObj
+
+from datacody_dagster.config import DvcSettings
+from datacody_dagster.errors import DatacodyError
+from datacody_dagster.versioning import ensure_dvc_repo, record_output
+from datacody_dagster.versioning.cache import object_path
+from tests.versioning.helpers import assert_dvc_clean, items, md5_of, write_atomic
+
+
+def _out(root: Path, name: str = "items") -> Path:
+    path = root / "data" / "warehouse" / "shop" / f"{name}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_two_recordings_after_a_change_give_two_versions(project: Path, settings: DvcSettings) -> None:
+    out = _out(project)
+    write_atomic(items([(1, "a", 1.0)]), out)
+    v1 = record_output(project, out, settings)
+    write_atomic(items([(1, "a", 2.0)]), out)
+    v2 = record_output(project, out, settings)
+
+    assert v1.md5 != v2.md5
+    assert v2.md5 == md5_of(out) and v2.size == out.stat().st_size
+    assert v2.dvc_file == out.with_name("items.parquet.dvc") and v2.dvc_file.is_file()
+    # Both versions stay in the cache, byte for byte.
+    assert md5_of(object_path(project, v1.md5)) == v1.md5
+    assert md5_of(object_path(project, v2.md5)) == v2.md5
+    # Recording unchanged bytes again gives the same version.
+    assert record_output(project, out, settings).md5 == v2.md5
+    assert_dvc_clean(project)
+
+
+def test_partitioned_folder_is_one_version(project: Path, settings: DvcSettings) -> None:
+    folder = project / "data" / "warehouse" / "shop" / "events"
+    for month in (1, 2):
+        (folder / f"month={month}").mkdir(parents=True)
+        pq.write_table(pa.table({"id": [month]}), folder / f"month={month}" / "part-0.parquet")
+    v = record_output(project, folder, settings)
+    assert v.md5.endswith(".dir") and v.is_dir and v.nfiles == 2
+    assert v.dvc_file == folder.with_name("events.dvc")
+    assert_dvc_clean(project)
+
+
+def test_ensure_configures_dvc_without_git_and_with_an_absolute_remote(project: Path) -> None:
+    ensure_dvc_repo(project, DvcSettings(remote="../remote"))
+    ensure_dvc_repo(project, DvcSettings(remote="../remote"))  # idempotent
+    repo_conf = ConfigObj(str(project / ".dvc" / "config"))
+    local = ConfigObj(str(project / ".dvc" / "config.local"))
+    assert repo_conf["cache"]["type"] == "copy"
+    assert repo_conf["core"]["no_scm"] == "True" and repo_conf["core"]["autostage"] == "False"
+    assert "hardlink_lock" not in repo_conf["core"]
+    assert local['remote "datacody"']["url"] == str((project.parent / "remote").resolve())
+    assert local["core"]["remote"] == "datacody"
+    assert "remote" not in repo_conf.get("core", {})
+    # Removing the remote from the settings removes it from DVC's config.
+    ensure_dvc_repo(project, DvcSettings(remote=None))
+    local = ConfigObj(str(project / ".dvc" / "config.local"))
+    assert 'remote "datacody"' not in local and "remote" not in local["core"]
+
+
+def test_remote_from_an_unset_env_var_is_a_clear_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_SUCH_REMOTE_VAR", raising=False)
+    with pytest.raises(DatacodyError, match="NO_SUCH_REMOTE_VAR"):
+        ensure_dvc_repo(project, DvcSettings(remote="${NO_SUCH_REMOTE_VAR}"))
+
+
+def test_recording_waits_for_the_repo_lock(project: Path, settings: DvcSettings) -> None:
+    out = _out(project)
+    write_atomic(items([(1, "a", 1.0)]), out)
+    ensure_dvc_repo(project, settings)
+    held = zc.lockfile.LockFile(str(project / ".dvc" / "tmp" / "lock"))
+    threading.Timer(0.8, held.close).start()
+    started = time.monotonic()
+    version = record_output(project, out, settings)
+    assert time.monotonic() - started >= 0.7
+    assert version.md5 == md5_of(out)
+
+
+def test_recording_gives_up_after_the_bound_with_a_clear_error(project: Path) -> None:
+    out = _out(project)
+    write_atomic(items([(1, "a", 1.0)]), out)
+    settings = DvcSettings(lock_timeout_s=0.4)
+    ensure_dvc_repo(project, settings)
+    held = zc.lockfile.LockFile(str(project / ".dvc" / "tmp" / "lock"))
+    try:
+        with pytest.raises(DatacodyError) as err:
+            record_output(project, out, settings)
+    finally:
+        held.close()
+    text = str(err.value)
+    assert "gave up waiting 0.4 s for the DVC repository lock" in text and "lock_timeout_s" in text
+
+
+def test_missing_output_is_a_clear_error(project: Path, settings: DvcSettings) -> None:
+    with pytest.raises(DatacodyError, match="does not exist"):
+        record_output(project, _out(project, "nothing"), settings)
