@@ -145,4 +145,7 @@ def ensure_dvc_repo(root: Path, settings: DvcSettings) -> None:
             _apply(dvc_dir(root) / "config", _REPO_CONFIG, drop_remote=False)
             local = _local_config(root, settings)
             _apply(dvc_dir(root) / "config.local", local, drop_remote=not settings.remote)
+        from datacody_dagster.versioning.recording import forget_open_repos
+
+        forget_open_repos()
     recover(root, lock_timeout_s=min(settings.lock_timeout_s, 5.0))

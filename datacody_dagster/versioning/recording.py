@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datacody_dagster.config import DvcSettings
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic, relative_display_path
@@ -13,28 +15,77 @@ from datacody_dagster.versioning.locking import lock_timeout_error, repo_locked,
 from datacody_dagster.versioning.model import RecordedVersion
 from datacody_dagster.versioning.recovery import repair_locked
 
+if TYPE_CHECKING:
+    from dvc.repo import Repo
+    from dvc.stage import Stage
+
 
 def _error(message: str, hint: str | None = None) -> DatacodyError:
     return DatacodyError(Diagnostic(RUNTIME, message, hint=hint))
 
 
+# One open Repo per (process, project): opening one costs ~30 ms (DVC's hash-state database),
+# a third of a small recording. Keyed by pid so that a forked child opens its own.
+_REPOS: dict[tuple[int, Path], Repo] = {}
+_REPOS_GUARD = threading.Lock()
+
+
+def _repo_for(root: Path) -> Repo:
+    from dvc.repo import Repo
+
+    key = (os.getpid(), root)
+    repo = _REPOS.get(key)
+    if repo is None:
+        repo = _REPOS[key] = Repo(str(root))
+    return repo
+
+
+def forget_open_repos() -> None:
+    """Close cached Repo objects (after DVC's config changed, and in tests)."""
+    with _REPOS_GUARD:
+        for (pid, _), repo in list(_REPOS.items()):
+            if pid == os.getpid():
+                repo.close()
+        _REPOS.clear()
+
+
+def _add_one(repo: Repo, output: Path) -> Stage:
+    """What ``Repo.add`` does for one target, minus loading every ``.dvc`` file of the repo.
+
+    ``Repo.add`` builds the whole repo index to look for overlapping outputs (~4 ms per tracked
+    output, per recording); outputs here are distinct files or folders by construction, so only
+    this output's own ``.dvc`` file is read. The caller holds the repo lock.
+    """
+    from dvc.dvcfile import load_file
+    from dvc.utils import resolve_paths
+
+    dvcfile, wdir, out = resolve_paths(repo, str(output))
+    if os.path.exists(dvcfile):
+        stage = load_file(repo, dvcfile).stage
+    else:
+        stage = repo.stage.create(single_stage=True, validate=False, fname=dvcfile, wdir=wdir, outs=[out])
+    # relink=False: with cache.type=copy a relink copies the cache back over the output, a
+    # second full write for nothing.
+    stage.add_outs(relink=False)
+    stage.dump()
+    return stage
+
+
 def _add(root: Path, output: Path, settings: DvcSettings, what: str) -> RecordedVersion:
     from dvc.exceptions import DvcException
     from dvc.lock import LockError
-    from dvc.repo import Repo
 
     deadline = time.monotonic() + settings.lock_timeout_s
     repaired = False
     attempt = 0
     while True:
         with (
-            Repo(str(root)) as repo,
-            repo_locked(repo, root, settings.lock_timeout_s, what, deadline=deadline),
+            _REPOS_GUARD,
+            repo_locked(repo := _repo_for(root), root, settings.lock_timeout_s, what, deadline=deadline),
         ):
+            stage: Stage | None
             try:
-                # relink=False: with cache.type=copy a relink copies the cache back over the
-                # output, a second full write for nothing.
-                (stage,) = repo.add([str(output)], relink=False)
+                stage = _add_one(repo, output)
             except LockError:
                 # An output's read/write lock (rwlock) held by a live `dvc` command.
                 stage = None
