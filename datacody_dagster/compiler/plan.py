@@ -18,6 +18,7 @@ from datacody_dagster.compiler.columns import known_columns, topological_names
 from datacody_dagster.compiler.index import Entry, ProjectIndex
 from datacody_dagster.errors import Location
 from datacody_dagster.spec import AssetSpecModel, OnCron, SourceSpec
+from datacody_dagster.steps.spec import output_partition_by
 
 NodeKind = Literal["source", "sql", "python", "steps"]
 
@@ -175,7 +176,7 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
                 column_descriptions=col_desc, checks=checks, schedule=spec.schedule,
                 automation=automation, incremental_key=inc_key,
                 incremental_cursor=spec.incremental.cursor if spec.incremental else None,
-                partition_by=tuple(spec.partition_by or ()), from_asset=spec.from_,
+                partition_by=tuple(spec.partition_by or output_partition_by(spec.steps)), from_asset=spec.from_,
                 steps=tuple(spec.steps), tags=dict(spec.tags),
             )
         )

@@ -12,6 +12,7 @@ from datacody_dagster.compiler.validate import (
     references,
     schedules,
     sql_guard,
+    steps,
     unique_names,
 )
 from datacody_dagster.errors import Diagnostic
@@ -26,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     python_refs.check,
     schedules.check,
     check_columns.check,
+    steps.check,
 )
 
 

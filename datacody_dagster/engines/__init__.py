@@ -1,0 +1,1 @@
+"""Execution engines: DuckDB (embedded default) and Spark (scale-out)."""

@@ -1,0 +1,46 @@
+"""Atomic placement of outputs: write beside the target, then rename into place.
+
+A file is replaced with one ``os.replace``. A folder (partitioned output) cannot be replaced
+atomically by rename when the target exists, so the old folder is first renamed aside, the new
+one renamed in, then the old one deleted: a crash leaves either the old or the new complete
+folder in place (plus at most a hidden leftover), never a half-written one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+
+def temp_sibling(path: Path, tag: str = "tmp") -> Path:
+    """A fresh hidden name in ``path``'s folder (same filesystem, so renames are atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.parent / f".{path.name}.{tag}-{uuid.uuid4().hex[:12]}"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def place(tmp: Path, dest: Path) -> None:
+    """Move a finished file or folder ``tmp`` to ``dest``, replacing what was there."""
+    if tmp.is_file() and not dest.is_dir():
+        os.replace(tmp, dest)
+        return
+    old = None
+    if dest.exists() or dest.is_symlink():
+        old = temp_sibling(dest, "old")
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        _remove(old)
+
+
+def discard(tmp: Path) -> None:
+    """Remove a temp file or folder after a failed write."""
+    _remove(tmp)
