@@ -9,7 +9,6 @@ import dagster as dg
 
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.compiler.checks import PlannedCheck
-from datacody_dagster.compiler.plan import Node
 
 _MAX_META_CHARS = 4000
 
@@ -86,25 +85,3 @@ def to_asset_check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
         metadata=outcome_metadata(outcome),
         description=check.description,
     )
-
-
-def check_spec(check: PlannedCheck) -> dg.AssetCheckSpec:
-    """The AssetCheckSpec of a planned check; error severity blocks downstream assets."""
-    extra = [dg.AssetKey([check.args["to"]])] if check.kind == "relationships" else []
-    return dg.AssetCheckSpec(
-        name=check.name,
-        asset=dg.AssetKey([check.asset]),
-        description=f"{check.description} [{check.kind}, severity {check.severity}]",
-        blocking=check.blocking,
-        additional_deps=extra,
-        metadata={
-            "datacody/severity": check.severity,
-            "datacody/kind": check.kind,
-            "datacody/spec": str(check.location) if check.location else "",
-        },
-    )
-
-
-def check_specs_for(node: Node) -> list[dg.AssetCheckSpec]:
-    """Every check of a node as an AssetCheckSpec."""
-    return [check_spec(c) for c in node.checks]

@@ -39,10 +39,11 @@ def _evaluate_checks(
     project: CompiledProject,
     node: Node,
     data_version: str | None,
-) -> tuple[list[dg.AssetCheckResult], list[str], dict[str, Any]]:
+) -> tuple[list[dg.AssetCheckResult], list[str]]:
     if not node.checks:
-        return [], [], {}
+        return [], []
     from datacody_dagster.checks import evaluate_checks
+    from datacody_dagster.checks.cache import ResultCache
     from datacody_dagster.checks.dagster_results import to_asset_check_result
     from datacody_dagster.checks.history import DagsterCheckHistory
     from datacody_dagster.checks.targets import target_for
@@ -52,12 +53,27 @@ def _evaluate_checks(
         c for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected
     ]
     if not checks:
-        return [], [], {}
+        return [], []
     target = target_for(project, node, data_version=data_version, run_id=context.run_id)
-    outcomes = evaluate_checks(target, checks, history=DagsterCheckHistory(context.instance))
+    outcomes = evaluate_checks(
+        target,
+        checks,
+        history=DagsterCheckHistory(context.instance),
+        cache=ResultCache.for_project(project.root),
+    )
     results = [to_asset_check_result(o) for o in outcomes]
     failures = [o.check.name for o in outcomes if not o.passed and o.check.blocking]
-    return results, failures, {}
+    return results, failures
+
+
+def _profile_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
+    """A compact column profile; the next materialization's drift checks compare against it."""
+    if not any(c.kind == "drift" for c in node.checks):
+        return {}
+    from datacody_dagster.checks.history import profile_for_metadata
+    from datacody_dagster.checks.targets import target_for
+
+    return {"datacody/profile": dg.MetadataValue.json(profile_for_metadata(target_for(project, node)))}
 
 
 def finalize(
@@ -72,7 +88,8 @@ def finalize(
     version_meta, data_version = _record_version(project, node)
     meta.update(version_meta)
     meta.update(extra_metadata or {})
-    check_results, failures, _ = _evaluate_checks(
+    meta.update(_profile_metadata(project, node))
+    check_results, failures = _evaluate_checks(
         context, project, node, data_version.value if data_version else None
     )
     meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - started, 3))

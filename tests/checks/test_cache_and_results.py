@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from datacody_dagster.checks import ResultCache, evaluate_checks
-from datacody_dagster.checks.dagster_results import check_spec, to_asset_check_result
+from datacody_dagster.checks.dagster_results import to_asset_check_result
+from datacody_dagster.emit.dagster import check_spec_for
 from tests.checks.helpers import checks, target, write_parquet
 
 CS = [
@@ -81,8 +82,8 @@ def test_asset_check_result_and_spec(tmp_path: Path) -> None:
     warn = to_asset_check_result(outs[1])
     assert warn.severity == dg.AssetCheckSeverity.WARN and not warn.passed
     json.dumps({k: str(v) for k, v in warn.metadata.items()})
-    spec = check_spec(cs[0])
+    spec = check_spec_for(cs[0])
     assert spec.blocking and spec.description and "unique" in spec.description
-    assert not check_spec(cs[1]).blocking
-    rel = check_spec(cs[2])
+    assert not check_spec_for(cs[1]).blocking
+    rel = check_spec_for(cs[2])
     assert dg.AssetKey(["customers"]) in {d.asset_key for d in rel.additional_deps}
