@@ -40,7 +40,9 @@ def column_types(project: CompiledProject, node: Node) -> tuple[list[tuple[str, 
         finally:
             con.close()
         return [(r[0], r[1]) for r in rows], "output"
-    declared = [(c, node.column_types[c]) for c in (node.columns or node.column_types) if c in node.column_types]
+    declared = [
+        (c, node.column_types[c]) for c in (node.columns or node.column_types) if c in node.column_types
+    ]
     if declared:
         return declared, "spec"
     raise DatacodyError(
@@ -49,8 +51,9 @@ def column_types(project: CompiledProject, node: Node) -> tuple[list[tuple[str, 
     )
 
 
-def create_table(name: str, columns: list[tuple[str, str]], dialect: str,
-                 partition_by: tuple[str, ...] = ()) -> str:
+def create_table(
+    name: str, columns: list[tuple[str, str]], dialect: str, partition_by: tuple[str, ...] = ()
+) -> str:
     """``CREATE TABLE name (...)`` in ``dialect`` from DuckDB type names."""
     if dialect not in DIALECTS:
         raise DatacodyError(f"unknown dialect `{dialect}` (use {', '.join(DIALECTS)})")
@@ -62,13 +65,17 @@ def create_table(name: str, columns: list[tuple[str, str]], dialect: str,
             raise DatacodyError(f"column `{col}`: `{typ}` is not a type sqlglot understands") from None
         defs.append(exp.ColumnDef(this=exp.to_identifier(col), kind=kind))
     schema = exp.Schema(this=exp.to_table(name), expressions=defs)
-    props = []
+    props: list[exp.Expression] = []
     if partition_by and dialect == "spark":
         props.append(exp.FileFormatProperty(this=exp.Var(this="PARQUET")))
-        props.append(exp.PartitionedByProperty(
-            this=exp.Schema(expressions=[exp.to_identifier(c) for c in partition_by])))
-    create = exp.Create(this=schema, kind="TABLE",
-                        properties=exp.Properties(expressions=props) if props else None)
+        props.append(
+            exp.PartitionedByProperty(
+                this=exp.Schema(expressions=[exp.to_identifier(c) for c in partition_by])
+            )
+        )
+    create = exp.Create(
+        this=schema, kind="TABLE", properties=exp.Properties(expressions=props) if props else None
+    )
     return create.sql(dialect=dialect, pretty=True) + ";"
 
 

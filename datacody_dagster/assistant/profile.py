@@ -12,8 +12,20 @@ from typing import Any
 from datacody_dagster.errors import DatacodyError
 
 NULL_TOKENS = ("NA", "N/A", "NULL", "null", "None", "nan")
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-            "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "REAL",
+)
 _TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 
 
@@ -106,19 +118,25 @@ def profile_file(path: Path, *, max_values: int = 20) -> FileProfile:
         for name, typ in columns:
             c = _ident(name)
             aggs += [f"count(*) - count({c})", f"count(distinct {c})"]
-            orderable = typ.upper() not in {"BOOLEAN"} and not typ.upper().startswith(("STRUCT", "MAP", "LIST"))
+            orderable = typ.upper() not in {"BOOLEAN"} and not typ.upper().startswith(
+                ("STRUCT", "MAP", "LIST")
+            )
             aggs += [f"min({c})", f"max({c})"] if orderable and not typ.endswith("[]") else ["null", "null"]
         row = con.execute(f"select {', '.join(aggs)} from {relation}").fetchone()
         assert row is not None
         rows = int(row[0])
         profiles = []
         for i, (name, typ) in enumerate(columns):
-            nulls, distinct, lo, hi = row[1 + 4 * i: 5 + 4 * i]
+            nulls, distinct, lo, hi = row[1 + 4 * i : 5 + 4 * i]
             values = None
             if typ.upper() == "VARCHAR" and 0 < distinct <= max_values:
-                values = tuple(v for (v,) in con.execute(
-                    f"select distinct {_ident(name)} from {relation} where {_ident(name)} is not null order by 1"
-                ).fetchall())
+                values = tuple(
+                    v
+                    for (v,) in con.execute(
+                        f"select distinct {_ident(name)} from {relation} "
+                        f"where {_ident(name)} is not null order by 1"
+                    ).fetchall()
+                )
             profiles.append(ColumnProfile(name, typ, int(nulls), int(distinct), lo, hi, values))
         return FileProfile(path=path, format=fmt, rows=rows, columns=tuple(profiles), options=options)
     except duckdb.Error as exc:

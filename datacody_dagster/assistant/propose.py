@@ -44,7 +44,9 @@ class AssistantAnswer(BaseModel):
     def _against_graph(self, info: ValidationInfo) -> AssistantAnswer:
         facts = (info.context or {}).get("graph")
         if isinstance(facts, GraphFacts):
-            problems = [f"{p.asset}: {msg}" for p in self.proposals for msg in patch_problems(p.asset, p.patch, facts)]
+            problems = [
+                f"{p.asset}: {msg}" for p in self.proposals for msg in patch_problems(p.asset, p.patch, facts)
+            ]
             if problems:
                 raise ValueError("; ".join(problems))
         return self
@@ -54,31 +56,35 @@ def project_context(project: CompiledProject) -> str:
     """Names, types, checks and SQL of every asset (no data)."""
     assets: list[dict[str, Any]] = []
     for node in project.plan.nodes:
-        assets.append({
-            "name": node.name,
-            "kind": node.kind,
-            "materialized": None if node.is_source else node.materialized,
-            "columns": {c: node.column_types.get(c) for c in (node.columns or node.column_types)},
-            "deps": list(node.deps),
-            "sql": node.sql,
-            "checks": [{"name": c.name, "kind": c.kind, "severity": c.severity} for c in node.checks],
-            "schedule": node.schedule,
-            "automation": node.automation,
-        })
+        assets.append(
+            {
+                "name": node.name,
+                "kind": node.kind,
+                "materialized": None if node.is_source else node.materialized,
+                "columns": {c: node.column_types.get(c) for c in (node.columns or node.column_types)},
+                "deps": list(node.deps),
+                "sql": node.sql,
+                "checks": [{"name": c.name, "kind": c.kind, "severity": c.severity} for c in node.checks],
+                "schedule": node.schedule,
+                "automation": node.automation,
+            }
+        )
     return json.dumps({"assets": assets}, indent=1)
 
 
 def propose(project: CompiledProject, request: str, llm: LlmResource) -> tuple[str, list[m.Proposal]]:
     """Ask the LLM for patches implementing ``request``; raise DatacodyError when offline or invalid."""
     if not llm.online:
-        raise DatacodyError(Diagnostic(
-            RUNTIME,
-            f"`datacody propose` needs an LLM, and it is {llm.status()}",
-            None,
-            "export the key (its env var name is `llm.api_key_env` in resources/<env>.yaml), or point "
-            "`llm.provider: openai_compatible` and `llm.base_url` at a local server; "
-            "`datacody optimize` and `datacody scaffold` work offline",
-        ))
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"`datacody propose` needs an LLM, and it is {llm.status()}",
+                None,
+                "export the key (its env var name is `llm.api_key_env` in resources/<env>.yaml), or point "
+                "`llm.provider: openai_compatible` and `llm.base_url` at a local server; "
+                "`datacody optimize` and `datacody scaffold` work offline",
+            )
+        )
     from instructor.core import InstructorRetryException
 
     facts = GraphFacts.from_plan(project.plan)
@@ -92,8 +98,15 @@ def propose(project: CompiledProject, request: str, llm: LlmResource) -> tuple[s
             f"Last problem: {str(exc).splitlines()[-1][:400] if str(exc) else 'invalid output'}"
         ) from None
     proposals = [
-        m.Proposal(rule=RULE, asset=p.asset, patch=p.patch, rationale=p.rationale,
-                   expected_gain=p.expected_gain, evidence={"request": request}, source="assistant")
+        m.Proposal(
+            rule=RULE,
+            asset=p.asset,
+            patch=p.patch,
+            rationale=p.rationale,
+            expected_gain=p.expected_gain,
+            evidence={"request": request},
+            source="assistant",
+        )
         for p in answer.proposals
     ]
     return answer.explanation, proposals

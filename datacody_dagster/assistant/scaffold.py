@@ -63,8 +63,15 @@ def suggest_checks(profile: FileProfile) -> list[dict[str, Any]]:
     complete = [c.name for c in profile.columns if c.nulls == 0]
     if complete:
         checks.append({"not_null": complete})
-    keys = [c for c in profile.columns if c.nulls == 0 and c.distinct == profile.rows and profile.rows > 1
-            and not c.temporal and (c.text or not c.numeric or "id" in c.name.lower())]
+    keys = [
+        c
+        for c in profile.columns
+        if c.nulls == 0
+        and c.distinct == profile.rows
+        and profile.rows > 1
+        and not c.temporal
+        and (c.text or not c.numeric or "id" in c.name.lower())
+    ]
     keys.sort(key=lambda c: (not c.name.lower().endswith("id"), profile.columns.index(c)))
     if keys:
         checks.append({"unique": keys[0].name})
@@ -83,7 +90,9 @@ def _partition_column(columns: tuple[ColumnProfile, ...]) -> str | None:
     dates = [c for c in columns if c.type.upper() == "DATE" and c.distinct <= 5000]
     if dates:
         return dates[0].name
-    periods = [c for c in columns if c.name.lower() in {"year", "month", "date", "day"} and 1 < c.distinct <= 400]
+    periods = [
+        c for c in columns if c.name.lower() in {"year", "month", "date", "day"} and 1 < c.distinct <= 400
+    ]
     return periods[0].name if periods else None
 
 

@@ -39,8 +39,10 @@ def optimize(
             instance.report_runless_asset_event(proposal_observation(p))
     statuses = {s.proposal.id: s.status for s in store_for(project).all()}
     if as_json:
-        rows = [{**p.model_dump(mode="json"), "status": statuses.get(p.id, "open"), "new": p.id in new}
-                for p in proposals]
+        rows = [
+            {**p.model_dump(mode="json"), "status": statuses.get(p.id, "open"), "new": p.id in new}
+            for p in proposals
+        ]
         typer.echo(json.dumps(rows, indent=2))
         return
     if llm is not None:

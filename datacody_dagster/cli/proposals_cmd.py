@@ -13,8 +13,9 @@ from datacody_dagster.cli.common import ProjectDir, console, handle_errors
 if TYPE_CHECKING:
     from datacody_dagster.optimizer.store import ProposalStore
 
-proposals_app = typer.Typer(help="Review proposals: list, show, apply (after review) or reject.",
-                            no_args_is_help=True)
+proposals_app = typer.Typer(
+    help="Review proposals: list, show, apply (after review) or reject.", no_args_is_help=True
+)
 
 ProposalId = Annotated[str, typer.Argument(help="Proposal id (a unique prefix is enough).")]
 
@@ -40,8 +41,9 @@ def list_(
     _, store = _store(project_dir)
     items = [s for s in store.all() if status is None or s.status == status]
     if as_json:
-        typer.echo(json.dumps([{**s.proposal.model_dump(mode="json"), "status": s.status} for s in items],
-                              indent=2))
+        typer.echo(
+            json.dumps([{**s.proposal.model_dump(mode="json"), "status": s.status} for s in items], indent=2)
+        )
         return
     if not items:
         console.print("No proposals. Run `datacody optimize`.")
@@ -68,8 +70,9 @@ def show(proposal_id: ProposalId, project_dir: ProjectDir = Path(".")) -> None:
         console.print(f"expected gain: {p.expected_gain}", markup=False, highlight=False)
     console.print("evidence: " + json.dumps(p.evidence, default=str), markup=False, highlight=False)
     if s.status == "open":
-        console.print(render_patch(root, p).diff or "(no change to the spec file)", markup=False,
-                      highlight=False)
+        console.print(
+            render_patch(root, p).diff or "(no change to the spec file)", markup=False, highlight=False
+        )
 
 
 @proposals_app.command("apply")
@@ -86,8 +89,11 @@ def apply(proposal_id: ProposalId, project_dir: ProjectDir = Path(".")) -> None:
     result = apply_patch(root, s.proposal)
     console.print(result.diff or "(no change to the spec file)", markup=False, highlight=False)
     store.set_status(s.proposal.id, "applied")
-    console.print(f"applied {s.proposal.id} to {result.display_path}; the project validates. "
-                  "Run `datacody compile` to regenerate dbt files.", highlight=False)
+    console.print(
+        f"applied {s.proposal.id} to {result.display_path}; the project validates. "
+        "Run `datacody compile` to regenerate dbt files.",
+        highlight=False,
+    )
 
 
 @proposals_app.command("reject")

@@ -59,7 +59,9 @@ def optimizer_definitions(
         # Unannotated: Dagster rejects the string annotation `from __future__` would make of it.
         proposals = evaluate(project, context.instance, llm=reviewer, asset_key=asset_key)
         new = record_new(project, proposals)
-        context.log.info(f"optimizer review ({reviewer.status()}): {len(proposals)} proposal(s), {len(new)} new")
+        context.log.info(
+            f"optimizer review ({reviewer.status()}): {len(proposals)} proposal(s), {len(new)} new"
+        )
         for p in new:
             yield proposal_observation(p, asset_key)
 
@@ -68,7 +70,9 @@ def optimizer_definitions(
         review_op()
 
     schedule = dg.ScheduleDefinition(
-        name=REVIEW_SCHEDULE_NAME, job=review_job, cron_schedule=cron,
+        name=REVIEW_SCHEDULE_NAME,
+        job=review_job,
+        cron_schedule=cron,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     return [optimizer_sensor], [schedule]

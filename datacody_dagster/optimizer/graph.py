@@ -20,8 +20,15 @@ from datacody_dagster.optimizer import model as m
 from datacody_dagster.optimizer.rules.cron import is_valid_cron
 from datacody_dagster.spec import CheckEntry
 
-_DERIVED_ONLY = (m.SetSchedule, m.SetAutomation, m.SetMaterialization, m.SetIncremental,
-                 m.SetPartitions, m.MergeDuplicates, m.SetSql)
+_DERIVED_ONLY = (
+    m.SetSchedule,
+    m.SetAutomation,
+    m.SetMaterialization,
+    m.SetIncremental,
+    m.SetPartitions,
+    m.MergeDuplicates,
+    m.SetSql,
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,12 @@ def sql_problems(sql: str, facts: GraphFacts, asset: str | None = None) -> list[
     parsed = parse_select(sql)
     if isinstance(parsed, SqlProblem):
         return [parsed.message]
-    problems = [f"the SQL reads `{t}`, which is not an asset of this project (known: "
-                f"{', '.join(sorted(facts.assets))})" for t in referenced_tables(parsed) if t not in facts.assets]
+    problems = [
+        f"the SQL reads `{t}`, which is not an asset of this project (known: "
+        f"{', '.join(sorted(facts.assets))})"
+        for t in referenced_tables(parsed)
+        if t not in facts.assets
+    ]
     if asset and asset in referenced_tables(parsed):
         problems.append(f"the SQL of `{asset}` may not read `{asset}` itself")
     return problems
@@ -71,7 +82,9 @@ def _unknown_columns(asset: str, cols: list[str], facts: GraphFacts) -> list[str
     known = facts.columns.get(asset)
     if known is None:
         return []
-    return [f"`{asset}` has no column `{c}` (columns: {', '.join(sorted(known))})" for c in cols if c not in known]
+    return [
+        f"`{asset}` has no column `{c}` (columns: {', '.join(sorted(known))})" for c in cols if c not in known
+    ]
 
 
 def _check_problems(asset: str, check: dict[str, Any], facts: GraphFacts) -> list[str]:

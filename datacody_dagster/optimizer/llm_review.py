@@ -48,7 +48,7 @@ class NewProposal(BaseModel):
     asset: str
     patch: m.Patch
     rationale: str = Field(max_length=1500)
-    expected_gain: str = Field("", max_length=400)
+    expected_gain: str = Field(default="", max_length=400)
 
 
 def _graph_problems(asset: str, patch: Any, info: ValidationInfo) -> None:
@@ -84,27 +84,32 @@ def _asset_summary(plan: ProjectPlan, signals: Signals) -> list[dict[str, Any]]:
     for node in plan.nodes:
         sig = signals.of(node.name)
         rows = sig.row_counts
-        out.append({
-            "name": node.name,
-            "kind": node.kind,
-            "materialized": None if node.is_source else node.materialized,
-            "deps": list(node.deps),
-            "downstream": [d.name for d in plan.downstream(node.name)],
-            "columns": {c: node.column_types.get(c) for c in (node.columns or node.column_types)},
-            "schedule": node.schedule,
-            "automation": node.automation,
-            "partition_by": list(node.partition_by),
-            "checks": [{"name": c.name, "kind": c.kind, "severity": c.severity} for c in node.checks],
-            "history": {
-                "materializations": sig.runs,
-                "mean_duration_s": round(sig.mean_duration() or 0.0, 3),
-                "row_count_first": rows[0] if rows else None,
-                "row_count_last": rows[-1] if rows else None,
-                "data_version_changes": sig.version_changes,
-                "check_runs": {name: {"runs": len(runs), "failures": sum(not r.passed for r in runs)}
-                               for name, runs in sig.checks.items() if runs},
-            },
-        })
+        out.append(
+            {
+                "name": node.name,
+                "kind": node.kind,
+                "materialized": None if node.is_source else node.materialized,
+                "deps": list(node.deps),
+                "downstream": [d.name for d in plan.downstream(node.name)],
+                "columns": {c: node.column_types.get(c) for c in (node.columns or node.column_types)},
+                "schedule": node.schedule,
+                "automation": node.automation,
+                "partition_by": list(node.partition_by),
+                "checks": [{"name": c.name, "kind": c.kind, "severity": c.severity} for c in node.checks],
+                "history": {
+                    "materializations": sig.runs,
+                    "mean_duration_s": round(sig.mean_duration() or 0.0, 3),
+                    "row_count_first": rows[0] if rows else None,
+                    "row_count_last": rows[-1] if rows else None,
+                    "data_version_changes": sig.version_changes,
+                    "check_runs": {
+                        name: {"runs": len(runs), "failures": sum(not r.passed for r in runs)}
+                        for name, runs in sig.checks.items()
+                        if runs
+                    },
+                },
+            }
+        )
     return out
 
 
@@ -113,8 +118,14 @@ def build_request(plan: ProjectPlan, signals: Signals, findings: list[m.Proposal
     payload = {
         "assets": _asset_summary(plan, signals),
         "findings": [
-            {"id": p.id, "rule": p.rule, "asset": p.asset, "patch": p.patch.model_dump(mode="json"),
-             "rationale": p.rationale, "evidence": p.evidence}
+            {
+                "id": p.id,
+                "rule": p.rule,
+                "asset": p.asset,
+                "patch": p.patch.model_dump(mode="json"),
+                "rationale": p.rationale,
+                "evidence": p.evidence,
+            }
             for p in findings
         ],
     }
@@ -135,7 +146,9 @@ def review(
     facts = GraphFacts.from_plan(plan, frozenset(p.id for p in findings))
     try:
         result = llm.structured(
-            OptimizerReview, system=SYSTEM, user=build_request(plan, signals, findings),
+            OptimizerReview,
+            system=SYSTEM,
+            user=build_request(plan, signals, findings),
             context={"graph": facts},
         )
     except InstructorRetryException as exc:
@@ -162,14 +175,25 @@ def merge_review(findings: list[m.Proposal], result: OptimizerReview) -> list[m.
         if r is None:
             out.append(p)
             continue
-        out.append(p.model_copy(update={
-            "rationale": f"{p.rationale}\n\nReviewer (LLM): {r.explanation}",
-            "score": top - r.rank,
-        }))
+        out.append(
+            p.model_copy(
+                update={
+                    "rationale": f"{p.rationale}\n\nReviewer (LLM): {r.explanation}",
+                    "score": top - r.rank,
+                }
+            )
+        )
     known = {p.id for p in out}
     for n in result.proposals:
-        added = m.Proposal(rule=LLM_RULE, asset=n.asset, patch=n.patch, rationale=n.rationale,
-                           expected_gain=n.expected_gain, source="llm", score=1.0)
+        added = m.Proposal(
+            rule=LLM_RULE,
+            asset=n.asset,
+            patch=n.patch,
+            rationale=n.rationale,
+            expected_gain=n.expected_gain,
+            source="llm",
+            score=1.0,
+        )
         if added.id not in known:
             out.append(added)
             known.add(added.id)

@@ -32,7 +32,7 @@ class SetAutomation(_Patch):
 
     op: Literal["set_automation"] = "set_automation"
     automation: Literal["eager", "on_cron"] = "eager"
-    on_cron: str | None = Field(None, description="With automation=on_cron: at most once per tick.")
+    on_cron: str | None = Field(default=None, description="With automation=on_cron: at most once per tick.")
 
 
 class SetMaterialization(_Patch):
@@ -47,7 +47,7 @@ class SetIncremental(_Patch):
 
     op: Literal["set_incremental"] = "set_incremental"
     unique_key: list[str] = Field(default_factory=list, description="Columns used to merge new rows.")
-    cursor: str | None = Field(None, description="Monotonic column; rows beyond its max are new.")
+    cursor: str | None = Field(default=None, description="Monotonic column; rows beyond its max are new.")
 
 
 class SetPartitions(_Patch):
@@ -95,14 +95,30 @@ class SetSql(_Patch):
 
 
 Patch = Annotated[
-    SetSchedule | SetAutomation | SetMaterialization | SetIncremental | SetPartitions
-    | AddCheck | TuneCheck | RemoveCheck | MergeDuplicates | SetSql,
+    SetSchedule
+    | SetAutomation
+    | SetMaterialization
+    | SetIncremental
+    | SetPartitions
+    | AddCheck
+    | TuneCheck
+    | RemoveCheck
+    | MergeDuplicates
+    | SetSql,
     Field(discriminator="op"),
 ]
 
 PATCH_OPS: tuple[str, ...] = (
-    "set_schedule", "set_automation", "set_materialization", "set_incremental", "set_partitions",
-    "add_check", "tune_check", "remove_check", "merge_duplicates", "set_sql",
+    "set_schedule",
+    "set_automation",
+    "set_materialization",
+    "set_incremental",
+    "set_partitions",
+    "add_check",
+    "tune_check",
+    "remove_check",
+    "merge_duplicates",
+    "set_sql",
 )
 
 Evidence = dict[str, float | int | str | bool | list[str] | list[float] | list[int] | None]
@@ -120,7 +136,7 @@ class Proposal(BaseModel):
     rationale: str
     evidence: Evidence = Field(default_factory=dict)
     expected_gain: str = ""
-    score: float = Field(0.0, description="Higher first; the LLM may re-rank.")
+    score: float = Field(default=0.0, description="Higher first; the LLM may re-rank.")
     source: Literal["heuristic", "llm", "assistant"] = "heuristic"
 
     def model_post_init(self, __context: Any) -> None:
@@ -138,6 +154,9 @@ def describe_patch(patch: BaseModel) -> str:
     """One line for listings, e.g. `set_materialization materialized=table`."""
     data = patch.model_dump(mode="json", exclude_defaults=False)
     op = data.pop("op")
-    args = " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in data.items()
-                    if v not in (None, [], {}))
+    args = " ".join(
+        f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
+        for k, v in data.items()
+        if v not in (None, [], {})
+    )
     return f"{op} {args}".strip()

@@ -32,8 +32,21 @@ from datacody_dagster.spec import CheckEntry
 # Common indentation styles (mapping, sequence, offset); the one that reproduces the file wins.
 _STYLES = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (2, 3, 1))
 # Where a new key goes: right after the last of these that the asset already has.
-_KEY_ORDER = ("description", "materialized", "incremental", "partition_by", "sql", "python", "deps",
-              "from", "steps", "columns", "checks", "schedule", "automation")
+_KEY_ORDER = (
+    "description",
+    "materialized",
+    "incremental",
+    "partition_by",
+    "sql",
+    "python",
+    "deps",
+    "from",
+    "steps",
+    "columns",
+    "checks",
+    "schedule",
+    "automation",
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +62,10 @@ class PatchResult:
     def diff(self) -> str:
         return "".join(
             difflib.unified_diff(
-                self.old_text.splitlines(keepends=True), self.new_text.splitlines(keepends=True),
-                fromfile=f"a/{self.display_path}", tofile=f"b/{self.display_path}",
+                self.old_text.splitlines(keepends=True),
+                self.new_text.splitlines(keepends=True),
+                fromfile=f"a/{self.display_path}",
+                tofile=f"b/{self.display_path}",
             )
         )
 
@@ -118,7 +133,7 @@ def _replace_schedule(node: CommentedMap, key: str, value: Any) -> None:
 
 def _check_paths(entry: Entry) -> dict[str, tuple[tuple[str | int, ...], str | None, bool]]:
     """Planned check name -> (YAML keys of its entry, its column, whether the entry holds several)."""
-    triples = []
+    triples: list[tuple[CheckEntry, str | None, Location | None]] = []
     for i, c in enumerate(entry.spec.checks):
         triples.append((c, None, Location(json.dumps(["checks", i]))))
     for col, col_spec in entry.spec.columns.items():
@@ -228,9 +243,9 @@ def _apply_to_node(asset: CommentedMap, entry: Entry, patch: Any) -> None:
         case m.MergeDuplicates(into=into):
             _set_key(asset, "materialized", "view")
             _set_key(asset, "sql", LiteralScalarString(f"select * from {into}\n"))
-            for key in ("incremental", "partition_by"):
-                if key in asset:
-                    del asset[key]
+            for stale_key in ("incremental", "partition_by"):
+                if stale_key in asset:
+                    del asset[stale_key]
         case m.SetSql(sql=sql):
             parsed = parse_select(sql)
             if isinstance(parsed, SqlProblem):
@@ -245,14 +260,18 @@ def render_patch(root: Path, proposal: m.Proposal) -> PatchResult:
     index, _ = diagnose(root)
     entry = index.by_name().get(proposal.asset) if index else None
     if entry is None:
-        raise DatacodyError(f"proposal {proposal.id}: asset `{proposal.asset}` is not in the project any more")
+        raise DatacodyError(
+            f"proposal {proposal.id}: asset `{proposal.asset}` is not in the project any more"
+        )
     path = entry.file.path
     old = path.read_text(encoding="utf-8")
     yaml = _styled_loader(old)
     tree = yaml.load(old)
     asset = tree[entry.section][entry.name]
     _apply_to_node(asset, entry, proposal.patch)
-    return PatchResult(path=path, display_path=entry.file.display_path, old_text=old, new_text=_dump(yaml, tree))
+    return PatchResult(
+        path=path, display_path=entry.file.display_path, old_text=old, new_text=_dump(yaml, tree)
+    )
 
 
 def apply_patch(root: Path, proposal: m.Proposal) -> PatchResult:
@@ -270,8 +289,14 @@ def apply_patch(root: Path, proposal: m.Proposal) -> PatchResult:
     if errs:
         result.path.write_text(result.old_text, encoding="utf-8")
         raise DatacodyError(
-            [*errs, Diagnostic(errors.RUNTIME, f"proposal {proposal.id} not applied: the patched "
-                               "project does not validate; the spec file is unchanged",
-                               Location(result.display_path))]
+            [
+                *errs,
+                Diagnostic(
+                    errors.RUNTIME,
+                    f"proposal {proposal.id} not applied: the patched "
+                    "project does not validate; the spec file is unchanged",
+                    Location(result.display_path),
+                ),
+            ]
         )
     return result

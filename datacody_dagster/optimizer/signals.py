@@ -175,8 +175,10 @@ def _materializations(
     return tuple(sorted(out, key=lambda m: m.timestamp))
 
 
-def _check_history(instance: DagsterInstance, key: AssetKey, check: str, limit: int) -> tuple[CheckSignal, ...]:
-    from dagster import AssetCheckKey
+def _check_history(
+    instance: DagsterInstance, key: AssetKey, check: str, limit: int
+) -> tuple[CheckSignal, ...]:
+    from dagster import AssetCheckEvaluation, AssetCheckKey
 
     records = instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(key, check), limit=limit
@@ -185,7 +187,7 @@ def _check_history(instance: DagsterInstance, key: AssetKey, check: str, limit: 
     for rec in records:
         entry = rec.event
         evaluation = entry.dagster_event.event_specific_data if entry and entry.dagster_event else None
-        if evaluation is None or not hasattr(evaluation, "passed"):
+        if entry is None or not isinstance(evaluation, AssetCheckEvaluation):
             continue
         meta = dict(evaluation.metadata or {})
         failing = _number(meta, "failing_rows")

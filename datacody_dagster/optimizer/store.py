@@ -70,8 +70,15 @@ class ProposalStore:
         if path.exists():
             return False
         now = time.time()
-        self._write(path, {"proposal": proposal.model_dump(mode="json"), "status": "open",
-                           "created_at": now, "updated_at": now})
+        self._write(
+            path,
+            {
+                "proposal": proposal.model_dump(mode="json"),
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         return True
 
     def get(self, proposal_id: str) -> StoredProposal:
@@ -86,12 +93,21 @@ class ProposalStore:
 
     def set_status(self, proposal_id: str, status: Status) -> StoredProposal:
         stored = self.get(proposal_id)
-        self._write(stored.path, {"proposal": stored.proposal.model_dump(mode="json"), "status": status,
-                                  "created_at": stored.created_at, "updated_at": time.time()})
+        self._write(
+            stored.path,
+            {
+                "proposal": stored.proposal.model_dump(mode="json"),
+                "status": status,
+                "created_at": stored.created_at,
+                "updated_at": time.time(),
+            },
+        )
         return self.get(stored.proposal.id)
 
     def all(self) -> list[StoredProposal]:
         if not self.folder.is_dir():
             return []
-        return sorted((self._read(p) for p in self.folder.glob("*.json") if not p.name.startswith(".")),
-                      key=lambda s: (s.status != "open", -s.proposal.score, s.created_at))
+        return sorted(
+            (self._read(p) for p in self.folder.glob("*.json") if not p.name.startswith(".")),
+            key=lambda s: (s.status != "open", -s.proposal.score, s.created_at),
+        )

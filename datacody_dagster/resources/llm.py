@@ -49,8 +49,12 @@ class LlmResource(ConfigurableResource):
     def from_settings(cls, settings: LlmSettings) -> LlmResource:
         """The resource described by `llm:` in resources/<env>.yaml."""
         return cls(
-            provider=settings.provider, model=settings.model, base_url=settings.base_url,
-            api_key_env=settings.api_key_env, timeout_s=settings.timeout_s, max_retries=settings.max_retries,
+            provider=settings.provider,
+            model=settings.model,
+            base_url=settings.base_url,
+            api_key_env=settings.api_key_env,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
         )
 
     def with_http_client(self, http_client: Any) -> LlmResource:
@@ -97,8 +101,12 @@ class LlmResource(ConfigurableResource):
             return instructor.from_anthropic(anthropic.Anthropic(**kwargs))
         import openai
 
-        okwargs: dict[str, Any] = {"api_key": self._key() or "unused", "base_url": self.base_url,
-                                   "timeout": self.timeout_s, "max_retries": 1}
+        okwargs: dict[str, Any] = {
+            "api_key": self._key() or "unused",
+            "base_url": self.base_url,
+            "timeout": self.timeout_s,
+            "max_retries": 1,
+        }
         if self._http_client is not None:
             okwargs["http_client"] = self._http_client
         return instructor.from_openai(openai.OpenAI(**okwargs), mode=instructor.Mode.JSON)
@@ -120,10 +128,18 @@ class LlmResource(ConfigurableResource):
         messages = [{"role": "user", "content": user}]
         if self.provider == "anthropic":
             return client.messages.create(
-                model=self.model, max_tokens=self.max_tokens, system=system, messages=messages,
-                response_model=response_model, max_retries=self.max_retries, context=context,
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=system,
+                messages=messages,
+                response_model=response_model,
+                max_retries=self.max_retries,
+                context=context,
             )
         return client.chat.completions.create(
-            model=self.model, messages=[{"role": "system", "content": system}, *messages],
-            response_model=response_model, max_retries=self.max_retries, context=context,
+            model=self.model,
+            messages=[{"role": "system", "content": system}, *messages],
+            response_model=response_model,
+            max_retries=self.max_retries,
+            context=context,
         )

@@ -109,18 +109,25 @@ def materialize_event(
     instance.report_runless_asset_event(
         AssetMaterialization(
             asset_key=AssetKey([asset]),
-            metadata={"dagster/row_count": rows, "datacody/dvc_md5": version,
-                      "datacody/duration_s": duration, **(extra or {})},
+            metadata={
+                "dagster/row_count": rows,
+                "datacody/dvc_md5": version,
+                "datacody/duration_s": duration,
+                **(extra or {}),
+            },
             tags={"dagster/data_version": version},
         )
     )
 
 
-def check_event(instance: DagsterInstance, asset: str, check: str, *, passed: bool, failing: int,
-                duration: float) -> None:
+def check_event(
+    instance: DagsterInstance, asset: str, check: str, *, passed: bool, failing: int, duration: float
+) -> None:
     instance.report_runless_asset_event(
         AssetCheckEvaluation(
-            asset_key=AssetKey([asset]), check_name=check, passed=passed,
+            asset_key=AssetKey([asset]),
+            check_name=check,
+            passed=passed,
             metadata={"failing_rows": failing, "duration_s": duration},
         )
     )
@@ -138,8 +145,9 @@ def planted_history(instance: DagsterInstance, runs: int = 5) -> None:
         for name in ("customers_by_country", "customer_names", "customer_names_copy", "customer_ids"):
             materialize_event(instance, name, rows=3, version=f"{name}-v1", duration=0.3)
         materialize_event(instance, "country_summary", rows=2, version="cs-v1", duration=0.4)
-        materialize_event(instance, "events_enriched", rows=1000 * (i + 1), version=f"ee-v{i}",
-                          duration=1.0 + 0.8 * i)
+        materialize_event(
+            instance, "events_enriched", rows=1000 * (i + 1), version=f"ee-v{i}", duration=1.0 + 0.8 * i
+        )
         check_event(instance, "events_enriched", "unique_event_id", passed=True, failing=0, duration=0.01)
         check_event(instance, "events_enriched", "expression", passed=True, failing=0, duration=2.5)
         check_event(instance, "raw_events", "not_null_event_id", passed=True, failing=0, duration=0.01)

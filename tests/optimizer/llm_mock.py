@@ -28,13 +28,26 @@ class ScriptedAnthropic:
         self.headers.append(dict(request.headers))
         reply = self.replies[min(len(self.requests) - 1, len(self.replies) - 1)]
         tool_input = reply(body) if callable(reply) else reply
-        return httpx2.Response(200, json={
-            "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant", "model": body["model"],
-            "content": [{"type": "tool_use", "id": f"toolu_{len(self.requests)}",
-                         "name": body["tools"][0]["name"], "input": tool_input}],
-            "stop_reason": "tool_use", "stop_sequence": None,
-            "usage": {"input_tokens": 10, "output_tokens": 10},
-        })
+        return httpx2.Response(
+            200,
+            json={
+                "id": f"msg_{len(self.requests)}",
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": f"toolu_{len(self.requests)}",
+                        "name": body["tools"][0]["name"],
+                        "input": tool_input,
+                    }
+                ],
+                "stop_reason": "tool_use",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 10, "output_tokens": 10},
+            },
+        )
 
     def client(self) -> httpx2.Client:
         return httpx2.Client(transport=httpx2.MockTransport(self))

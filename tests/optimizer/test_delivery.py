@@ -51,7 +51,9 @@ def test_review_job_yields_observations_into_the_event_log(planted: Path, dagste
         assert records
         obs = records[0].asset_observation
         assert obs is not None and obs.metadata["datacody/rule"].value == "schedule_more_frequent_than_data"
-        assert not instance.fetch_materializations(dg.AssetKey(["country_summary"]), limit=10).records[0].run_id
+        assert (
+            not instance.fetch_materializations(dg.AssetKey(["country_summary"]), limit=10).records[0].run_id
+        )
 
 
 def test_sensor_interval_is_configurable(planted: Path) -> None:

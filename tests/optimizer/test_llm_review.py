@@ -26,8 +26,9 @@ def llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def resource(mock: ScriptedAnthropic, retries: int = 2) -> LlmResource:
-    return LlmResource(api_key_env="DATACODY_TEST_LLM_KEY", model="claude-test",
-                       max_retries=retries).with_http_client(mock.client())
+    return LlmResource(
+        api_key_env="DATACODY_TEST_LLM_KEY", model="claude-test", max_retries=retries
+    ).with_http_client(mock.client())
 
 
 def heuristic_ids(root: Path, home: Path) -> list[str]:
@@ -40,8 +41,9 @@ def run(root: Path, home: Path, llm: LlmResource):  # type: ignore[no-untyped-de
         return evaluate(compile_project(root), instance, llm=llm)
 
 
-def test_offline_resource_reports_itself_and_changes_nothing(planted: Path, dagster_home: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_resource_reports_itself_and_changes_nothing(
+    planted: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DATACODY_TEST_LLM_KEY", raising=False)
     llm = LlmResource(api_key_env="DATACODY_TEST_LLM_KEY")
     assert not llm.online
@@ -49,16 +51,24 @@ def test_offline_resource_reports_itself_and_changes_nothing(planted: Path, dags
     assert [p.id for p in run(planted, dagster_home, llm)] == heuristic_ids(planted, dagster_home)
 
 
-def test_valid_reply_ranks_explains_and_adds_proposals(planted: Path, dagster_home: Path, llm_env: None) -> None:
+def test_valid_reply_ranks_explains_and_adds_proposals(
+    planted: Path, dagster_home: Path, llm_env: None
+) -> None:
     ids = heuristic_ids(planted, dagster_home)
     last = ids[-1]
-    mock = ScriptedAnthropic({
-        "ranked": [{"id": last, "rank": 1, "explanation": "Cheapest win: do this first."}],
-        "proposals": [{"asset": "stg_customers",
-                       "patch": {"op": "add_check", "check": {"not_null": ["country"]}},
-                       "rationale": "Every downstream group-by uses country.",
-                       "expected_gain": "nulls caught at the source"}],
-    })
+    mock = ScriptedAnthropic(
+        {
+            "ranked": [{"id": last, "rank": 1, "explanation": "Cheapest win: do this first."}],
+            "proposals": [
+                {
+                    "asset": "stg_customers",
+                    "patch": {"op": "add_check", "check": {"not_null": ["country"]}},
+                    "rationale": "Every downstream group-by uses country.",
+                    "expected_gain": "nulls caught at the source",
+                }
+            ],
+        }
+    )
     proposals = run(planted, dagster_home, resource(mock))
     assert len(mock.requests) == 1
     assert proposals[0].id == last and "Cheapest win" in proposals[0].rationale
@@ -70,21 +80,77 @@ def test_valid_reply_ranks_explains_and_adds_proposals(planted: Path, dagster_ho
 @pytest.mark.parametrize(
     "bad",
     [
-        pytest.param({"ranked": [], "proposals": [{"asset": "no_such_asset", "patch": {
-            "op": "set_materialization", "materialized": "table"}, "rationale": "x"}]}, id="unknown-asset"),
-        pytest.param({"ranked": [], "proposals": [{"asset": "customer_ids", "patch": {
-            "op": "set_sql", "sql": "drop table raw_events"}, "rationale": "x"}]}, id="drop-table"),
-        pytest.param({"ranked": [], "proposals": [{"asset": "customer_ids", "patch": {
-            "op": "set_sql", "sql": "select * from secret_schema_table"}, "rationale": "x"}]}, id="unknown-table"),
+        pytest.param(
+            {
+                "ranked": [],
+                "proposals": [
+                    {
+                        "asset": "no_such_asset",
+                        "patch": {"op": "set_materialization", "materialized": "table"},
+                        "rationale": "x",
+                    }
+                ],
+            },
+            id="unknown-asset",
+        ),
+        pytest.param(
+            {
+                "ranked": [],
+                "proposals": [
+                    {
+                        "asset": "customer_ids",
+                        "patch": {"op": "set_sql", "sql": "drop table raw_events"},
+                        "rationale": "x",
+                    }
+                ],
+            },
+            id="drop-table",
+        ),
+        pytest.param(
+            {
+                "ranked": [],
+                "proposals": [
+                    {
+                        "asset": "customer_ids",
+                        "patch": {"op": "set_sql", "sql": "select * from secret_schema_table"},
+                        "rationale": "x",
+                    }
+                ],
+            },
+            id="unknown-table",
+        ),
         pytest.param({"ranked": [], "proposals": [], "shell_command": "rm -rf /"}, id="extra-field"),
-        pytest.param({"ranked": [], "proposals": [{"asset": "customer_ids", "patch": {
-            "op": "set_schedule", "cron": "every hour"}, "rationale": "x"}]}, id="bad-cron"),
-        pytest.param({"ranked": [], "proposals": [{"asset": "stg_customers", "patch": {
-            "op": "set_partitions", "columns": ["no_such_column"]}, "rationale": "x"}]}, id="unknown-column"),
+        pytest.param(
+            {
+                "ranked": [],
+                "proposals": [
+                    {
+                        "asset": "customer_ids",
+                        "patch": {"op": "set_schedule", "cron": "every hour"},
+                        "rationale": "x",
+                    }
+                ],
+            },
+            id="bad-cron",
+        ),
+        pytest.param(
+            {
+                "ranked": [],
+                "proposals": [
+                    {
+                        "asset": "stg_customers",
+                        "patch": {"op": "set_partitions", "columns": ["no_such_column"]},
+                        "rationale": "x",
+                    }
+                ],
+            },
+            id="unknown-column",
+        ),
     ],
 )
-def test_invalid_reply_is_reasked_then_dropped(planted: Path, dagster_home: Path, llm_env: None,
-                                               bad: dict, caplog: pytest.LogCaptureFixture) -> None:
+def test_invalid_reply_is_reasked_then_dropped(
+    planted: Path, dagster_home: Path, llm_env: None, bad: dict, caplog: pytest.LogCaptureFixture
+) -> None:
     mock = ScriptedAnthropic(bad)
     with caplog.at_level(logging.WARNING):
         proposals = run(planted, dagster_home, resource(mock, retries=2))
@@ -98,10 +164,26 @@ def test_invalid_reply_is_reasked_then_dropped(planted: Path, dagster_home: Path
 
 def test_invalid_then_valid_reply_is_accepted(planted: Path, dagster_home: Path, llm_env: None) -> None:
     mock = ScriptedAnthropic(
-        {"ranked": [], "proposals": [{"asset": "ghost", "patch": {"op": "set_materialization",
-                                                                 "materialized": "view"}, "rationale": "x"}]},
-        {"ranked": [], "proposals": [{"asset": "customer_ids", "patch": {
-            "op": "set_sql", "sql": "select distinct customer_id from stg_customers"}, "rationale": "dedupe"}]},
+        {
+            "ranked": [],
+            "proposals": [
+                {
+                    "asset": "ghost",
+                    "patch": {"op": "set_materialization", "materialized": "view"},
+                    "rationale": "x",
+                }
+            ],
+        },
+        {
+            "ranked": [],
+            "proposals": [
+                {
+                    "asset": "customer_ids",
+                    "patch": {"op": "set_sql", "sql": "select distinct customer_id from stg_customers"},
+                    "rationale": "dedupe",
+                }
+            ],
+        },
     )
     proposals = run(planted, dagster_home, resource(mock))
     assert len(mock.requests) == 2
@@ -110,14 +192,24 @@ def test_invalid_then_valid_reply_is_accepted(planted: Path, dagster_home: Path,
     assert added.patch.op == "set_sql"
 
 
-def test_request_holds_no_row_values_and_key_never_leaks(planted: Path, dagster_home: Path, llm_env: None,
-                                                         caplog: pytest.LogCaptureFixture,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_request_holds_no_row_values_and_key_never_leaks(
+    planted: Path,
+    dagster_home: Path,
+    llm_env: None,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     csv = planted / "data" / "raw" / "customers.csv"
     csv.write_text(csv.read_text() + f"4,{ROW_SECRET},IT\n")
     with DagsterInstance.from_config(str(dagster_home)) as instance:
-        materialize_event(instance, "stg_customers", rows=4, version="stg-v2", duration=0.02,
-                          extra={"datacody/preview": f"| customer_id | name |\n| 4 | {ROW_SECRET} |"})
+        materialize_event(
+            instance,
+            "stg_customers",
+            rows=4,
+            version="stg-v2",
+            duration=0.02,
+            extra={"datacody/preview": f"| customer_id | name |\n| 4 | {ROW_SECRET} |"},
+        )
     mock = ScriptedAnthropic({"ranked": [], "proposals": []})
     with caplog.at_level(logging.DEBUG):
         proposals = run(planted, dagster_home, resource(mock))

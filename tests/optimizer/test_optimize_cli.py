@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -102,3 +103,39 @@ def test_applying_each_proposal_gives_a_valid_spec(planted: Path) -> None:
     assert "expression: amount >= 0" not in text
     stored = json.loads(runner.invoke(cli(), ["proposals", "list", "--json", "-p", str(planted)]).stdout)
     assert {r["status"] for r in stored} == {"applied"}
+
+
+@pytest.mark.slow
+def test_applied_proposals_materialize(planted: Path) -> None:
+    from datacody_dagster.runtime.materialize import materialize_project
+
+    for row in optimize_json(planted):
+        assert runner.invoke(cli(), ["proposals", "apply", str(row["id"]), "-p", str(planted)]).exit_code == 0
+    summary = materialize_project(planted)
+    assert summary.success, summary.errors
+    rows = {r.asset: r.rows for r in summary.rows}
+    assert rows["customer_names_copy"] == rows["customer_names"] == 3
+    assert rows["events_enriched"] == 3
+
+
+def test_apply_refuses_and_rolls_back_an_invalid_result(planted: Path) -> None:
+    from datacody_dagster.optimizer.model import Proposal, SetSql
+    from datacody_dagster.optimizer.store import ProposalStore
+
+    bad = Proposal(
+        rule="manual",
+        asset="customer_ids",
+        patch=SetSql(sql="select nope from missing_asset"),
+        rationale="test",
+    )
+    ProposalStore(planted / "proposals").add(bad)
+    spec = planted / "asset_specs" / "shop.yaml"
+    before = spec.read_text()
+    result = runner.invoke(cli(), ["proposals", "apply", bad.id, "-p", str(planted)])
+    assert result.exit_code == 1 and "not applied" in result.output and "Traceback" not in result.output
+    assert spec.read_text() == before
+    listed = json.loads(runner.invoke(cli(), ["proposals", "list", "--json", "-p", str(planted)]).stdout)
+    assert [r["status"] for r in listed if r["id"] == bad.id] == ["open"]
+    rejected = runner.invoke(cli(), ["proposals", "reject", bad.id, "-p", str(planted)])
+    assert rejected.exit_code == 0
+    assert runner.invoke(cli(), ["proposals", "apply", bad.id, "-p", str(planted)]).exit_code == 1

@@ -23,8 +23,9 @@ def check_never_fails_costly(ctx: RuleContext) -> list[Proposal]:
                 continue
             cost = statistics.fmean(costs)
             share = cost / asset_s if asset_s else None
-            costly = cost >= th.costly_check_s or (share is not None and share >= th.costly_check_share
-                                                    and cost >= 0.1 * th.costly_check_s)
+            costly = cost >= th.costly_check_s or (
+                share is not None and share >= th.costly_check_share and cost >= 0.1 * th.costly_check_s
+            )
             if not costly:
                 continue
             out.append(
@@ -38,9 +39,13 @@ def check_never_fails_costly(ctx: RuleContext) -> list[Proposal]:
                         + (f" ({share:.0%} of the asset's run time)" if share is not None else "")
                         + ". Remove it, or keep it only where a failure would be news."
                     ),
-                    evidence={"evaluations": len(runs), "failures": 0, "mean_duration_s": round(cost, 3),
-                              "total_duration_s": round(sum(costs), 3),
-                              "share_of_asset_run_time": round(share, 3) if share is not None else None},
+                    evidence={
+                        "evaluations": len(runs),
+                        "failures": 0,
+                        "mean_duration_s": round(cost, 3),
+                        "total_duration_s": round(sum(costs), 3),
+                        "share_of_asset_run_time": round(share, 3) if share is not None else None,
+                    },
                     expected_gain=f"{fmt_seconds(cost)} less per materialization of `{node.name}`",
                     score=7.0 + cost,
                 )

@@ -36,10 +36,17 @@ def duplicate_computation(ctx: RuleContext) -> list[Proposal]:
                         f"sqlglot normalization). Read `{dup.name}` from `{keep.name}` as a view "
                         "so the data is computed once; its name and downstream readers stay."
                     ),
-                    evidence={"duplicate_of": keep.name, "fingerprint_sql_equal": True,
-                              "mean_duration_s": mean, "runs": ctx.signals.of(dup.name).runs},
-                    expected_gain=(f"one computation less per refresh (~{fmt_seconds(mean)})"
-                                   if mean else "one computation less per refresh"),
+                    evidence={
+                        "duplicate_of": keep.name,
+                        "fingerprint_sql_equal": True,
+                        "mean_duration_s": mean,
+                        "runs": ctx.signals.of(dup.name).runs,
+                    },
+                    expected_gain=(
+                        f"one computation less per refresh (~{fmt_seconds(mean)})"
+                        if mean
+                        else "one computation less per refresh"
+                    ),
                     score=20.0,
                 )
             )

@@ -12,7 +12,9 @@ from datacody_dagster.optimizer.signals import AssetSignals, CheckSignal
 RULE = "check_keeps_failing"
 
 
-def _tuning(check: PlannedCheck, runs: tuple[CheckSignal, ...], asset: AssetSignals) -> tuple[dict[str, Any], str]:
+def _tuning(
+    check: PlannedCheck, runs: tuple[CheckSignal, ...], asset: AssetSignals
+) -> tuple[dict[str, Any], str]:
     """New arguments when the observed figures give a threshold, else ({}, reason)."""
     rows = asset.row_counts
     if check.kind == "row_count" and rows:
@@ -45,9 +47,16 @@ def check_keeps_failing(ctx: RuleContext) -> list[Proposal]:
             if not args and check.severity == "warn":
                 continue
             failing = [r.failing_rows for r in failed if r.failing_rows is not None]
-            patch = TuneCheck(check=check.name, args=args) if args else TuneCheck(check=check.name, severity="warn")
-            action = (f"set {', '.join(f'{k}={v}' for k, v in args.items())} ({why})" if args
-                      else "demote it to `warn` until the data or the rule is fixed")
+            patch = (
+                TuneCheck(check=check.name, args=args)
+                if args
+                else TuneCheck(check=check.name, severity="warn")
+            )
+            action = (
+                f"set {', '.join(f'{k}={v}' for k, v in args.items())} ({why})"
+                if args
+                else "demote it to `warn` until the data or the rule is fixed"
+            )
             out.append(
                 Proposal(
                     rule=RULE,
@@ -58,8 +67,13 @@ def check_keeps_failing(ctx: RuleContext) -> list[Proposal]:
                         f"{len(runs)} runs, so it blocks `{node.name}` without telling anything new. "
                         f"Fix the data upstream, or {action}."
                     ),
-                    evidence={"evaluations": len(runs), "failures": len(failed), "failure_rate": round(rate, 3),
-                              "failing_rows": failing[-10:], "severity": check.severity},
+                    evidence={
+                        "evaluations": len(runs),
+                        "failures": len(failed),
+                        "failure_rate": round(rate, 3),
+                        "failing_rows": failing[-10:],
+                        "severity": check.severity,
+                    },
                     expected_gain="downstream assets stop being blocked by a known, accepted condition",
                     score=9.0 + rate,
                 )

@@ -37,15 +37,22 @@ def freshness_from_update_intervals(ctx: RuleContext) -> list[Proposal]:
             Proposal(
                 rule=RULE,
                 asset=node.name,
-                patch=AddCheck(check={"freshness": {"column": column, "max_age": max_age}, "severity": "warn"}),
+                patch=AddCheck(
+                    check={"freshness": {"column": column, "max_age": max_age}, "severity": "warn"}
+                ),
                 rationale=(
                     f"`{node.name}` is updated every ~{typical / 3600:.1f} h (longest gap "
                     f"{worst / 3600:.1f} h over {len(intervals) + 1} updates) but nothing says so. "
                     f"A freshness check on `{column}` (max age {max_age}) turns that habit into an "
                     "expectation that warns when updates stop."
                 ),
-                evidence={"updates": len(intervals) + 1, "median_interval_s": round(typical, 1),
-                          "max_interval_s": round(worst, 1), "column": column, "max_age": max_age},
+                evidence={
+                    "updates": len(intervals) + 1,
+                    "median_interval_s": round(typical, 1),
+                    "max_interval_s": round(worst, 1),
+                    "column": column,
+                    "max_age": max_age,
+                },
                 expected_gain="late or missing updates are reported instead of noticed by readers",
                 score=3.0,
             )

@@ -12,8 +12,11 @@ RULE = "full_refresh_over_append_only"
 
 
 def _append_only(row_counts: list[int]) -> bool:
-    return len(row_counts) >= 2 and all(b >= a for a, b in itertools.pairwise(row_counts)) \
+    return (
+        len(row_counts) >= 2
+        and all(b >= a for a, b in itertools.pairwise(row_counts))
         and row_counts[-1] > row_counts[0]
+    )
 
 
 def _key_and_cursor(node: Node) -> tuple[list[str], str | None]:
@@ -61,16 +64,19 @@ def full_refresh_over_append_only(ctx: RuleContext) -> list[Proposal]:
                     f"decrease), and its run time grew {growth:.1f}x over {len(durations)} runs. "
                     "Incrementally it processes only new rows"
                     + (f", merged on ({', '.join(key)})" if key else "")
-                    + (f", new beyond max `{cursor}`" if cursor else "") + "."
+                    + (f", new beyond max `{cursor}`" if cursor else "")
+                    + "."
                 ),
                 evidence={
                     "durations_s": [round(d, 3) for d in durations],
                     "duration_growth": round(growth, 2),
                     **{f"{d}_row_counts": rows for d, rows in up_rows.items()},
-                    "unique_key": key, "cursor": cursor,
+                    "unique_key": key,
+                    "cursor": cursor,
                 },
-                expected_gain=(f"run time back to ~{durations[0]:.2f} s instead of growing "
-                               f"({durations[-1]:.2f} s now)"),
+                expected_gain=(
+                    f"run time back to ~{durations[0]:.2f} s instead of growing ({durations[-1]:.2f} s now)"
+                ),
                 score=12.0 + growth,
             )
         )

@@ -13,7 +13,8 @@ def schedule_more_frequent_than_data(ctx: RuleContext) -> list[Proposal]:
     out = []
     th = ctx.thresholds
     for node in ctx.derived():
-        cron = node.schedule or (node.automation.split(":", 1)[1] if (node.automation or "").startswith("on_cron:") else None)
+        automation = node.automation or ""
+        cron = node.schedule or (automation.split(":", 1)[1] if automation.startswith("on_cron:") else None)
         if not cron:
             continue
         own = ctx.signals.of(node.name)
@@ -39,13 +40,18 @@ def schedule_more_frequent_than_data(ctx: RuleContext) -> list[Proposal]:
                     + ". Run it when upstream data changes instead of on the clock."
                 ),
                 evidence={
-                    "cron": cron, "runs_per_day": round(per_day, 2), "runs_observed": len(versions),
-                    "data_version_changes": changes, "unchanged_runs": wasted,
+                    "cron": cron,
+                    "runs_per_day": round(per_day, 2),
+                    "runs_observed": len(versions),
+                    "data_version_changes": changes,
+                    "unchanged_runs": wasted,
                     "upstream_data_version_changes": sum(upstream_changes.values()),
                     "compute_spent_on_unchanged_runs_s": round(spent, 3),
                 },
-                expected_gain=(f"~{wasted} of {len(versions) - 1} recent runs were unnecessary "
-                               f"({fmt_seconds(spent)} of compute)"),
+                expected_gain=(
+                    f"~{wasted} of {len(versions) - 1} recent runs were unnecessary "
+                    f"({fmt_seconds(spent)} of compute)"
+                ),
                 score=15.0 + per_day,
             )
         )

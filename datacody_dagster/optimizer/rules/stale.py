@@ -25,6 +25,7 @@ def stale_while_upstream_changes(ctx: RuleContext) -> list[Proposal]:
                 newer[dep] = changed
         if sum(newer.values()) < ctx.thresholds.stale_upstream_changes:
             continue
+        changes = ", ".join(f"{d}: {n}" for d, n in newer.items())
         out.append(
             Proposal(
                 rule=RULE,
@@ -32,11 +33,14 @@ def stale_while_upstream_changes(ctx: RuleContext) -> list[Proposal]:
                 patch=SetAutomation(automation="eager"),
                 rationale=(
                     f"`{node.name}` has no schedule or automation and was last materialized before "
-                    f"{sum(newer.values())} upstream change(s) ({', '.join(f'{d}: {n}' for d, n in newer.items())}). "
+                    f"{sum(newer.values())} upstream change(s) ({changes}). "
                     "Readers see stale data; materialize it when upstream data changes."
                 ),
-                evidence={"last_materialized_at": last, "upstream_changes_since": sum(newer.values()),
-                          "changed_upstream": sorted(newer)},
+                evidence={
+                    "last_materialized_at": last,
+                    "upstream_changes_since": sum(newer.values()),
+                    "changed_upstream": sorted(newer),
+                },
                 expected_gain="the asset stays in step with its inputs without manual runs",
                 score=6.0 + sum(newer.values()),
             )

@@ -27,8 +27,7 @@ def view_read_by_many(ctx: RuleContext) -> list[Proposal]:
                     f"({', '.join(readers)}): its query runs once per reader. As a table it is "
                     "computed once and read from Parquet."
                 ),
-                evidence={"downstream_readers": len(readers), "readers": readers,
-                          "mean_duration_s": mean},
+                evidence={"downstream_readers": len(readers), "readers": readers, "mean_duration_s": mean},
                 expected_gain=f"the view's query runs 1 time instead of {len(readers)} per refresh",
                 score=10.0 + len(readers),
             )
