@@ -46,11 +46,13 @@ def mixed_parquet(tmp_path_factory: pytest.TempPathFactory, planted_dups, plante
     dups = planted_dups.table
     scan = planted_scan.table
     n = dups.num_rows
-    table = pa.table({
-        "doc_id": pa.array(list(range(n + scan.num_rows))),
-        "content": pa.concat_arrays([dups["content"].combine_chunks(), scan["content"].combine_chunks()]),
-        "part": pa.array(["a" if i % 3 else "b" for i in range(n + scan.num_rows)]),
-    })
+    table = pa.table(
+        {
+            "doc_id": pa.array(list(range(n + scan.num_rows))),
+            "content": pa.concat_arrays([dups["content"].combine_chunks(), scan["content"].combine_chunks()]),
+            "part": pa.array(["a" if i % 3 else "b" for i in range(n + scan.num_rows)]),
+        }
+    )
     path = tmp_path_factory.mktemp("mixed") / "input.parquet"
     pq.write_table(table, path)
     return path

@@ -9,12 +9,19 @@ import pyarrow as pa
 
 SECRET_SAMPLES: dict[str, list[str]] = {
     "aws_access_key": ["AKIA" + "Q3X7ZP2L9M4N8B6V", "ASIA" + "J5K2L8M3N9P4Q7R1"],
-    "github_token": ["ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "gho_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"],
+    "github_token": [
+        "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "gho_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2",
+    ],
     "slack_token": ["xoxb-" + "123456789012-abcdefGHIJKL", "xoxp-" + "98765-4321-zyxWVUtsr"],
     "stripe_key": ["sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "rk_test_" + "51HxQ2eAbCdEfGhIjKlMnOp"],
     "google_api_key": ["AIza" + "SyD4v2bX9kQ1wE7rT5yU3iO0pL8aS6dF2gH"],
     "llm_api_key": ["sk-ant-" + "api03-" + "Xy7Zq2Wv9Ut4Sr1Qp6On3Ml8Kj5Ih0Gf"],
-    "jwt": ["eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"],
+    "jwt": [
+        "eyJhbGciOiJIUzI1NiJ9"
+        + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+        + ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    ],
     "private_key": ["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7x\n-----END RSA PRIVATE KEY-----"],
     "password": ['db_password = "S3cr3t!Pass"', "API_KEY: 'q8w7e6r5t4y3'"],
 }
@@ -55,8 +62,9 @@ def scan_corpus(rows: int = 600, seed: int = 7) -> PlantedScan:
         kinds: set[str] = set()
         if i < len(planted) * 3:
             kind, value = planted[i % len(planted)]
-            lines.insert(rng.randrange(4), f"config = {value!r}" if kind not in {"password", "private_key"}
-                         else value)
+            lines.insert(
+                rng.randrange(4), f"config = {value!r}" if kind not in {"password", "private_key"} else value
+            )
             kinds.add(kind)
         texts.append("\n".join(lines))
         truth.append(kinds)
@@ -71,8 +79,9 @@ class PlantedDups:
     original_of: dict[int, int]
 
 
-def dup_corpus(originals: int = 400, exact: int = 40, near: int = 80, words: int = 120,
-               edits: int = 3, seed: int = 3) -> PlantedDups:
+def dup_corpus(
+    originals: int = 400, exact: int = 40, near: int = 80, words: int = 120, edits: int = 3, seed: int = 3
+) -> PlantedDups:
     """Random word documents, then exact copies and near copies (a few words substituted)."""
     rng = random.Random(seed)
     vocab = [f"tok{i}" for i in range(3000)] + ["def", "return", "self", "import", "class"]
@@ -99,6 +108,6 @@ def dup_corpus(originals: int = 400, exact: int = 40, near: int = 80, words: int
 def jaccard(a: str, b: str, k: int = 3) -> float:
     """Exact Jaccard similarity of word k-gram sets."""
     ta, tb = a.split(), b.split()
-    sa = {tuple(ta[i:i + k]) for i in range(len(ta) - k + 1)}
-    sb = {tuple(tb[i:i + k]) for i in range(len(tb) - k + 1)}
+    sa = {tuple(ta[i : i + k]) for i in range(len(ta) - k + 1)}
+    sb = {tuple(tb[i : i + k]) for i in range(len(tb) - k + 1)}
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.0

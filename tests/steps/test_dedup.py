@@ -41,7 +41,9 @@ def test_exact_method_keeps_first_and_ignores_near_copies(tmp_path: Path, plante
     out, meta = _dedup(tmp_path, planted_dups.table, method="exact")
     removed = set(range(planted_dups.table.num_rows)) - set(out["doc_id"].to_pylist())
     assert removed == planted_dups.exact
-    assert meta["steps"][0]["duplicate_clusters"] == len({planted_dups.original_of[i] for i in planted_dups.exact})
+    assert meta["steps"][0]["duplicate_clusters"] == len(
+        {planted_dups.original_of[i] for i in planted_dups.exact}
+    )
 
 
 def test_cluster_id_is_the_kept_texts_hash_and_nulls_stay(tmp_path: Path) -> None:

@@ -67,8 +67,11 @@ def test_redact_replaces_findings_with_typed_placeholders(tmp_path: Path) -> Non
         "nothing to see",
     ]
     out = tmp_path / "out.parquet"
-    meta = run_steps_asset(_write(tmp_path, texts),
-                           [{"scan_secrets": {"action": "redact"}}, {"scan_pii": {"action": "redact"}}], out)
+    meta = run_steps_asset(
+        _write(tmp_path, texts),
+        [{"scan_secrets": {"action": "redact"}}, {"scan_pii": {"action": "redact"}}],
+        out,
+    )
     rows = pq.read_table(out).to_pylist()
     assert rows[0]["content"] == 'db_password = "<PASSWORD>"\nkey = "<AWS_ACCESS_KEY>"'
     assert rows[1]["content"] == "write to <EMAIL> or call <PHONE>"
@@ -84,8 +87,9 @@ def test_redact_replaces_findings_with_typed_placeholders(tmp_path: Path) -> Non
 def test_drop_removes_flagged_rows_and_counts_them(tmp_path: Path) -> None:
     texts = ["ok line", 'token: "ghp_' + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" + '"', "also fine"]
     out = tmp_path / "out.parquet"
-    meta = run_steps_asset(_write(tmp_path, texts), [{"scan_secrets": {"columns": ["content"], "action": "drop"}}],
-                           out)
+    meta = run_steps_asset(
+        _write(tmp_path, texts), [{"scan_secrets": {"columns": ["content"], "action": "drop"}}], out
+    )
     table = pq.read_table(out)
     assert table["id"].to_pylist() == [0, 2]
     assert "secret_kinds" not in table.column_names

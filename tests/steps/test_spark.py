@@ -25,8 +25,11 @@ pytestmark = pytest.mark.spark
 
 def _rows(path: Path) -> list[tuple[Any, ...]]:
     """All rows of a Parquet file or hive folder, sorted, columns in name order."""
-    rel = (f"read_parquet('{path}/**/*.parquet', hive_partitioning=true)" if path.is_dir()
-           else f"read_parquet('{path}')")
+    rel = (
+        f"read_parquet('{path}/**/*.parquet', hive_partitioning=true)"
+        if path.is_dir()
+        else f"read_parquet('{path}')"
+    )
     cols = sorted(c[0] for c in duckdb.sql(f"describe select * from {rel}").fetchall())
     rows = duckdb.sql(f"select {', '.join(cols)} from {rel}").fetchall()
     return sorted(rows, key=repr)
@@ -64,9 +67,13 @@ def test_steps_identical_on_both_engines(tmp_path: Path, spark, spark_settings, 
     assert a == b == sorted(a)
 
 
-def test_example_corpus_identical_on_both_engines_and_mixed_graph(tmp_path: Path, spark, spark_settings) -> None:  # type: ignore[no-untyped-def]
+def test_example_corpus_identical_on_both_engines_and_mixed_graph(
+    tmp_path: Path, spark, spark_settings
+) -> None:  # type: ignore[no-untyped-def]
     project = compile_project(REPO)
-    source, modules, corpus = (project.plan.node(n) for n in ("stdlib_files", "stdlib_modules", "code_corpus"))
+    source, modules, corpus = (
+        project.plan.node(n) for n in ("stdlib_files", "stdlib_modules", "code_corpus")
+    )
     raw = tmp_path / "stdlib_files.parquet"
     pq.write_table(load_text_source(REPO, source.source_path or ""), raw)
     # Upstream SQL asset on Spark; the same SQL on DuckDB must give the same rows.
@@ -80,27 +87,33 @@ def test_example_corpus_identical_on_both_engines_and_mixed_graph(tmp_path: Path
     assert _same(_rows(spark_modules), _rows(duck_modules))
     # Steps on each engine, both reading the Spark-written upstream (mixed graph).
     duck = run_steps_asset(spark_modules, corpus.steps, tmp_path / "duck", engine="duckdb")
-    sprk = run_steps_asset(spark_modules, corpus.steps, tmp_path / "spark", engine="spark", spark=spark_settings)
+    sprk = run_steps_asset(
+        spark_modules, corpus.steps, tmp_path / "spark", engine="spark", spark=spark_settings
+    )
     assert _no_seconds(duck) == _no_seconds(sprk)
     assert duck["duplicates"]["removed"] > 0 and duck["rows_out"] > 100
     assert _same(_rows(tmp_path / "duck"), _rows(tmp_path / "spark"))
     # DuckDB downstream of the Spark output, as a SQL asset would read it.
     per_package = duckdb.sql(
-        f"select package, count(*) from read_parquet('{tmp_path / 'spark'}/**/*.parquet', hive_partitioning=true) "
-        "group by package order by package"
+        f"select package, count(*) from read_parquet('{tmp_path / 'spark'}/**/*.parquet', "
+        "hive_partitioning=true) group by package order by package"
     ).fetchall()
     assert ("json", 5) in per_package and sum(n for _, n in per_package) == duck["rows_out"]
 
 
 QUERIES = [
-    "select carrier, count(*) as n, sum(distance) as dist, avg(dep_delay) as delay from flights group by carrier",
-    "select f.carrier, a.name, f.flight from flights f join airlines a on f.carrier = a.carrier where f.month = 2",
+    "select carrier, count(*) as n, sum(distance) as dist, avg(dep_delay) as delay "
+    "from flights group by carrier",
+    "select f.carrier, a.name, f.flight from flights f "
+    "join airlines a on f.carrier = a.carrier where f.month = 2",
     "select carrier, flight, row_number() over (partition by carrier order by distance desc, flight) as rk "
     "from flights",
-    "with late as (select * from flights where dep_delay > 10) select origin, count(*) as n from late group by 1",
+    "with late as (select * from flights where dep_delay > 10) "
+    "select origin, count(*) as n from late group by 1",
     "select upper(carrier) as c, length(tailnum) as l, coalesce(dep_delay, 0) as d, "
     "make_date(2013, month, day) as dt, cast(distance as varchar) as s from flights",
-    "select carrier, string_agg(distinct origin, ',' order by origin) as origins from flights group by carrier",
+    "select carrier, string_agg(distinct origin, ',' order by origin) as origins "
+    "from flights group by carrier",
     "select {{ ref('flights') }}.carrier, count(*) as n from {{ ref('flights') }} group by 1",
 ]
 
@@ -108,17 +121,21 @@ QUERIES = [
 @pytest.fixture(scope="module")
 def sql_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("sql")
-    flights = pa.table({
-        "carrier": ["UA", "AA", "UA", "DL", "AA", "UA", "DL", "B6"],
-        "flight": [1, 2, 3, 4, 5, 6, 7, 8],
-        "tailnum": ["N1", "N22", None, "N4444", "N5", "N66", "N7", "N8"],
-        "origin": ["EWR", "JFK", "LGA", "JFK", "EWR", "EWR", "LGA", "JFK"],
-        "month": [1, 2, 2, 1, 2, 3, 2, 1],
-        "day": [1, 5, 9, 12, 28, 3, 14, 30],
-        "distance": [100, 2500, 733, 1000, 200, 2500, 944, 1576],
-        "dep_delay": [5.0, None, 30.0, -3.0, 12.5, 0.0, 45.0, 11.0],
-    })
-    airlines = pa.table({"carrier": ["UA", "AA", "DL", "B6"], "name": ["United", "American", "Delta", "JetBlue"]})
+    flights = pa.table(
+        {
+            "carrier": ["UA", "AA", "UA", "DL", "AA", "UA", "DL", "B6"],
+            "flight": [1, 2, 3, 4, 5, 6, 7, 8],
+            "tailnum": ["N1", "N22", None, "N4444", "N5", "N66", "N7", "N8"],
+            "origin": ["EWR", "JFK", "LGA", "JFK", "EWR", "EWR", "LGA", "JFK"],
+            "month": [1, 2, 2, 1, 2, 3, 2, 1],
+            "day": [1, 5, 9, 12, 28, 3, 14, 30],
+            "distance": [100, 2500, 733, 1000, 200, 2500, 944, 1576],
+            "dep_delay": [5.0, None, 30.0, -3.0, 12.5, 0.0, 45.0, 11.0],
+        }
+    )
+    airlines = pa.table(
+        {"carrier": ["UA", "AA", "DL", "B6"], "name": ["United", "American", "Delta", "JetBlue"]}
+    )
     paths = {"flights": folder / "flights.parquet", "airlines": folder / "airlines.parquet"}
     pq.write_table(flights, paths["flights"])
     pq.write_table(airlines, paths["airlines"])

@@ -69,8 +69,9 @@ def test_training_checks_count_rows_and_never_show_secrets() -> None:
     assert pii.passed and pii.failing_rows == 1 and pii.metadata["rows_by_kind"]["email"] == 1
     dup = evaluate_training_check(con, "t", _check("duplicates", column="content", method="exact"))
     assert (dup.passed, dup.failing_rows) == (False, 1)
-    near = evaluate_training_check(con, "t", _check("duplicates", column="content", method="minhash",
-                                                    threshold=0.8, max_rate=0.5))
+    near = evaluate_training_check(
+        con, "t", _check("duplicates", column="content", method="minhash", threshold=0.8, max_rate=0.5)
+    )
     assert near.passed and near.failing_rows == 1
     bad = evaluate_training_check(con, "t", _check("duplicates", column="nope"))
     assert not bad.passed and bad.error
