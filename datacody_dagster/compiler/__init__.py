@@ -48,7 +48,9 @@ def compile_project(root: Path | str) -> CompiledProject:
     """Parse, validate and plan the project at ``root``; raise DatacodyError on any error."""
     root = Path(root).resolve()
     settings = load_settings(root)
-    index, diags = diagnose(root)
+    files, diags = parse_specs(root / settings.specs_dir, root)
+    index = build_index(root, files)
+    diags = diags + validate(index)
     errs = [d for d in diags if d.severity == Severity.ERROR]
     if errs:
         raise DatacodyError(errs)

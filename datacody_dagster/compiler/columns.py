@@ -27,7 +27,13 @@ def topological_names(index: ProjectIndex) -> list[str]:
 
 
 def known_columns(index: ProjectIndex) -> dict[str, list[str] | None]:
-    """Columns of each asset where knowable without running anything, else None."""
+    """Columns of each asset where knowable without running anything, else None (memoized)."""
+    if index.known_columns is None:
+        index.known_columns = _infer_columns(index)
+    return index.known_columns
+
+
+def _infer_columns(index: ProjectIndex) -> dict[str, list[str] | None]:
     entries = index.by_name()
     known: dict[str, list[str] | None] = {}
     for name in topological_names(index):

@@ -56,6 +56,8 @@ class ProjectIndex:
     root: Path
     files: list[ParsedFile]
     entries: list[Entry] = field(default_factory=list)
+    known_columns: dict[str, list[str] | None] | None = None
+    """Filled once by compiler.columns.known_columns (validation and planning share it)."""
 
     def by_name(self) -> dict[str, Entry]:
         out: dict[str, Entry] = {}

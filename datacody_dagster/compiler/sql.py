@@ -143,6 +143,12 @@ def output_columns(
     """Column names the query returns, when they can be known (stars need upstream columns)."""
     from sqlglot.optimizer.qualify import qualify
 
+    if isinstance(expression, exp.Query) and not any(isinstance(s, exp.Star) for s in expression.find_all(exp.Star)):
+        # No star anywhere: the projection names are known without resolving upstream schemas
+        # (qualify deep-copies the tree and is ~20x slower; it matters at 1,000 assets).
+        names = expression.named_selects
+        if names and len(names) == len(expression.selects) and all(names):
+            return names
     schema = {name: {c: "VARCHAR" for c in cols} for name, cols in upstream_columns.items() if cols}
     try:
         qualified = qualify(
