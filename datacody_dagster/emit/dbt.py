@@ -58,7 +58,10 @@ def _option(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_sql_literal(k)}: {_sql_literal(str(v))}" for k, v in value.items()) + "}"
+        # struct_pack, not a {...} literal: dbt renders external_location with Jinja and then
+        # str.format_map, and both treat braces as their own syntax.
+        fields = ", ".join(f'"{k}" := {_sql_literal(str(v))}' for k, v in value.items())
+        return f"struct_pack({fields})"
     if isinstance(value, list):
         return "[" + ", ".join(_option(v) for v in value) + "]"
     return _sql_literal(str(value))
@@ -194,7 +197,8 @@ def sources_yaml(project: CompiledProject) -> str:
     for node in project.plan.nodes:
         if _is_dbt_model(node):
             continue
-        if node.is_source:
+        # Text sources are loaded by Dagster (engines/text_source.py): dbt reads their Parquet.
+        if node.is_source and node.source_format != "text":
             location = source_read_sql(project, node, _rel_from_dbt(project, ""))
         else:
             location = _rel_from_dbt(project, node.output_relpath(project.settings.warehouse_dir))

@@ -46,6 +46,11 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
             message=item.get("message"),
             execution_time=float(item.get("execution_time") or 0.0),
         )
+    if not invocation.is_successful() and any(r.status != "success" for r in results.values()):
+        detail = "\n".join(_error_lines(invocation))
+        for name, r in list(results.items()):
+            if r.status != "success" and detail and detail not in (r.message or ""):
+                results[name] = DbtModelResult(name, r.status, f"{r.message or ''}\n{detail}".strip(), r.execution_time)
     if not results and not invocation.is_successful():
         tail = "\n".join(_error_lines(invocation))
         for name in names:
@@ -57,12 +62,12 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
 
 
 def _error_lines(invocation: Any) -> list[str]:
-    lines = []
-    try:
-        for event in invocation.stream_raw_events():
-            info = event.raw_event.get("info", {})
-            if info.get("level") == "error":
-                lines.append(info.get("msg", ""))
-    except Exception:
-        pass
-    return lines[-5:]
+    """dbt's own error messages of a failed invocation (its JSON log, collected by dagster-dbt)."""
+    messages = [str(m) for m in getattr(invocation, "_error_messages", [])]
+    if not messages:
+        for line in getattr(invocation, "_stdout", []):
+            if isinstance(line, dict) and line.get("info", {}).get("level") == "error":
+                messages.append(str(line["info"].get("msg", "")))
+            elif isinstance(line, str) and "error" in line.lower():
+                messages.append(line)
+    return [m.strip() for m in messages if m.strip()][-5:]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,14 @@ PREVIEW_ROWS = 5
 
 
 def temp_path_beside(path: Path) -> Path:
-    """A fresh temp name in the target's folder (same filesystem, so rename is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
+    """A fresh temp name in the target's folder (same filesystem, so rename is atomic).
+
+    The name carries the writer's pid, so the next run's recovery removes the leftovers of a
+    killed writer at once.
+    """
+    from datacody_dagster.versioning.recovery import temp_path_for
+
+    return temp_path_for(path)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:

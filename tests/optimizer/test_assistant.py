@@ -91,12 +91,6 @@ def test_suggested_checks_pass_on_the_file_and_fail_on_a_corrupted_copy(flights_
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="emit/dbt.py puts read_csv(types={...}) into the dbt source's "
-    "external_location, which dbt-duckdb runs through str.format_map: KeyError 'year'. "
-    "Lead: escape braces there; then drop this mark.",
-)
 def test_scaffolded_spec_materializes(flights_project: Path, dagster_home: Path) -> None:
     from datacody_dagster.runtime.materialize import materialize_project
 
