@@ -32,7 +32,7 @@ LANGUAGES: dict[str, str] = {
     ".go": "go",
     ".rs": "rust",
     ".rb": "ruby",
-    ".sh": "shell",
+    ".sh": "shell", ".bat": "batch",
     ".sql": "sql",
     ".md": "markdown",
     ".rst": "rst",

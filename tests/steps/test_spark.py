@@ -71,34 +71,32 @@ def test_example_corpus_identical_on_both_engines_and_mixed_graph(
     tmp_path: Path, spark, spark_settings
 ) -> None:  # type: ignore[no-untyped-def]
     project = compile_project(REPO)
-    source, modules, corpus = (
-        project.plan.node(n) for n in ("stdlib_files", "stdlib_modules", "code_corpus")
-    )
+    source, corpus = project.plan.node("stdlib_files"), project.plan.node("code_corpus")
     raw = tmp_path / "stdlib_files.parquet"
     pq.write_table(load_text_source(REPO, source.source_path or ""), raw)
-    # Upstream SQL asset on Spark; the same SQL on DuckDB must give the same rows.
-    assert modules.sql is not None
-    spark_modules = tmp_path / "spark_modules.parquet"
-    materialize_sql(modules.sql, {"stdlib_files": raw}, spark_modules, spark_settings)
-    duck_modules = tmp_path / "duck_modules.parquet"
-    con = duckdb.connect()
-    con.sql(f"create view stdlib_files as select * from read_parquet('{raw}')")
-    con.sql(f"copy ({modules.sql}) to '{duck_modules}' (format parquet)")
-    assert _same(_rows(spark_modules), _rows(duck_modules))
-    # Steps on each engine, both reading the Spark-written upstream (mixed graph).
-    duck = run_steps_asset(spark_modules, corpus.steps, tmp_path / "duck", engine="duckdb")
-    sprk = run_steps_asset(
-        spark_modules, corpus.steps, tmp_path / "spark", engine="spark", spark=spark_settings
-    )
+    # The example's own asset on each engine.
+    duck = run_steps_asset(raw, corpus.steps, tmp_path / "duck", engine="duckdb")
+    sprk = run_steps_asset(raw, corpus.steps, tmp_path / "spark", engine="spark", spark=spark_settings)
     assert _no_seconds(duck) == _no_seconds(sprk)
     assert duck["duplicates"]["removed"] > 0 and duck["rows_out"] > 100
     assert _same(_rows(tmp_path / "duck"), _rows(tmp_path / "spark"))
-    # DuckDB downstream of the Spark output, as a SQL asset would read it.
+    assert {p.name for p in (tmp_path / "spark").iterdir()} >= {"language=python", "language=text"}
+    # Mixed graph: a Spark SQL asset upstream, then steps on DuckDB, then DuckDB SQL downstream.
+    modules_sql = "select path, split_part(path, '/', 1) as package, content, size from stdlib_files"
+    spark_modules = tmp_path / "spark_modules.parquet"
+    materialize_sql(modules_sql, {"stdlib_files": raw}, spark_modules, spark_settings)
+    con = duckdb.connect()
+    con.sql(f"create view stdlib_files as select * from read_parquet('{raw}')")
+    duck_modules = tmp_path / "duck_modules.parquet"
+    con.sql(f"copy ({modules_sql}) to '{duck_modules}' (format parquet)")
+    assert _same(_rows(spark_modules), _rows(duck_modules))
+    steps = [{"dedup": {"method": "exact"}}, {"output": {"partition_by": ["package"]}}]
+    meta = run_steps_asset(spark_modules, steps, tmp_path / "packages", engine="duckdb")
     per_package = duckdb.sql(
-        f"select package, count(*) from read_parquet('{tmp_path / 'spark'}/**/*.parquet', "
+        f"select package, count(*) from read_parquet('{tmp_path / 'packages'}/**/*.parquet', "
         "hive_partitioning=true) group by package order by package"
     ).fetchall()
-    assert ("json", 5) in per_package and sum(n for _, n in per_package) == duck["rows_out"]
+    assert ("json", 5) in per_package and sum(n for _, n in per_package) == meta["rows_out"]
 
 
 QUERIES = [
