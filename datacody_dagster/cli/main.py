@@ -7,8 +7,13 @@ Heavy imports (dagster, dbt, dvc) happen inside the commands that need them, so
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import typer
+
+# Dagster flags beta APIs (code references, selection options) at every use; users of the CLI
+# cannot act on these, so keep them off the terminal.
+warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview).*")
 
 app = typer.Typer(
     name="datacody",

@@ -3,6 +3,7 @@
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import dagster as dg
 
@@ -23,8 +24,12 @@ def _op_name(prefix: str, name: str) -> str:
     return f"{prefix}__{name}"
 
 
-def _fail(exc: DatacodyError) -> dg.Failure:
-    return dg.Failure(description=str(exc))
+def _fail(exc: DatacodyError, node: Node) -> dg.Failure:
+    """A step failure whose message names the spec location of the asset."""
+    lines = [
+        (d if d.location else replace(d, location=node.location)).format() for d in exc.diagnostics
+    ]
+    return dg.Failure(description="\n".join(lines))
 
 
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
@@ -42,7 +47,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
             extra = produce(project, node) or {}
             done = finalize(context, project, node, started, extra)
         except DatacodyError as exc:
-            raise _fail(exc) from None
+            raise _fail(exc, node) from None
         yield done.result
 
     return _asset
@@ -73,12 +78,14 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 
         assert node.from_asset is not None
         upstream = project.plan.node(node.from_asset)
+        has_output_step = any("output" in step for step in node.steps)
         meta = run_steps_asset(
             project.output_path(upstream),
             node.steps,
             project.output_path(node),
             engine=node.engine,
             spark=project.settings.spark,
+            partition_by=() if has_output_step else node.partition_by,
         )
         return {f"datacody/steps/{k}": v for k, v in (meta or {}).items()}
 
