@@ -16,6 +16,7 @@ from datacody_dagster.compiler import compile_project
 from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.instance import project_instance
+from datacody_dagster.runtime.progress import instance_listener, progress_for
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,15 @@ def materialize_project(
         raise DatacodyError(Diagnostic(RUNTIME, f"--select `{select}` matches no asset", None,
                                        "run `datacody validate` to list assets"))
     log_level = "INFO" if verbose else "CRITICAL"
-    with _quiet_logging(verbose):
+    plan_names = [n.name for n in project.plan.nodes]
+    names = sorted((k.to_user_string() for k in selected_keys),
+                   key=lambda n: plan_names.index(n) if n in plan_names else 0)
+    progress = progress_for(names, show_progress and not verbose)
+    with contextlib.ExitStack() as stack:
+        if progress is not None:
+            stack.enter_context(progress)
+            stack.enter_context(instance_listener(instance, progress.on_event))
+        stack.enter_context(_quiet_logging(verbose))
         result = dg.materialize(
             assets,
             instance=instance,
@@ -122,8 +131,7 @@ def materialize_project(
         check_status.setdefault(ev.asset_key.to_user_string(), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
         )
-    plan_order = [n.name for n in project.plan.nodes]
-    keys = sorted((k.to_user_string() for k in selected_keys), key=lambda n: plan_order.index(n) if n in plan_order else 0)
+    keys = names
     failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for key in keys:
         checks = check_status.get(key, [])
