@@ -39,7 +39,8 @@ from dagster_dbt import dbt_assets, DbtCliResource
 @dbt_assets(manifest=sys.argv[1])
 def models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
-defs = dg.Definitions(assets=[models], resources={"dbt": DbtCliResource(project_dir=".", dbt_executable=sys.argv[2])})
+dbt = DbtCliResource(project_dir=".", dbt_executable=sys.argv[2])
+defs = dg.Definitions(assets=[models], resources={"dbt": dbt})
 graph = defs.resolve_asset_graph()
 n = len(list(graph.get_all_asset_keys()))
 print(f"{time.perf_counter() - t:.4f} {n} True")
@@ -59,7 +60,10 @@ def generate_project(root: Path, models: int, per_file: int = 100) -> None:
         if i % per_file == 0:
             if lines:
                 (specs / f"g{i // per_file - 1:03d}.yaml").write_text("\n".join(lines) + "\n")
-            lines = [f"group: g{i // per_file:03d}", "sources:" if i == 0 else "", ]
+            lines = [
+                f"group: g{i // per_file:03d}",
+                "sources:" if i == 0 else "",
+            ]
             if i == 0:
                 lines += ["  seed:", "    path: data/raw/seed.csv"]
             lines.append("assets:")
@@ -116,7 +120,10 @@ def main() -> None:
             t = time.perf_counter()
             proc = subprocess.run(
                 [str(BIN / "dbt"), "parse", "--profiles-dir", ".", "--no-partial-parse"],
-                cwd=dbt_dir, capture_output=True, text=True, env=env,
+                cwd=dbt_dir,
+                capture_output=True,
+                text=True,
+                env=env,
             )
             parse_walls.append(time.perf_counter() - t)
             if proc.returncode != 0:
@@ -145,7 +152,9 @@ def main() -> None:
     print()
     print(f"spec compile (parse+validate+plan) in process: {compile_s:.2f}s")
     print(f"ratio dagster-dbt load / datacody load (both with process start): {theirs_wall / ours_wall:.1f}x")
-    print(f"ratio dagster-dbt parse+load / datacody load:                   {(parse + theirs_wall) / ours_wall:.1f}x")
+    print(
+        f"ratio dagster-dbt parse+load / datacody load:                   {(parse + theirs_wall) / ours_wall:.1f}x"
+    )
     print(f"datacody imported dbt while loading: {any(r[3] for r in ours)}  (target: False)")
 
 

@@ -49,9 +49,9 @@ class ProjectSettings(_Settings):
     warehouse_dir: str = "data/warehouse"
     duckdb_path: str = "data/datacody.duckdb"
     proposals_dir: str = "proposals"
-    dvc: DvcSettings = Field(default_factory=DvcSettings)
+    dvc: DvcSettings = Field(default_factory=lambda: DvcSettings())
     spark: SparkSettings = Field(default_factory=SparkSettings)
-    llm: LlmSettings = Field(default_factory=LlmSettings)
+    llm: LlmSettings = Field(default_factory=lambda: LlmSettings())
     optimizer: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -80,7 +80,9 @@ def load_settings(root: Path, env: str | None = None) -> ProjectSettings:
             ]
         ) from None
     except Exception as exc:  # ruamel raises several error types for bad YAML
-        raise DatacodyError(Diagnostic(errors.YAML_SYNTAX, f"cannot read settings: {exc}", Location(display))) from None
+        raise DatacodyError(
+            Diagnostic(errors.YAML_SYNTAX, f"cannot read settings: {exc}", Location(display))
+        ) from None
 
 
 def _plain(node: Any) -> Any:

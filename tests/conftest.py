@@ -24,7 +24,9 @@ def copy_example(dest: Path) -> Path:
     for name in ("asset_specs", "resources", "examples"):
         shutil.copytree(REPO / name, dest / name)
     shutil.copytree(
-        REPO / "dbt_project", dest / "dbt_project", ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
+        REPO / "dbt_project",
+        dest / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs", ".user.yml"),
     )
     shutil.copy(REPO / "workspace.yaml", dest / "workspace.yaml")
     raw = REPO / "data" / "raw" / "nycflights13"
@@ -35,7 +37,9 @@ def copy_example(dest: Path) -> Path:
     return dest
 
 
-def write_project(root: Path, specs: dict[str, str], files: dict[str, str] | None = None, dvc: bool = True) -> Path:
+def write_project(
+    root: Path, specs: dict[str, str], files: dict[str, str] | None = None, dvc: bool = True
+) -> Path:
     """A minimal project: resources/dev.yaml, the given spec files and data files."""
     (root / "resources").mkdir(parents=True, exist_ok=True)
     (root / "resources" / "dev.yaml").write_text(

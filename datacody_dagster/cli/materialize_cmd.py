@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
         project_dir: ProjectDir = Path("."),
         select: Annotated[
             str | None,
-            typer.Option("--select", "-s", help="Dagster asset selection, e.g. 'group:flights' or 'orders+'."),
+            typer.Option(
+                "--select", "-s", help="Dagster asset selection, e.g. 'group:flights' or 'orders+'."
+            ),
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster and dbt logs.")] = False,
@@ -26,9 +28,7 @@ def register(app: typer.Typer) -> None:
         """Materialize assets (all by default) with their checks; exit 1 on any failure."""
         from datacody_dagster.runtime.materialize import materialize_project
 
-        summary = materialize_project(
-            project_dir.resolve(), select, show_progress=not quiet, verbose=verbose
-        )
+        summary = materialize_project(project_dir.resolve(), select, show_progress=not quiet, verbose=verbose)
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)
             for col in ("asset", "status", "rows", "seconds", "checks"):

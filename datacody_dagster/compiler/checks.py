@@ -7,6 +7,7 @@ is one composite-key check. Column-level checks get their column filled in.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +57,9 @@ def entry_columns(entry: CheckEntry, implied: str | None = None) -> list[str]:
         return _columns_of(value, implied)
     if kind in {"pii", "secrets"}:
         return list(value.columns or []) if value is not None else []
-    col = getattr(value, "column", None)
+    col: str | None = getattr(value, "column", None) or implied
     if kind in {"accepted_values", "range", "regex", "relationships", "freshness", "drift", "duplicates"}:
-        return [col or implied] if (col or implied) else []
+        return [col] if col else []
     return []
 
 
@@ -91,7 +92,9 @@ def _describe(kind: str, args: dict[str, Any]) -> str:
         case "sql":
             return "custom SQL returns no failing rows"
         case "schema":
-            return "columns and types match: " + ", ".join(f"{k} {v}" for k, v in args["columns_types"].items())
+            return "columns and types match: " + ", ".join(
+                f"{k} {v}" for k, v in args["columns_types"].items()
+            )
         case "drift":
             return f"`{col}` distribution stays close to the previous materialization"
         case "row_count_anomaly":
@@ -122,7 +125,7 @@ def _args_for(kind: str, value: Any, column: str | None) -> dict[str, Any]:
 
 def plan_checks(
     asset: str,
-    entries: list[tuple[CheckEntry, str | None, Location | None]],
+    entries: Sequence[tuple[CheckEntry, str | None, Location | None]],
 ) -> list[PlannedCheck]:
     """Planned checks for one asset from ``(entry, implied column, location)`` triples."""
     out: list[PlannedCheck] = []
@@ -158,6 +161,6 @@ def plan_checks(
             add(kind, {"columns": cols}, entry, loc, "__".join(cols))
         else:
             args = _args_for(kind, entry.value, implied)
-            col = args.get("column")
-            add(kind, args, entry, loc, _slug(str(col)) if col else "")
+            column = args.get("column")
+            add(kind, args, entry, loc, _slug(str(column)) if column else "")
     return out

@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.parse import ParsedFile
+from datacody_dagster.errors import Location
 from datacody_dagster.spec import AssetSpecModel, SourceSpec
 
 
@@ -37,7 +38,7 @@ class Entry:
     def is_source(self) -> bool:
         return self.section == "sources"
 
-    def location(self, *keys: str | int) -> object:
+    def location(self, *keys: str | int) -> Location:
         return self.file.location(self.section, self.name, *keys)
 
     def declared_deps(self) -> list[str]:

@@ -274,9 +274,7 @@ def parse_spec_file(path: Path, root: Path) -> tuple[ParsedFile | None, list[Dia
 def spec_paths(specs_dir: Path) -> list[Path]:
     if not specs_dir.is_dir():
         return []
-    return sorted(
-        p for p in specs_dir.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
-    )
+    return sorted(p for p in specs_dir.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
 
 
 def parse_specs(specs_dir: Path, root: Path) -> tuple[list[ParsedFile], list[Diagnostic]]:

@@ -17,7 +17,7 @@ from datacody_dagster.compiler.checks import PlannedCheck, plan_checks
 from datacody_dagster.compiler.columns import known_columns, topological_names
 from datacody_dagster.compiler.index import Entry, ProjectIndex
 from datacody_dagster.errors import Location
-from datacody_dagster.spec import AssetSpecModel, OnCron, SourceSpec
+from datacody_dagster.spec import AssetSpecModel, CheckEntry, OnCron, SourceSpec
 from datacody_dagster.steps.spec import output_partition_by
 
 NodeKind = Literal["source", "sql", "python", "steps"]
@@ -91,15 +91,13 @@ class ProjectPlan:
 
 
 def _entry_checks(entry: Entry) -> list[PlannedCheck]:
-    triples = []
+    triples: list[tuple[CheckEntry, str | None, Location | None]] = []
     for i, c in enumerate(entry.spec.checks):
         loc = entry.location("checks", i)
-        assert isinstance(loc, Location)
         triples.append((c, None, loc))
     for col, col_spec in entry.spec.columns.items():
         for i, c in enumerate(col_spec.checks):
             loc = entry.location("columns", col, "checks", i)
-            assert isinstance(loc, Location)
             triples.append((c, col, loc))
     return plan_checks(entry.name, triples)
 
@@ -125,7 +123,6 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
         spec = entry.spec
         pf = entry.file
         loc = entry.location()
-        assert isinstance(loc, Location)
         owners = tuple(spec.owners if spec.owners is not None else pf.spec.owners)
         checks = tuple(_entry_checks(entry))
         check_fp = _config_fingerprint([(c.name, c.kind, c.args, c.severity) for c in checks])
@@ -137,11 +134,21 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
             fp = sqlmod.fingerprint("source", spec.path, fmt, _config_fingerprint(spec.options, col_types))
             nodes.append(
                 Node(
-                    name=name, group=pf.group, kind="source", location=loc, fingerprint=fp,
-                    description=spec.description, owners=owners, source_path=spec.path,
-                    source_format=fmt, source_options=dict(spec.options),
-                    columns=tuple(known) if known else None, column_types=col_types,
-                    column_descriptions=col_desc, checks=checks, tags=dict(spec.tags),
+                    name=name,
+                    group=pf.group,
+                    kind="source",
+                    location=loc,
+                    fingerprint=fp,
+                    description=spec.description,
+                    owners=owners,
+                    source_path=spec.path,
+                    source_format=fmt,
+                    source_options=dict(spec.options),
+                    columns=tuple(known) if known else None,
+                    column_types=col_types,
+                    column_descriptions=col_desc,
+                    checks=checks,
+                    tags=dict(spec.tags),
                     engine=pf.spec.engine or "duckdb",
                 )
             )
@@ -161,23 +168,40 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
         canonical = sqlmod.canonical_sql(entry.query) if entry.query is not None else None
         body = canonical or spec.python or _config_fingerprint(spec.from_, spec.steps)
         config = _config_fingerprint(
-            spec.materialized, engine, inc_key, spec.incremental.cursor if spec.incremental else None,
-            spec.partition_by, col_types,
+            spec.materialized,
+            engine,
+            inc_key,
+            spec.incremental.cursor if spec.incremental else None,
+            spec.partition_by,
+            col_types,
         )
         nodes.append(
             Node(
-                name=name, group=pf.group, kind=kind, location=loc,
+                name=name,
+                group=pf.group,
+                kind=kind,
+                location=loc,
                 fingerprint=sqlmod.fingerprint(kind, body, config),
-                description=spec.description, owners=owners,
+                description=spec.description,
+                owners=owners,
                 deps=tuple(d for d in entry.declared_deps() if d in entries),
-                engine=engine, materialized=spec.materialized, sql=spec.sql,
-                canonical_sql=canonical, python=spec.python,
-                columns=tuple(known) if known else None, column_types=col_types,
-                column_descriptions=col_desc, checks=checks, schedule=spec.schedule,
-                automation=automation, incremental_key=inc_key,
+                engine=engine,
+                materialized=spec.materialized,
+                sql=spec.sql,
+                canonical_sql=canonical,
+                python=spec.python,
+                columns=tuple(known) if known else None,
+                column_types=col_types,
+                column_descriptions=col_desc,
+                checks=checks,
+                schedule=spec.schedule,
+                automation=automation,
+                incremental_key=inc_key,
                 incremental_cursor=spec.incremental.cursor if spec.incremental else None,
-                partition_by=tuple(spec.partition_by or output_partition_by(spec.steps)), from_asset=spec.from_,
-                steps=tuple(spec.steps), tags=dict(spec.tags),
+                partition_by=tuple(spec.partition_by or output_partition_by(spec.steps)),
+                from_asset=spec.from_,
+                steps=tuple(spec.steps),
+                tags=dict(spec.tags),
             )
         )
         _ = check_fp

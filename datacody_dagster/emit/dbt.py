@@ -132,7 +132,7 @@ def _column_yaml(project: CompiledProject, node: Node) -> list[dict[str, Any]]:
         cols.setdefault(name, {"name": name})["data_type"] = typ
     for check in node.checks:
         test = _dbt_test(project, check.kind, check.args)
-        if test is None or not check.args.get("column") and check.kind != "unique":
+        if test is None or (not check.args.get("column") and check.kind != "unique"):
             continue
         col = check.args.get("column") or check.args["columns"][0]
         if check.kind == "unique" and len(check.args["columns"]) != 1:
@@ -158,7 +158,11 @@ def _dbt_test(project: CompiledProject, kind: str, args: dict[str, Any]) -> Any:
     if kind == "accepted_values":
         return {"accepted_values": {"arguments": {"values": args["values"]}}}
     if kind == "relationships":
-        return {"relationships": {"arguments": {"to": _relation_jinja(project, args["to"]), "field": args["field"]}}}
+        return {
+            "relationships": {
+                "arguments": {"to": _relation_jinja(project, args["to"]), "field": args["field"]}
+            }
+        }
     return None
 
 

@@ -1,6 +1,5 @@
 """Dagster asset definitions for each kind of plan node (the execution side)."""
 
-
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,9 +25,7 @@ def _op_name(prefix: str, name: str) -> str:
 
 def _fail(exc: DatacodyError, node: Node) -> dg.Failure:
     """A step failure whose message names the spec location of the asset."""
-    lines = [
-        (d if d.location else replace(d, location=node.location)).format() for d in exc.diagnostics
-    ]
+    lines = [(d if d.location else replace(d, location=node.location)).format() for d in exc.diagnostics]
     return dg.Failure(description="\n".join(lines))
 
 
@@ -113,9 +110,7 @@ def _batches(nodes: list[Node]) -> list[list[Node]]:
     current: list[Node] = []
     in_current: dict[str, Node] = {}
     for node in nodes:
-        gate = any(
-            d in in_current and any(c.blocking for c in in_current[d].checks) for d in node.deps
-        )
+        gate = any(d in in_current and any(c.blocking for c in in_current[d].checks) for d in node.deps)
         if gate:
             batches.append(current)
             current, in_current = [], {}

@@ -29,9 +29,7 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
     from dagster_dbt import DbtCliResource
 
     dbt_dir = project.root / project.settings.dbt_project_dir
-    dbt = DbtCliResource(
-        project_dir=str(dbt_dir), profiles_dir=str(dbt_dir), dbt_executable=dbt_executable()
-    )
+    dbt = DbtCliResource(project_dir=str(dbt_dir), profiles_dir=str(dbt_dir), dbt_executable=dbt_executable())
     invocation = dbt.cli(["run", "--select", " ".join(names)], raise_on_error=False).wait()
     results: dict[str, DbtModelResult] = {}
     try:
@@ -50,7 +48,9 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
         detail = "\n".join(_error_lines(invocation))
         for name, r in list(results.items()):
             if r.status != "success" and detail and detail not in (r.message or ""):
-                results[name] = DbtModelResult(name, r.status, f"{r.message or ''}\n{detail}".strip(), r.execution_time)
+                results[name] = DbtModelResult(
+                    name, r.status, f"{r.message or ''}\n{detail}".strip(), r.execution_time
+                )
     if not results and not invocation.is_successful():
         tail = "\n".join(_error_lines(invocation))
         for name in names:

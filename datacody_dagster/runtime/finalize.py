@@ -21,7 +21,7 @@ class Finalized:
 
 
 def _record_version(project: CompiledProject, node: Node) -> tuple[dict[str, Any], dg.DataVersion | None]:
-    if not project.settings.dvc.enabled or node.kind == "sql" and node.materialized == "view":
+    if not project.settings.dvc.enabled or (node.kind == "sql" and node.materialized == "view"):
         return {}, None
     from datacody_dagster.versioning import record_output
 
@@ -49,9 +49,7 @@ def _evaluate_checks(
     from datacody_dagster.checks.targets import target_for
 
     selected = context.selected_asset_check_keys
-    checks = [
-        c for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected
-    ]
+    checks = [c for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected]
     if not checks:
         return [], []
     target = target_for(project, node, data_version=data_version, run_id=context.run_id)
@@ -100,7 +98,7 @@ def finalize(
     meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - started, 3))
     if failures:
         meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(failures))
-    result = dg.MaterializeResult(
+    result: dg.MaterializeResult = dg.MaterializeResult(
         asset_key=asset_key(node.name),
         metadata=meta,
         data_version=data_version,

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import dagster as dg
 
@@ -97,16 +98,28 @@ def materialize_project(
         selected_keys = selection.resolve(defs.resolve_asset_graph())
     except Exception as exc:  # dagster raises several types for bad selection strings
         raise DatacodyError(
-            Diagnostic(RUNTIME, f"invalid --select `{select}`: {exc}", None,
-                       "use asset names, `group:NAME`, `name+` (downstream) or `+name` (upstream)")
+            Diagnostic(
+                RUNTIME,
+                f"invalid --select `{select}`: {exc}",
+                None,
+                "use asset names, `group:NAME`, `name+` (downstream) or `+name` (upstream)",
+            )
         ) from None
     if not selected_keys:
-        raise DatacodyError(Diagnostic(RUNTIME, f"--select `{select}` matches no asset", None,
-                                       "run `datacody validate` to list assets"))
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"--select `{select}` matches no asset",
+                None,
+                "run `datacody validate` to list assets",
+            )
+        )
     log_level = "INFO" if verbose else "CRITICAL"
     plan_names = [n.name for n in project.plan.nodes]
-    names = sorted((k.to_user_string() for k in selected_keys),
-                   key=lambda n: plan_names.index(n) if n in plan_names else 0)
+    names = sorted(
+        (k.to_user_string() for k in selected_keys),
+        key=lambda n: plan_names.index(n) if n in plan_names else 0,
+    )
     progress = progress_for(names, show_progress and not verbose)
     with contextlib.ExitStack() as stack:
         if progress is not None:
@@ -114,7 +127,7 @@ def materialize_project(
             stack.enter_context(instance_listener(instance, progress.on_event))
         stack.enter_context(_quiet_logging(verbose))
         result = dg.materialize(
-            assets,
+            cast("list[dg.AssetsDefinition]", assets),
             instance=instance,
             selection=list(selected_keys),
             raise_on_error=False,
@@ -141,10 +154,17 @@ def materialize_project(
             check_text += " (failed: " + ", ".join(failed) + ")"
         if key in materialized:
             meta = materialized[key]
-            rows = _meta_value(meta, "dagster/row_count")
-            secs = _meta_value(meta, "datacody/duration_s")
-            summary.rows.append(AssetRow(key, "materialized", int(rows) if rows is not None else None,
-                                         float(secs) if secs is not None else None, check_text))
+            rows = cast("int | None", _meta_value(meta, "dagster/row_count"))
+            secs = cast("float | None", _meta_value(meta, "datacody/duration_s"))
+            summary.rows.append(
+                AssetRow(
+                    key,
+                    "materialized",
+                    int(rows) if rows is not None else None,
+                    float(secs) if secs is not None else None,
+                    check_text,
+                )
+            )
         else:
             summary.rows.append(AssetRow(key, "skipped", None, None, check_text))
     for key, checks in check_status.items():

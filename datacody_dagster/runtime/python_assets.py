@@ -60,9 +60,7 @@ def run_python_asset(project: CompiledProject, node: Node) -> Path:
     params = inspect.signature(func).parameters
     takes_all = any(p.kind == p.VAR_KEYWORD for p in params.values())
     kwargs = {
-        dep: read_table(project, project.plan.node(dep))
-        for dep in node.deps
-        if takes_all or dep in params
+        dep: read_table(project, project.plan.node(dep)) for dep in node.deps if takes_all or dep in params
     }
     output = project.output_path(node)
     write_parquet_atomic(to_arrow(func(**kwargs), node), output)

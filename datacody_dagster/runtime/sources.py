@@ -7,7 +7,7 @@ from pathlib import Path
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dbt import source_read_sql
-from datacody_dagster.errors import DatacodyError, Diagnostic, RUNTIME
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.outputs import copy_query_to_parquet_atomic, write_parquet_atomic
 
 

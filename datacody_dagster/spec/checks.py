@@ -144,8 +144,7 @@ class CheckEntry(BaseModel):
         if len(set_kinds) != 1:
             found = ", ".join(set_kinds) or "none"
             raise ValueError(
-                f"a check needs exactly one kind key (found: {found}); "
-                f"kinds: {', '.join(CHECK_KINDS)}"
+                f"a check needs exactly one kind key (found: {found}); kinds: {', '.join(CHECK_KINDS)}"
             )
         return self
 
@@ -160,4 +159,3 @@ class CheckEntry(BaseModel):
     def value(self) -> Any:
         """The kind's argument as written (a column list, an args model, a string...)."""
         return self._raw(self.kind)
-

@@ -89,9 +89,7 @@ class AssetSpecModel(_Spec):
     partition_by: list[str] | None = Field(
         None, description="Write a folder of Parquet files partitioned by these columns."
     )
-    from_: str | None = Field(
-        None, alias="from", description="Input asset of a `steps:` pipeline."
-    )
+    from_: str | None = Field(None, alias="from", description="Input asset of a `steps:` pipeline.")
     steps: list[dict[str, Any]] = Field(
         default_factory=list, description="Training-data steps applied in order to `from`."
     )

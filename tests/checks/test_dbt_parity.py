@@ -62,7 +62,8 @@ def _dbt_project(root: Path, orders: Path, customers: Path) -> None:
         "flags:\n  send_anonymous_usage_stats: false\n"
     )
     (root / "profiles.yml").write_text(
-        f"parity:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: '{root / 'p.duckdb'}'\n      threads: 1\n"
+        "parity:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: '{root / 'p.duckdb'}'\n      threads: 1\n"
     )
     (root / "models" / "orders.sql").write_text(
         f"{{{{ config(materialized='view') }}}}\nselect * from read_parquet('{orders}')"

@@ -66,7 +66,11 @@ def test_emitted_files_match_golden(tmp_path: Path) -> None:
         for rel, text in files.items():
             (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
             (GOLDEN / rel).write_text(text, encoding="utf-8")
-    expected = {p.relative_to(GOLDEN).as_posix(): p.read_text(encoding="utf-8") for p in GOLDEN.rglob("*") if p.is_file()}
+    expected = {
+        p.relative_to(GOLDEN).as_posix(): p.read_text(encoding="utf-8")
+        for p in GOLDEN.rglob("*")
+        if p.is_file()
+    }
     assert sorted(files) == sorted(expected)
     for rel, text in files.items():
         assert text == expected[rel], f"{rel} differs from golden (UPDATE_GOLDEN=1 to refresh)"
@@ -107,7 +111,10 @@ def test_emitted_project_runs_standalone_dbt_build(tmp_path: Path, example_proje
     sync_generated_files(compile_project(root))
     dbt = str(Path(datacody_bin()).parent / "dbt")
     proc = subprocess.run(
-        [dbt, "build", "--profiles-dir", "."], cwd=root / "dbt_project", capture_output=True, text=True,
+        [dbt, "build", "--profiles-dir", "."],
+        cwd=root / "dbt_project",
+        capture_output=True,
+        text=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
     assert proc.returncode == 0, proc.stdout[-3000:]

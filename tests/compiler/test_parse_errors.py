@@ -14,13 +14,18 @@ def _messages(root: Path) -> list[str]:
 
 
 def test_unknown_key_typo_points_at_line_and_suggests(tmp_path: Path) -> None:
-    write_project(tmp_path, {"shop.yaml": """\
+    write_project(
+        tmp_path,
+        {
+            "shop.yaml": """\
         group: shop
         assets:
           orders:
             sql: select 1 as id
             materialzed: view
-        """})
+        """
+        },
+    )
     msgs = _messages(tmp_path)
     assert len(msgs) == 1
     assert msgs[0].startswith("asset_specs/shop.yaml:5:5: error DC002")
@@ -39,8 +44,10 @@ def test_yaml_syntax_error_has_position(tmp_path: Path) -> None:
 
 
 def test_all_errors_of_all_files_at_once(tmp_path: Path) -> None:
-    write_project(tmp_path, {
-        "a.yaml": """\
+    write_project(
+        tmp_path,
+        {
+            "a.yaml": """\
             assets:
               x:
                 sql: select 1 as v
@@ -48,12 +55,13 @@ def test_all_errors_of_all_files_at_once(tmp_path: Path) -> None:
                   - rnage: {column: v, min: 0}
                   - {row_count: {min: "many"}}
             """,
-        "b.yaml": """\
+            "b.yaml": """\
             assets:
               y:
                 description: no body
             """,
-    })
+        },
+    )
     msgs = _messages(tmp_path)
     joined = "\n".join(msgs)
     assert "asset_specs/a.yaml:5:" in joined and "did you mean `range`?" in joined
@@ -64,13 +72,18 @@ def test_all_errors_of_all_files_at_once(tmp_path: Path) -> None:
 
 
 def test_wrong_type_and_bad_enum(tmp_path: Path) -> None:
-    write_project(tmp_path, {"s.yaml": """\
+    write_project(
+        tmp_path,
+        {
+            "s.yaml": """\
         assets:
           t:
             sql: select 1 as a
             materialized: viewish
             owners: team
-        """})
+        """
+        },
+    )
     msgs = "\n".join(_messages(tmp_path))
     assert "s.yaml:4:5" in msgs and "materialized" in msgs
     assert "s.yaml:5:5" in msgs and "owners" in msgs

@@ -68,7 +68,13 @@ def test_checks_expand_per_column_and_keep_severity(tmp_path: Path) -> None:
     )
     node = _plan(tmp_path, text).node("stg_orders")
     by_name = {c.name: c for c in node.checks}
-    assert set(by_name) == {"not_null_order_id", "not_null_amount", "unique_order_id__amount", "row_count", "unique_order_id"}
+    assert set(by_name) == {
+        "not_null_order_id",
+        "not_null_amount",
+        "unique_order_id__amount",
+        "row_count",
+        "unique_order_id",
+    }
     assert by_name["row_count"].severity == "warn" and not by_name["row_count"].blocking
     assert by_name["unique_order_id__amount"].args["columns"] == ["order_id", "amount"]
     assert by_name["unique_order_id"].location is not None

@@ -43,14 +43,18 @@ CLEAN = "id,customer_id,status,amount\n1,1,placed,10\n2,2,shipped,5\n3,3,complet
 CORRUPT = (
     "id,customer_id,status,amount\n"
     "1,1,placed,10\n"
-    "1,2,shipped,5\n"       # duplicate key
-    "3,,completed,7\n"      # null customer
-    "4,1,lost,1\n"          # value outside the accepted set
-    "5,2,placed,-3\n"       # negative amount
-    "6,99,placed,2\n"       # unknown foreign key
+    "1,2,shipped,5\n"  # duplicate key
+    "3,,completed,7\n"  # null customer
+    "4,1,lost,1\n"  # value outside the accepted set
+    "5,2,placed,-3\n"  # negative amount
+    "6,99,placed,2\n"  # unknown foreign key
 )
 EXPECTED_FAILURES = {
-    "unique_order_id", "not_null_customer_id", "accepted_values_status", "range_amount", "relationships_customer_id",
+    "unique_order_id",
+    "not_null_customer_id",
+    "accepted_values_status",
+    "range_amount",
+    "relationships_customer_id",
 }
 
 
@@ -60,7 +64,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_corrupted_source_fails_exactly_the_matching_checks(tmp_path: Path, dagster_home: Path) -> None:
     root = write_project(
-        tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/customers.csv": CUSTOMERS, "data/raw/orders.csv": CLEAN}
+        tmp_path / "p",
+        {"shop.yaml": SPEC},
+        {"data/raw/customers.csv": CUSTOMERS, "data/raw/orders.csv": CLEAN},
     )
     clean = _run("materialize", "-p", str(root))
     assert clean.returncode == 0, clean.stdout + clean.stderr

@@ -19,7 +19,11 @@ assets:
 
 CASES = {
     "key_typo": (GOOD + "    materialzed: view\n", "shop.yaml:6:5", "did you mean `materialized`?"),
-    "unknown_dependency": (GOOD + "  orders:\n    sql: select * from stg_ordres\n", "shop.yaml:7:", "stg_orders"),
+    "unknown_dependency": (
+        GOOD + "  orders:\n    sql: select * from stg_ordres\n",
+        "shop.yaml:7:",
+        "stg_orders",
+    ),
     "cycle": (
         GOOD.replace("from raw_orders", "from orders") + "  orders:\n    sql: select * from stg_orders\n",
         "shop.yaml:",
@@ -51,7 +55,8 @@ def test_bad_selection_is_a_clear_error(tmp_path: Path) -> None:
     write_project(tmp_path, {"shop.yaml": GOOD}, {"data/orders.csv": "id,amount\n1,2\n"}, dvc=False)
     proc = subprocess.run(
         [datacody_bin(), "materialize", "-p", str(tmp_path), "--select", "nosuchasset"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr

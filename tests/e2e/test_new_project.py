@@ -52,7 +52,9 @@ HAND_MODELS = {
 }
 
 
-def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, env=env)
 
 
@@ -60,16 +62,25 @@ def _hand_written_dbt(tmp: Path, raw: Path) -> Path:
     proj = tmp / "hand"
     (proj / "models").mkdir(parents=True)
     (proj / "dbt_project.yml").write_text("name: hand\nversion: '1.0'\nprofile: hand\n")
-    (proj / "profiles.yml").write_text(textwrap.dedent(f"""\
+    (proj / "profiles.yml").write_text(
+        textwrap.dedent(f"""\
         hand:
           target: dev
           outputs:
-            dev: {{type: duckdb, path: "{proj / 'hand.duckdb'}"}}
-        """))
+            dev: {{type: duckdb, path: "{proj / "hand.duckdb"}"}}
+        """)
+    )
     for name, sql in HAND_MODELS.items():
         (proj / "models" / name).write_text(sql.replace("{raw}", str(raw)))
     dbt = str(Path(datacody_bin()).parent / "dbt")
-    proc = _run(dbt, "run", "--profiles-dir", ".", cwd=proj, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    proc = _run(
+        dbt,
+        "run",
+        "--profiles-dir",
+        ".",
+        cwd=proj,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
     return proj / "hand.duckdb"
 
@@ -78,7 +89,12 @@ def test_init_project_materializes_and_matches_hand_written_dbt(tmp_path: Path, 
     root = tmp_path / "proj"
     init = _run(datacody_bin(), "init", str(root))
     assert init.returncode == 0, init.stdout + init.stderr
-    for rel in ("asset_specs/example.yaml", "resources/dev.yaml", "dbt_project/dbt_project.yml", "workspace.yaml"):
+    for rel in (
+        "asset_specs/example.yaml",
+        "resources/dev.yaml",
+        "dbt_project/dbt_project.yml",
+        "workspace.yaml",
+    ):
         assert (root / rel).exists(), rel
     (root / "asset_specs" / "crm.yaml").write_text(CRM_SPEC)
     (root / "data" / "raw" / "customers.csv").write_text(CUSTOMERS)
@@ -88,8 +104,13 @@ def test_init_project_materializes_and_matches_hand_written_dbt(tmp_path: Path, 
     assert mat.returncode == 0, mat.stdout + mat.stderr
     for name in ("raw_orders", "customer_totals", "raw_customers", "customer_revenue", "country_revenue"):
         assert name in mat.stdout
-    group_of = {"raw_orders": "shop", "customer_totals": "shop", "raw_customers": "crm",
-                "customer_revenue": "crm", "country_revenue": "crm"}
+    group_of = {
+        "raw_orders": "shop",
+        "customer_totals": "shop",
+        "raw_customers": "crm",
+        "customer_revenue": "crm",
+        "country_revenue": "crm",
+    }
     for name, group in group_of.items():
         assert (root / "data" / "warehouse" / group / f"{name}.parquet").is_file(), name
 

@@ -45,14 +45,16 @@ def test_progress_is_quiet_when_asked_or_not_a_terminal() -> None:
 def test_materialize_prints_no_progress_when_piped(tmp_path: Path) -> None:
     root = write_project(
         tmp_path,
-        {"shop.yaml": """
+        {
+            "shop.yaml": """
             group: shop
             sources:
               raw_orders: {path: data/raw/orders.csv}
             assets:
               orders:
                 sql: select id from raw_orders
-            """},
+            """
+        },
         {"data/raw/orders.csv": "id\n1\n2\n"},
         dvc=False,
     )
@@ -60,7 +62,9 @@ def test_materialize_prints_no_progress_when_piped(tmp_path: Path) -> None:
     env_home.mkdir()
     done = subprocess.run(
         [datacody_bin(), "materialize", "-p", str(root)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"DAGSTER_HOME": str(env_home), "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stdout + done.stderr

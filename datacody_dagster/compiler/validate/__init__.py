@@ -36,4 +36,7 @@ def validate(index: ProjectIndex) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for rule in RULES:
         diags.extend(rule(index))
-    return sorted(diags, key=lambda d: (str(d.location.file) if d.location else "", d.location.line if d.location else 0))
+    return sorted(
+        diags,
+        key=lambda d: (str(d.location.file) if d.location else "", d.location.line if d.location else 0),
+    )

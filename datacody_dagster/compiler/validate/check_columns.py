@@ -9,24 +9,28 @@ from datacody_dagster.compiler.checks import entry_columns
 from datacody_dagster.compiler.columns import known_columns
 from datacody_dagster.compiler.index import ProjectIndex
 from datacody_dagster.errors import Diagnostic, Location
+from datacody_dagster.spec import CheckEntry
 
 
 def check(index: ProjectIndex) -> list[Diagnostic]:
     known = known_columns(index)
     diags: list[Diagnostic] = []
 
-    def report(asset: str, column: str, cols: list[str], loc: object) -> None:
-        assert isinstance(loc, Location)
+    def report(asset: str, column: str, cols: list[str], loc: Location) -> None:
         close = difflib.get_close_matches(column, cols, n=1)
         hint = f"did you mean `{close[0]}`?" if close else f"columns of `{asset}`: {', '.join(cols)}"
         diags.append(
-            Diagnostic(errors.UNKNOWN_COLUMN, f"check on `{asset}` names unknown column `{column}`", loc, hint)
+            Diagnostic(
+                errors.UNKNOWN_COLUMN, f"check on `{asset}` names unknown column `{column}`", loc, hint
+            )
         )
 
     for entry in index.entries:
         cols = known.get(entry.name)
         spec = entry.spec
-        checks = [(c, None, entry.location("checks", i)) for i, c in enumerate(spec.checks)]
+        checks: list[tuple[CheckEntry, str | None, Location]] = [
+            (c, None, entry.location("checks", i)) for i, c in enumerate(spec.checks)
+        ]
         for col_name, col_spec in spec.columns.items():
             for i, c in enumerate(col_spec.checks):
                 checks.append((c, col_name, entry.location("columns", col_name, "checks", i)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import ProjectIndex
-from datacody_dagster.errors import Diagnostic, Location
+from datacody_dagster.errors import Diagnostic
 
 
 def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -21,7 +21,7 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
             if dep not in graph:
                 continue
             if state.get(dep) == 1:
-                cycle = stack[stack.index(dep):] + [dep]
+                cycle = [*stack[stack.index(dep) :], dep]
                 key = frozenset(cycle)
                 if key not in seen:
                     seen.add(key)
@@ -46,7 +46,6 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         flow = list(reversed(cycle))
         entry = entries[flow[0]]
         loc = entry.location()
-        assert isinstance(loc, Location)
         diags.append(
             Diagnostic(
                 errors.DEPENDENCY_CYCLE,

@@ -6,7 +6,7 @@ import re
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import ProjectIndex
-from datacody_dagster.errors import Diagnostic, Location
+from datacody_dagster.errors import Diagnostic
 from datacody_dagster.spec import AssetSpecModel
 
 _REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -18,7 +18,6 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         spec = entry.spec
         if isinstance(spec, AssetSpecModel) and spec.python and not _REF.match(spec.python):
             loc = entry.location("python")
-            assert isinstance(loc, Location)
             diags.append(
                 Diagnostic(
                     errors.INVALID_PYTHON_REF,

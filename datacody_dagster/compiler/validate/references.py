@@ -40,7 +40,6 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
             for i, name in enumerate(names):
                 if name not in known:
                     where = entry.location(key, i) if key == "deps" else entry.location(key)
-                    assert isinstance(where, Location)
                     diags.append(
                         Diagnostic(
                             errors.UNKNOWN_DEPENDENCY,
@@ -52,7 +51,6 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         for i, chk in enumerate(spec.checks):
             if chk.kind == "relationships" and chk.relationships and chk.relationships.to not in known:
                 where = entry.location("checks", i)
-                assert isinstance(where, Location)
                 diags.append(
                     Diagnostic(
                         errors.UNKNOWN_DEPENDENCY,

@@ -6,7 +6,7 @@ import re
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import ProjectIndex
-from datacody_dagster.errors import Diagnostic, Location
+from datacody_dagster.errors import Diagnostic
 from datacody_dagster.spec import AssetSpecModel, OnCron
 
 _FIELD = r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*"
@@ -34,7 +34,6 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         for key, cron in crons:
             if not is_valid_cron(cron):
                 loc = entry.location(key)
-                assert isinstance(loc, Location)
                 diags.append(
                     Diagnostic(
                         errors.INVALID_SCHEDULE,

@@ -15,7 +15,8 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
             continue
         start = entry.file.value_location(entry.section, entry.name, "sql")
         if problem.line > 0:
-            loc = Location(start.file, start.line + problem.line - 1, max(problem.col, 1) + (start.col - 1 if problem.line == 1 else start.col - 1))
+            # Block scalars are indented by the key's column + 2, on every line alike.
+            loc = Location(start.file, start.line + problem.line - 1, max(problem.col, 1) + start.col - 1)
         else:
             loc = start
         if problem.not_select:

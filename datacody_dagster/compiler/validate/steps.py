@@ -13,7 +13,6 @@ from datacody_dagster.steps.spec import SHORTHAND, STEP_ARGS, StepSpecError, par
 
 def _loc(entry: Entry, *keys: str | int) -> Location:
     loc = entry.location(*keys)
-    assert isinstance(loc, Location)
     return loc
 
 

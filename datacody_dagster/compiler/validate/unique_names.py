@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import Entry, ProjectIndex
-from datacody_dagster.errors import Diagnostic, Location
+from datacody_dagster.errors import Diagnostic
 
 
 def check(index: ProjectIndex) -> list[Diagnostic]:
@@ -14,7 +14,6 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         if entry.name in first:
             other = first[entry.name]
             loc = entry.location()
-            assert isinstance(loc, Location)
             diags.append(
                 Diagnostic(
                     errors.DUPLICATE_ASSET,
