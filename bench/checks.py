@@ -58,8 +58,20 @@ CHECKS = [
     {"row_count": {"min": 1}},
     {"expression": "qty <= 100"},
 ]
-CHECKED = ["order_id", "line_id", "email_key", "customer_id", "status", "origin", "method", "amount", "qty",
-           "code", "day", "hour"]
+CHECKED = [
+    "order_id",
+    "line_id",
+    "email_key",
+    "customer_id",
+    "status",
+    "origin",
+    "method",
+    "amount",
+    "qty",
+    "code",
+    "day",
+    "hour",
+]
 
 
 def planned():  # type: ignore[no-untyped-def]
@@ -147,8 +159,11 @@ def bench(n: int, repeats: int, work: Path) -> dict[str, float]:
     checks = planned()
     assert len(checks) == 20, len(checks)
     target = CheckTarget(
-        asset="orders", relation=f"read_parquet('{orders}')", parquet_path=orders,
-        resolve=lambda _: f"read_parquet('{customers}')", resolve_version=lambda _: "customers-v1",
+        asset="orders",
+        relation=f"read_parquet('{orders}')",
+        parquet_path=orders,
+        resolve=lambda _: f"read_parquet('{customers}')",
+        resolve_version=lambda _: "customers-v1",
     )
 
     def datacody() -> None:
@@ -186,7 +201,10 @@ def main() -> None:
     args = ap.parse_args()
     rows = [int(r) for r in args.rows.split(",")]
     print(f"20 checks ({', '.join(sorted({c.kind for c in planned()}))}), medians of {args.repeats} runs")
-    header = f"{'rows':>11} {'datacody':>9} {'dbt test':>9} {'floor':>7} {'recheck':>8} {'dbt/dc':>7} {'dc/floor':>8} {'recheck%':>8}"
+    header = (
+        f"{'rows':>11} {'datacody':>9} {'dbt test':>9} {'floor':>7} {'recheck':>8}"
+        f" {'dbt/dc':>7} {'dc/floor':>8} {'recheck%':>8}"
+    )
     print(header)
     for n in rows:
         work = Path(tempfile.mkdtemp(prefix="bench_checks_"))
@@ -195,7 +213,8 @@ def main() -> None:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(
-            f"{n:>11,} {r['datacody']:>8.3f}s {r['dbt_test']:>8.2f}s {r['floor']:>6.3f}s {r['recheck'] * 1000:>6.1f}ms"
+            f"{n:>11,} {r['datacody']:>8.3f}s {r['dbt_test']:>8.2f}s {r['floor']:>6.3f}s"
+            f" {r['recheck'] * 1000:>6.1f}ms"
             f" {r['dbt_test'] / r['datacody']:>6.1f}x {r['datacody'] / r['floor']:>7.1f}x"
             f" {100 * r['recheck'] / r['first_with_cache']:>7.2f}%",
             flush=True,

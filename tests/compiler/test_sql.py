@@ -34,7 +34,10 @@ def test_output_columns(sql: str, upstream: dict[str, list[str]], expected: list
 
 
 def test_references_skip_ctes_and_table_functions() -> None:
-    q = _q("with c as (select * from a) select * from c join b using (id) join read_parquet('x.parquet') p using (id)")
+    q = _q(
+        "with c as (select * from a) select * from c join b using (id)"
+        " join read_parquet('x.parquet') p using (id)"
+    )
     assert sorted(referenced_tables(q)) == ["a", "b"]
 
 
