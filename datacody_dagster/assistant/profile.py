@@ -9,24 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datacody_dagster.engines.duckdb_types import NUMERIC_TYPES, TEMPORAL_TYPES
 from datacody_dagster.errors import DatacodyError
 
 NULL_TOKENS = ("NA", "N/A", "NULL", "null", "None", "nan")
-_NUMERIC = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "REAL",
-)
-_TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+_NUMERIC = tuple(NUMERIC_TYPES)
+_TEMPORAL = TEMPORAL_TYPES
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from datacody_dagster.checks.footer import FooterStats, read_footer
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.errors import DatacodyError, Diagnostic
+from datacody_dagster.runtime.outputs import DB_ALIAS
 
 SAMPLE_SIZE = 5
 SAMPLE_COLUMNS = 12
 _LOCK_WAIT_S = 10.0
-DB_ALIAS = "datacody_db"
 
 
 def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConnection:

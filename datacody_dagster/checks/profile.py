@@ -12,6 +12,7 @@ from typing import Any
 
 from datacody_dagster.checks.context import EvalContext, json_safe
 from datacody_dagster.checks.sqltext import ident
+from datacody_dagster.engines.duckdb_types import NUMERIC_TYPES
 
 PROFILE_KEY = "datacody/profile"
 PROFILE_VERSION = 1
@@ -19,20 +20,7 @@ MAX_COLUMNS = 40
 BINS = 10
 TOP_K = 20
 CATEGORICAL_MAX_DISTINCT = 50
-_NUMERIC = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "REAL",
-}
+_NUMERIC = NUMERIC_TYPES
 _TEXT = {"VARCHAR"}
 
 

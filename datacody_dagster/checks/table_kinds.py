@@ -10,20 +10,11 @@ from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.engines.duckdb_types import INTEGER_TYPES
 
 # Spec type names people write, by the DuckDB types they accept. Generic names accept a family.
 _FAMILIES: dict[str, set[str]] = {
-    "integer": {
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-    },
+    "integer": set(INTEGER_TYPES),
     "int": {"INTEGER"},
     "int4": {"INTEGER"},
     "bigint": {"BIGINT"},

@@ -9,28 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datacody_dagster.checks.context import DB_ALIAS
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.runtime.outputs import relation_for
 
 
 def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
-
-
-def relation_of(project: CompiledProject, node: Node) -> str:
-    """DuckDB SQL reading the node's current data."""
-    if node.materialized == "view" and not node.is_source:
-        return f'{DB_ALIAS}.main."{node.name}"'
-    out = project.output_path(node)
-    if node.partition_by:
-        return f"read_parquet({_literal(out / '**' / '*.parquet')}, hive_partitioning=true)"
-    if node.is_source and not out.exists():
-        from datacody_dagster.emit.dbt import source_read_sql
-
-        return source_read_sql(project, node, str(project.root) + "/")
-    return f"read_parquet({_literal(out)})"
 
 
 def version_of(project: CompiledProject, node: Node) -> str | None:
@@ -53,14 +39,14 @@ def target_for(
     needs_db = any(n.materialized == "view" and not n.is_source for n in involved)
 
     def resolve(name: str) -> str:
-        return relation_of(project, project.plan.node(name))
+        return relation_for(project, project.plan.node(name))
 
     def resolve_version(name: str) -> str | None:
         return version_of(project, project.plan.node(name))
 
     return CheckTarget(
         asset=node.name,
-        relation=relation_of(project, node),
+        relation=relation_for(project, node),
         parquet_path=parquet,
         data_version=data_version,
         resolve=resolve,

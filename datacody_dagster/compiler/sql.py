@@ -148,7 +148,7 @@ def rewrite_table_refs(
     return text
 
 
-def _is_star(projection: exp.Expression) -> bool:
+def _is_star(projection: exp.Expr) -> bool:
     """`*` or `t.*` in a select list (not the star of `count(*)`)."""
     return isinstance(projection, exp.Star) or (
         isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)

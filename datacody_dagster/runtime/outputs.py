@@ -53,13 +53,25 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+DB_ALIAS = "datacody_db"
+"""Name under which the project's DuckDB file is attached (read-only) by readers."""
+
+
 def relation_for(project: CompiledProject, node: Node) -> str:
-    """DuckDB SQL reading a node's current data (views live in the project's DuckDB file)."""
+    """DuckDB SQL reading a node's current data.
+
+    Views live in the project's DuckDB file; partitioned outputs are folders of Parquet; a
+    source not loaded into the warehouse yet is read from its raw file.
+    """
     if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
-        return f'datacody_db.main."{node.name}"'
+        return f'{DB_ALIAS}.main."{node.name}"'
     path = project.output_path(node)
     if node.partition_by or path.is_dir():
         return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
+    if node.is_source and not path.exists():
+        from datacody_dagster.emit.dbt import source_read_sql
+
+        return source_read_sql(project, node, str(project.root) + "/")
     return f"read_parquet({sql_string(str(path))})"
 
 
@@ -73,7 +85,7 @@ def connect_for_reading(project: CompiledProject) -> Any:
     con.execute(f"set file_search_path = {sql_string(str(dbt_dir))}")
     db = project.root / project.settings.duckdb_path
     if db.exists():
-        con.execute(f"attach {sql_string(str(db))} as datacody_db (read_only)")
+        con.execute(f"attach {sql_string(str(db))} as {DB_ALIAS} (read_only)")
     return con
 
 
