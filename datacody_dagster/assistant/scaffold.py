@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,10 +153,25 @@ def build_spec(profile: FileProfile, source_path: str, name: str, group: str) ->
     return out.getvalue()
 
 
+SCAFFOLD_PHASES = ["reading", "profiling", "writing", "validating"]
+"""What `scaffold` does in order: read the project settings, profile the file, write and validate the spec."""
+
+
 def scaffold(
-    root: Path, file: Path, *, name: str | None = None, group: str | None = None, out: Path | None = None
+    root: Path,
+    file: Path,
+    *,
+    name: str | None = None,
+    group: str | None = None,
+    out: Path | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> tuple[Path, FileProfile]:
-    """Profile ``file``, write a validating spec for it, return the spec path and the profile."""
+    """Profile ``file``, write a validating spec for it, return the spec path and the profile.
+
+    ``on_phase`` hears each of SCAFFOLD_PHASES as it starts.
+    """
+    phase = on_phase or (lambda _name: None)
+    phase("reading")
     root = root.resolve()
     file = file.resolve()
     try:
@@ -169,10 +185,13 @@ def scaffold(
     target = (out or root / settings.specs_dir / f"{asset}.yaml").resolve()
     if target.exists():
         raise DatacodyError(f"{target} exists; pass --out to write elsewhere")
+    phase("profiling")
     profile = profile_file(file)
+    phase("writing")
     text = build_spec(profile, source_path, asset, group or asset)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
+    phase("validating")
     _, diags = diagnose(root)
     errs = [d for d in diags if d.severity == Severity.ERROR]
     if errs:

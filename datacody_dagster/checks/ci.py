@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from datacody_dagster.checks.cache import ResultCache
 from datacody_dagster.checks.engine import HISTORY_KINDS, evaluate
@@ -22,9 +22,18 @@ def project_history(project: CompiledProject) -> CheckHistory:
 
 
 def run_project_checks(
-    project: CompiledProject, nodes: Sequence[Node], *, use_cache: bool = True
+    project: CompiledProject,
+    nodes: Sequence[Node],
+    *,
+    use_cache: bool = True,
+    on_status: Callable[[str, str, str], None] | None = None,
 ) -> list[CheckOutcome]:
-    """Outcomes of every check of ``nodes``, asset by asset, in plan order."""
+    """Outcomes of every check of ``nodes``, asset by asset, in plan order.
+
+    ``on_status(asset, status, detail)`` hears "running" before an asset's checks and "passed"
+    or "failed" (with "k/n checks passed") after them: `datacody check` draws its progress from it.
+    """
+    report = on_status or (lambda _asset, _status, _detail: None)
     cache = ResultCache.for_project(project.root) if use_cache else None
     needs_history = any(c.kind in HISTORY_KINDS for n in nodes for c in n.checks)
     history = project_history(project) if needs_history else None
@@ -32,7 +41,12 @@ def run_project_checks(
     try:
         for node in nodes:
             if node.checks:
-                outcomes += evaluate(target_for(project, node), node.checks, history, cache)
+                report(node.name, "running", "")
+                found = evaluate(target_for(project, node), node.checks, history, cache)
+                passed = sum(o.passed and o.error is None for o in found)
+                status = "passed" if passed == len(found) else "failed"
+                report(node.name, status, f"{passed}/{len(found)} checks passed")
+                outcomes += found
     finally:
         if cache is not None:
             cache.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -28,17 +29,28 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[
             bool, typer.Option("--no-cache", help="Re-evaluate checks even on unchanged data.")
         ] = False,
+        quiet: Annotated[
+            bool, typer.Option("--quiet", "-q", help="No progress; print only failures.")
+        ] = False,
     ) -> None:
         """Run checks on current outputs; exit 1 when an error-severity check fails."""
         from datacody_dagster.checks.ci import gate_failed, run_project_checks
         from datacody_dagster.checks.junit import write_junit
         from datacody_dagster.checks.selection import select_nodes
         from datacody_dagster.compiler import compile_project
+        from datacody_dagster.progress import rows_progress
 
         started = time.monotonic()
         project = compile_project(project_dir)
         nodes = select_nodes(project, select)
-        outcomes = run_project_checks(project, nodes, use_cache=not no_cache)
+        progress = rows_progress("checking", [n.name for n in nodes if n.checks], not quiet, console)
+        with progress or contextlib.nullcontext():
+            outcomes = run_project_checks(
+                project,
+                nodes,
+                use_cache=not no_cache,
+                on_status=progress.set_status if progress is not None else None,
+            )
         seconds = time.monotonic() - started
         table = Table(title="checks")
         for col in ("asset", "check", "severity", "status", "failing rows"):
@@ -57,7 +69,8 @@ def register(app: typer.Typer) -> None:
                 status,
                 f"{o.failing_rows:,}" if o.total_rows or o.failing_rows else "",
             )
-        console.print(table)
+        if not quiet or gate_failed(outcomes):
+            console.print(table)
         for o in outcomes:
             if o.error is not None:
                 err_console.print(
@@ -72,4 +85,7 @@ def register(app: typer.Typer) -> None:
                 f"[red]{len(failed)} error-severity check(s) failed[/red]: {names}", highlight=False
             )
             raise typer.Exit(1)
-        console.print(f"[green]ok[/green]: {len(outcomes)} checks on {len(nodes)} assets in {seconds:.1f}s")
+        if not quiet:
+            console.print(
+                f"[green]ok[/green]: {len(outcomes)} checks on {len(nodes)} assets in {seconds:.1f}s"
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +20,21 @@ def scaffold(
     out: Annotated[
         Path | None, typer.Option(help="Spec file to write (default: asset_specs/NAME.yaml).")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; print only errors.")] = False,
 ) -> None:
     """Profile FILE with DuckDB and write a spec: types, materialization, partitioning, checks."""
+    from datacody_dagster.assistant.scaffold import SCAFFOLD_PHASES
     from datacody_dagster.assistant.scaffold import scaffold as run
+    from datacody_dagster.progress import rows_progress
 
-    path, profile = run(project_dir, file, name=name, group=group, out=out)
+    progress = rows_progress(f"scaffolding {file.name}", SCAFFOLD_PHASES, not quiet, console)
+    with progress or contextlib.nullcontext():
+        on_phase = progress.step if progress is not None else None
+        path, profile = run(project_dir, file, name=name, group=group, out=out, on_phase=on_phase)
+        if progress is not None:
+            progress.finish()
+    if quiet:
+        return
     console.print(
         f"profiled {profile.rows:,} rows x {len(profile.columns)} columns; wrote {path} "
         "(it validates). Review the suggested checks.",

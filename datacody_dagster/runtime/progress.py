@@ -11,62 +11,23 @@ from typing import Any
 
 import dagster as dg
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-STATUS_STYLE = {"pending": "dim", "running": "yellow", "materialized": "green", "failed": "red"}
+from datacody_dagster.progress import RowProgress, terminal
 
 
-class AssetProgress:
-    """Rich progress with an overall bar and a status line per asset."""
+class AssetProgress(RowProgress):
+    """An overall bar and a status line per asset, with its checks as they are evaluated."""
 
     def __init__(self, assets: list[str], console: Console | None = None) -> None:
+        super().__init__("materializing", assets, console)
         self.assets = assets
-        self.status: dict[str, str] = dict.fromkeys(assets, "pending")
         self.checks: dict[str, list[bool]] = {a: [] for a in assets}
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console or Console(),
-            transient=True,
-        )
-        self._overall: TaskID | None = None
-        self._rows: dict[str, TaskID] = {}
-
-    def __enter__(self) -> AssetProgress:
-        self._progress.start()
-        self._overall = self._progress.add_task("[bold]materializing", total=len(self.assets))
-        for name in self.assets:
-            self._rows[name] = self._progress.add_task(self._label(name), total=1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def _label(self, name: str) -> str:
-        status = self.status[name]
-        checks = self.checks[name]
-        text = f"  [{STATUS_STYLE[status]}]{name}: {status}"
-        if checks:
-            text += f" (checks {sum(checks)}/{len(checks)} passed)"
-        return text + f"[/{STATUS_STYLE[status]}]"
-
-    def set_status(self, name: str, status: str) -> None:
-        """Move one asset to pending | running | materialized | failed."""
-        if name not in self.status or self.status[name] in {"materialized", "failed"}:
-            return
-        self.status[name] = status
-        done = status in {"materialized", "failed"}
-        self._progress.update(self._rows[name], description=self._label(name), completed=1 if done else 0)
-        if self._overall is not None:
-            finished = sum(s in {"materialized", "failed"} for s in self.status.values())
-            self._progress.update(self._overall, completed=finished)
 
     def add_check(self, name: str, passed: bool) -> None:
         if name in self.checks:
             self.checks[name].append(passed)
-            self._progress.update(self._rows[name], description=self._label(name))
+            results = self.checks[name]
+            self.set_detail(name, f"checks {sum(results)}/{len(results)} passed")
 
     def on_event(self, event: dg.DagsterEvent) -> None:
         """Update from one Dagster event (step start/failure, materialization, check result)."""
@@ -112,7 +73,5 @@ def instance_listener(
 
 def progress_for(assets: list[str], show: bool, console: Console | None = None) -> AssetProgress | None:
     """An AssetProgress when asked for and stdout is a terminal; None otherwise (quiet)."""
-    console = console or Console()
-    if not show or not console.is_terminal:
-        return None
-    return AssetProgress(assets, console)
+    console = terminal(show, console)
+    return None if console is None else AssetProgress(assets, console)

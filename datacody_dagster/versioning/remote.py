@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,14 @@ from datacody_dagster.versioning.dvcrepo import REMOTE_NAME, ensure_dvc_repo
 from datacody_dagster.versioning.locking import repo_locked
 
 _OBJECT_NAME = re.compile(r"^[0-9a-f]{30}(\.dir)?$")
+
+
+Announce = Callable[[int], None]
+"""Hears how many objects (push/fetch) or outputs (pull) are about to move: DVC has no per-file hook."""
+
+
+def _silent(_count: int) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,9 @@ def cached_objects(root: Path) -> list[str]:
     )
 
 
-def _transfer(root: Path, settings: DvcSettings, md5s: Iterable[str], push: bool) -> SyncResult:
+def _transfer(
+    root: Path, settings: DvcSettings, md5s: Iterable[str], push: bool, announce: Announce = _silent
+) -> SyncResult:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
@@ -58,6 +68,7 @@ def _transfer(root: Path, settings: DvcSettings, md5s: Iterable[str], push: bool
         return SyncResult(0, 0)
     what = "pushing versions" if push else "fetching versions"
     with Repo(os.fspath(root)) as repo, repo_locked(repo, root, settings.lock_timeout_s, what):
+        announce(len(objs))
         try:
             move = repo.cloud.push if push else repo.cloud.pull
             result = move(objs, remote=REMOTE_NAME)
@@ -68,19 +79,21 @@ def _transfer(root: Path, settings: DvcSettings, md5s: Iterable[str], push: bool
     return SyncResult(len(result.transferred), len(result.failed))
 
 
-def push_versions(root: Path, settings: DvcSettings) -> SyncResult:
+def push_versions(root: Path, settings: DvcSettings, announce: Announce = _silent) -> SyncResult:
     """Push every version in the local cache (not only the current ones) to the remote."""
     _require_remote(settings)
     ensure_dvc_repo(root, settings)
-    return _transfer(root, settings, cached_objects(root), push=True)
+    return _transfer(root, settings, cached_objects(root), push=True, announce=announce)
 
 
-def fetch_versions(root: Path, settings: DvcSettings, md5s: Iterable[str]) -> SyncResult:
+def fetch_versions(
+    root: Path, settings: DvcSettings, md5s: Iterable[str], announce: Announce = _silent
+) -> SyncResult:
     """Fetch the given versions (file or ``.dir`` hashes) from the remote into the local cache."""
     _require_remote(settings)
     ensure_dvc_repo(root, settings)
     wanted = [m for m in dict.fromkeys(md5s) if missing_objects(root, m)]
-    result = _transfer(root, settings, wanted, push=False)
+    result = _transfer(root, settings, wanted, push=False, announce=announce)
     still = [m for m in wanted if missing_objects(root, m)]
     if still:
         raise DatacodyError(
@@ -94,7 +107,7 @@ def fetch_versions(root: Path, settings: DvcSettings, md5s: Iterable[str]) -> Sy
     return result
 
 
-def pull_current(root: Path, settings: DvcSettings) -> SyncResult:
+def pull_current(root: Path, settings: DvcSettings, announce: Announce = _silent) -> SyncResult:
     """`dvc pull`: fetch the versions the ``.dvc`` files point at and check out missing outputs."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -103,6 +116,7 @@ def pull_current(root: Path, settings: DvcSettings) -> SyncResult:
     ensure_dvc_repo(root, settings)
     with Repo(os.fspath(root)) as repo, repo_locked(repo, root, settings.lock_timeout_s, "pulling"):
         try:
+            announce(sum(1 for _ in repo.index.outs))
             stats = repo.pull(remote=REMOTE_NAME)
         except DvcException as exc:
             raise DatacodyError(
