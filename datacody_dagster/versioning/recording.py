@@ -54,11 +54,16 @@ def _add_one(repo: Repo, output: Path) -> Stage:
 
     ``Repo.add`` builds the whole repo index to look for overlapping outputs (~4 ms per tracked
     output, per recording); outputs here are distinct files or folders by construction, so only
-    this output's own ``.dvc`` file is read. The caller holds the repo lock.
+    this output's own ``.dvc`` file is read. The bytes go into the cache first, in one read pass
+    (:mod:`~datacody_dagster.versioning.ingest`), so DVC finds the hash in its state and the
+    object in its cache and neither re-reads nor copies the output. The caller holds the repo lock.
     """
     from dvc.dvcfile import load_file
     from dvc.utils import resolve_paths
 
+    from datacody_dagster.versioning.ingest import ingest_output
+
+    ingest_output(repo, Path(repo.root_dir), output)
     dvcfile, wdir, out = resolve_paths(repo, str(output))
     if os.path.exists(dvcfile):
         stage = load_file(repo, dvcfile).stage

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import time
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,7 +19,7 @@ from datacody_dagster.config import DvcSettings
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.versioning import ensure_dvc_repo, record_output
 from datacody_dagster.versioning.cache import object_path
-from tests.versioning.helpers import assert_dvc_clean, items, md5_of, write_atomic
+from tests.versioning.helpers import assert_dvc_clean, cache_consistent, items, md5_of, write_atomic
 
 
 def _out(root: Path, name: str = "items") -> Path:
@@ -109,3 +112,69 @@ def test_recording_gives_up_after_the_bound_with_a_clear_error(project: Path) ->
 def test_missing_output_is_a_clear_error(project: Path, settings: DvcSettings) -> None:
     with pytest.raises(DatacodyError, match="does not exist"):
         record_output(project, _out(project, "nothing"), settings)
+
+
+def test_large_outputs_are_read_once_and_cached_as_independent_copies(
+    project: Path, settings: DvcSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dvc_data.hashfile.hash as dvc_hash
+    import dvc_objects.fs.local as dvc_local
+
+    def forbidden(*_: object, **__: object) -> None:
+        raise AssertionError("DVC copied the output: ingest should have cached it")
+
+    hash_file = dvc_hash._hash_file
+
+    def no_workspace_hashing(path: str, *args: Any, **kwargs: Any) -> Any:
+        # DVC still hashes the small .dir listing it builds in memory, never a workspace file.
+        assert not str(path).startswith(str(project)), f"DVC re-read {path}"
+        return hash_file(path, *args, **kwargs)
+
+    # DVC finds the hash in its state and the object in its cache: it neither hashes nor copies.
+    monkeypatch.setattr(dvc_hash, "_hash_file", no_workspace_hashing)
+    monkeypatch.setattr(dvc_local, "copyfile", forbidden)
+    out = _out(project)
+    out.write_bytes(os.urandom(9 << 20))  # more than two read chunks
+    v = record_output(project, out, settings)
+    folder = project / "data" / "warehouse" / "shop" / "events"
+    (folder / "month=1").mkdir(parents=True)
+    (folder / "month=1" / "part-0.parquet").write_bytes(b"partition bytes")
+    vdir = record_output(project, folder, settings)
+    monkeypatch.undo()
+
+    obj = object_path(project, v.md5)
+    assert md5_of(obj) == v.md5 == md5_of(out) and vdir.nfiles == 1
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444  # protected, as DVC leaves its objects
+    # A copy, not a link: writing the output in place cannot change history.
+    assert not os.path.samefile(obj, out) and out.stat().st_nlink == 1
+    assert out.stat().st_mode & stat.S_IWUSR
+    with out.open("r+b") as f:
+        f.write(b"overwritten in place")
+    assert md5_of(obj) == v.md5
+    assert cache_consistent(project) == []
+    write_atomic(items([(1, "a", 1.0)]), out)
+    record_output(project, out, settings)
+    assert_dvc_clean(project)
+
+
+def test_an_output_written_in_place_while_read_is_left_to_dvc(
+    project: Path, settings: DvcSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datacody_dagster.versioning import ingest
+
+    out = _out(project)
+    write_atomic(items([(1, "a", 1.0)]), out)
+    copy = ingest._hash_copy
+
+    def copy_then_append(src: BinaryIO, dest: Path) -> tuple[str, int]:
+        result = copy(src, dest)
+        with out.open("ab") as f:
+            f.write(b"late bytes")
+        return result
+
+    monkeypatch.setattr(ingest, "_hash_copy", copy_then_append)
+    v = record_output(project, out, settings)
+    assert v.md5 == md5_of(out)  # DVC hashed what the file holds now
+    assert md5_of(object_path(project, v.md5)) == v.md5
+    assert cache_consistent(project) == []
+    assert not list((project / ".dvc" / "cache").rglob(".*.tmp"))

@@ -38,16 +38,18 @@ def _install_crash_point(point: str, signal_file: str) -> None:
 
         dvc.output.Output._build = paused_build  # type: ignore[method-assign]
     elif point == "cache_copy":
-        import dvc_objects.fs.local as local
+        # Outputs reach the cache through ingest's one-pass hash-and-copy (DVC then copies nothing).
+        import datacody_dagster.versioning.ingest as ingest
 
-        def half_copy(src: str, dest: str, **_: Any) -> None:
-            data = Path(src).read_bytes()
+        def half_copy(src: Any, dest: Path) -> tuple[str, int]:
+            data = src.read()
             with open(dest, "wb") as f:
                 f.write(data[: len(data) // 2])
                 f.flush()
             _pause(signal_file)
+            raise AssertionError("unreachable")
 
-        local.copyfile = half_copy  # type: ignore[assignment]
+        ingest._hash_copy = half_copy
     elif point == "dvc_file":
         import dvc.utils.serialize._yaml as y
 
