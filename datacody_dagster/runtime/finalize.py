@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -54,12 +55,22 @@ def _evaluate_checks(
         return [], []
     target = target_for(project, node, data_version=data_version, run_id=context.run_id)
     started = time.monotonic()
-    outcomes = evaluate_checks(
-        target,
-        checks,
-        history=DagsterCheckHistory(context.instance),
-        cache=ResultCache.for_project(project.root),
-    )
+    history, cache = DagsterCheckHistory(context.instance), ResultCache.for_project(project.root)
+    if node.engine == "spark" and target.parquet_path is not None:
+        # Checks on a Spark asset run on Spark; the kinds Spark does not evaluate fall back to DuckDB.
+        from datacody_dagster.engines.spark_checks import evaluate_spark_asset_checks
+
+        def resolve_path(name: str) -> Path:
+            other = project.plan.node(name)
+            if other.kind == "sql" and other.materialized == "view" and other.engine == "duckdb":
+                raise LookupError(f"{name} is a DuckDB view")  # its checks stay on DuckDB
+            return project.output_path(other)
+
+        outcomes = evaluate_spark_asset_checks(
+            target, checks, project.settings.spark, resolve_path, history=history, cache=cache
+        )
+    else:
+        outcomes = evaluate_checks(target, checks, history=history, cache=cache)
     # Checks share their passes over the data, so each gets an even share of the time; the
     # optimizer reads it to spot costly checks that never fail.
     share = round((time.monotonic() - started) / max(len(outcomes), 1), 4)
