@@ -60,22 +60,21 @@ class ResultCache:
 
     def get(self, key: str, check: PlannedCheck) -> CheckOutcome | None:
         """The stored outcome for ``key``, marked ``reused``; None on a miss."""
-        if not self.path.exists():
-            return None
-        row = self._connect().execute("select outcome from outcomes where key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        data = json.loads(row[0])
-        return CheckOutcome(
-            check=check,
-            passed=data["passed"],
-            failing_rows=data["failing_rows"],
-            total_rows=data["total_rows"],
-            sample=data["sample"],
-            query=data["query"],
-            metadata={**data["metadata"], "reused_from": data.get("created")},
-            reused=True,
-        )
+        return self.get_many({key: check}).get(key)
+
+    def get_many(self, wanted: dict[str, PlannedCheck]) -> dict[str, CheckOutcome]:
+        """The stored outcomes of several keys in one query (a re-check is mostly this lookup)."""
+        if not wanted or not self.path.exists():
+            return {}
+        found: dict[str, CheckOutcome] = {}
+        keys = list(wanted)
+        con = self._connect()
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = con.execute(f"select key, outcome from outcomes where key in ({marks})", chunk).fetchall()
+            found.update({key: _outcome(wanted[key], text) for key, text in rows})
+        return found
 
     def put(self, key: str, outcome: CheckOutcome) -> None:
         """Store an outcome (errors are never stored: the next run tries again)."""
@@ -101,6 +100,20 @@ class ResultCache:
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _outcome(check: PlannedCheck, text: str) -> CheckOutcome:
+    data = json.loads(text)
+    return CheckOutcome(
+        check=check,
+        passed=data["passed"],
+        failing_rows=data["failing_rows"],
+        total_rows=data["total_rows"],
+        sample=data["sample"],
+        query=data["query"],
+        metadata={**data["metadata"], "reused_from": data.get("created")},
+        reused=True,
+    )
 
 
 def mark_fresh(outcome: CheckOutcome, **metadata: Any) -> CheckOutcome:

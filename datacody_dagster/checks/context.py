@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,12 +25,32 @@ SAMPLE_COLUMNS = 12
 _LOCK_WAIT_S = 10.0
 
 
+_shared: tuple[int, duckdb.DuckDBPyConnection] | None = None
+_shared_lock = threading.Lock()
+
+
+def _in_memory() -> duckdb.DuckDBPyConnection:
+    """A new session on a process-wide in-memory database (a cursor costs microseconds, a new
+    database tens of milliseconds, which dominates checks on small tables). Sessions share no
+    state the checks set: ``set`` is session-local and nothing is created in the database."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():  # never reuse a database across fork
+            _shared = (os.getpid(), duckdb.connect())
+        return _shared[1].cursor()
+
+
 def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection; the project database is attached read-only as ``datacody_db``."""
-    con = duckdb.connect()
+    """An in-memory connection; the project database is attached read-only as ``datacody_db``.
+
+    With an attachment the database is private to this evaluation (closing it releases the file,
+    which a writer may be waiting for); without one it is a session on a shared database."""
+    attach_wanted = attach_db and target.duckdb_database is not None and target.duckdb_database.exists()
+    con = duckdb.connect() if attach_wanted else _in_memory()
     if target.search_path is not None:
         con.execute(f"set file_search_path = {_quote(str(target.search_path))}")
-    if attach_db and target.duckdb_database is not None and target.duckdb_database.exists():
+    if attach_wanted:
+        assert target.duckdb_database is not None
         deadline = time.monotonic() + _LOCK_WAIT_S
         attach = f"attach {_quote(str(target.duckdb_database))} as {DB_ALIAS} (read_only)"
         while True:

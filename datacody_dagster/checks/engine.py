@@ -1,7 +1,8 @@
 """Evaluate all checks of one target in as few passes as the data allows.
 
 Order of work: reuse cached outcomes of unchanged data; settle what the Parquet footer proves;
-one aggregate pass for every row-level predicate; hash-based key checks; then the table-level,
+one aggregate pass for every row-level predicate (carrying the integer-key bitmaps); the
+remaining key checks together (keys.unique_outcomes); then the table-level,
 history and training-data kinds.
 """
 
@@ -56,14 +57,16 @@ def evaluate(
     done: dict[int, CheckOutcome] = {}
     keys_by_index: dict[int, str] = {}
     version = data_version_of(target) if cache is not None else None
-    for i, check in enumerate(checks):
-        key = _key_for(target, check, version) if cache is not None else None
-        if key is None:
-            continue
-        keys_by_index[i] = key
-        hit = cache.get(key, check) if cache is not None else None
-        if hit is not None:
-            done[i] = hit
+    if cache is not None:
+        for i, check in enumerate(checks):
+            key = _key_for(target, check, version)
+            if key is not None:
+                keys_by_index[i] = key
+        hits = cache.get_many({key: checks[i] for i, key in keys_by_index.items()})
+        for i, key in keys_by_index.items():
+            hit = hits.get(key)
+            if hit is not None:  # identical checks share a key: each keeps its own check object
+                done[i] = hit if hit.check is checks[i] else replace(hit, check=checks[i])
     todo = [(i, c) for i, c in enumerate(checks) if i not in done]
     if todo:
         done.update(_evaluate_fresh(target, todo, history))
@@ -126,39 +129,49 @@ def _run_all(
     uniques = [(i, c) for i, c in todo if c.kind == "unique"]
     bounded: dict[str, tuple[Any, Any]] = {}
     need_bounds: list[str] = []
+    bitmap_cols: list[str] = []
+    bitmap_terms: list[str] = []
     for _, check in uniques:
         col = keys.integer_key_column(ctx, check)
-        if col is None:
+        if col is None or col in bounded or col in need_bounds:
             continue
         stats = ctx.footer.columns.get(col) if ctx.footer else None
         if stats is not None and stats.ordered:
             bounded[col] = (stats.min, stats.max)
-        elif col not in need_bounds:
+            terms = keys.bitmap_terms(col, stats.min, stats.max)
+            if terms is not None:  # the bitmap rides along in the row pass
+                bitmap_cols.append(col)
+                bitmap_terms += terms
+        else:
             need_bounds.append(col)
+    bitmaps: dict[str, tuple[int, int]] = {}
     row_checks = [c for _, c in scan if c.kind != "row_count"]
-    if row_checks or need_bounds or any(c.kind == "row_count" for _, c in scan):
-        results, bounds = rows.row_pass(ctx, row_checks, need_bounds)
+    if row_checks or need_bounds or bitmap_terms or any(c.kind == "row_count" for _, c in scan):
+        results, bounds, extra = rows.row_pass(ctx, row_checks, need_bounds, bitmap_terms)
         bounded.update(bounds)
+        if extra is not None:
+            for j, col in enumerate(bitmap_cols):
+                bitmaps[col] = (int(extra[2 * j]), int(extra[2 * j + 1]))
         by_check = {id(o.check): o for o in results}
         for i, check in scan:
             out[i] = rows.row_count_outcome(ctx, check) if check.kind == "row_count" else by_check[id(check)]
+    if uniques:
+        try:
+            by_unique = keys.unique_outcomes(ctx, [c for _, c in uniques], bounded, bitmaps)
+            out.update({i: by_unique[id(c)] for i, c in uniques})
+        except Exception as exc:  # one broken check must not take the others down
+            msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            out.update({i: CheckOutcome(c, False, error=msg) for i, c in uniques})
     for i, check in todo:
         if i in out:
             continue
-        out[i] = _single(ctx, check, history, bounded)
+        out[i] = _single(ctx, check, history)
     return out
 
 
-def _single(
-    ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None, bounded: dict[str, tuple[Any, Any]]
-) -> CheckOutcome:
+def _single(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:
     try:
         match check.kind:
-            case "unique":
-                col = check.args["columns"][0]
-                return keys.unique_outcome(
-                    ctx, check, bounded.get(col) if len(check.args["columns"]) == 1 else None
-                )
             case "relationships":
                 return keys.relationships_outcome(ctx, check)
             case "schema":

@@ -23,6 +23,9 @@ class ColumnStats:
     max: Any = None
     physical_type: str = ""
     logical_type: str = ""
+    dictionary: bool = False
+    """Every row group has a dictionary page: few distinct values per row group (a hint for
+    evaluating costly per-value functions once per distinct value, never for a verdict)."""
 
     @property
     def ordered(self) -> bool:
@@ -53,8 +56,10 @@ def read_footer(path: Path) -> FooterStats | None:
         lo: Any = None
         hi: Any = None
         bounded = True
+        dictionary = True
         for i in range(meta.num_row_groups):
             col = meta.row_group(i).column(j)
+            dictionary = dictionary and bool(col.has_dictionary_page)
             st = col.statistics
             if st is None:
                 nulls, bounded = None, False
@@ -75,6 +80,7 @@ def read_footer(path: Path) -> FooterStats | None:
             max=hi if bounded else None,
             physical_type=first.physical_type,
             logical_type=logical,
+            dictionary=dictionary,
         )
     return FooterStats(num_rows=meta.num_rows, columns=columns)
 
