@@ -15,7 +15,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from datacody_dagster.assistant.profile import ColumnProfile, FileProfile, profile_file
 from datacody_dagster.compiler import diagnose
-from datacody_dagster.compiler.parse import yaml_loader
+from datacody_dagster.compiler.parse import flow_style, yaml_loader
 from datacody_dagster.config import load_settings
 from datacody_dagster.errors import DatacodyError, Severity
 
@@ -31,16 +31,6 @@ class Recommendation:
     reason: str
 
 
-def _flow(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = CommentedMap((k, _flow(v)) for k, v in value.items())
-        out.fa.set_flow_style()
-        return out
-    if isinstance(value, list):
-        seq = CommentedSeq(_flow(v) for v in value)
-        seq.fa.set_flow_style()
-        return seq
-    return value
 
 
 def _plain(value: Any) -> Any:
@@ -121,19 +111,21 @@ def build_spec(profile: FileProfile, source_path: str, name: str, group: str) ->
     source["path"] = source_path
     source["description"] = f"Scaffolded from {Path(source_path).name} ({profile.rows:,} rows profiled)"
     if profile.options:
-        source["options"] = _flow(dict(profile.options))
+        source["options"] = flow_style(dict(profile.options))
     columns = CommentedMap()
     for c in profile.columns:
-        columns[c.name] = _flow({"type": c.type.lower()})
+        columns[c.name] = flow_style({"type": c.type.lower()})
     source["columns"] = columns
     # Block entries with flow arguments: `- range: {column: x, min: 0}`, as people write them.
-    checks = CommentedSeq(CommentedMap((k, _flow(v)) for k, v in c.items()) for c in suggest_checks(profile))
+    checks = CommentedSeq(
+        CommentedMap((k, flow_style(v)) for k, v in c.items()) for c in suggest_checks(profile)
+    )
     source["checks"] = checks
     stg = CommentedMap()
     stg["description"] = f"{name} as loaded, typed and checked"
     stg["materialized"] = rec.materialized
     if rec.partition_by:
-        stg["partition_by"] = _flow(rec.partition_by)
+        stg["partition_by"] = flow_style(rec.partition_by)
     stg["sql"] = LiteralScalarString(f"select * from {name}\n")
     stg.yaml_add_eol_comment(f"recommended: {rec.reason}", "materialized")
     doc = CommentedMap()

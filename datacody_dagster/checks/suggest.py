@@ -20,6 +20,7 @@ from datacody_dagster.checks.profile import compute_profile
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.checks.targets import target_for
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.parse import flow_style
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.errors import DatacodyError, Diagnostic
 
@@ -261,25 +262,13 @@ def _commented_entries(suggestions: Sequence[Suggestion]) -> Any:
     for i, s in enumerate(suggestions):
         entry = CommentedMap()
         for key, value in s.entry.items():
-            entry[key] = _flow(value)
+            entry[key] = flow_style(value)
         entry.fa.set_flow_style()
         seq.append(entry)
         seq.yaml_add_eol_comment(f"suggested: {s.reason}", i)
     return seq
 
 
-def _flow(value: Any) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(value, dict):
-        m = CommentedMap((k, _flow(v)) for k, v in value.items())
-        m.fa.set_flow_style()
-        return m
-    if isinstance(value, list):
-        s = CommentedSeq(_flow(v) for v in value)
-        s.fa.set_flow_style()
-        return s
-    return value
 
 
 def write_suggestions(project: CompiledProject, node: Node, suggestions: Sequence[Suggestion]) -> Path:

@@ -77,6 +77,21 @@ def yaml_loader() -> YAML:
     return yaml
 
 
+def flow_style(value: Any) -> Any:
+    """Short mappings and lists in flow style ({a: 1}, [x, y]), as people write them in specs."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, dict):
+        mapping = CommentedMap((k, flow_style(v)) for k, v in value.items())
+        mapping.fa.set_flow_style()
+        return mapping
+    if isinstance(value, list):
+        seq = CommentedSeq(flow_style(v) for v in value)
+        seq.fa.set_flow_style()
+        return seq
+    return value
+
+
 class _SpecLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's fast composer with YAML 1.2 booleans (`NO`, `yes`, `on` stay strings)."""
 

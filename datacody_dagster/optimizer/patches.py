@@ -23,7 +23,7 @@ from datacody_dagster import errors
 from datacody_dagster.compiler import diagnose
 from datacody_dagster.compiler.checks import plan_checks
 from datacody_dagster.compiler.index import Entry
-from datacody_dagster.compiler.parse import yaml_loader
+from datacody_dagster.compiler.parse import flow_style, yaml_loader
 from datacody_dagster.compiler.sql import SqlProblem, parse_select
 from datacody_dagster.errors import DatacodyError, Diagnostic, Location, Severity
 from datacody_dagster.optimizer import model as m
@@ -104,17 +104,6 @@ def _set_key(node: CommentedMap, key: str, value: Any) -> None:
     node.insert(pos, key, value)
 
 
-def _flow(value: Any) -> Any:
-    """Short mappings and lists in flow style ({a: 1}, [x, y]), as people write them in specs."""
-    if isinstance(value, dict):
-        out = CommentedMap((k, _flow(v)) for k, v in value.items())
-        out.fa.set_flow_style()
-        return out
-    if isinstance(value, list):
-        seq = CommentedSeq(_flow(v) for v in value)
-        seq.fa.set_flow_style()
-        return seq
-    return value
 
 
 def _replace_schedule(node: CommentedMap, key: str, value: Any) -> None:
@@ -163,7 +152,7 @@ def _split_off(seq: CommentedSeq, index: int, kind: str, column: str) -> Comment
     item = seq[index]
     cols = item[kind]
     cols.remove(column)
-    single = CommentedMap([(kind, _flow([column]))])
+    single = CommentedMap([(kind, flow_style([column]))])
     for extra in ("severity", "name", "description"):
         if extra in item:
             single[extra] = item[extra]
@@ -215,7 +204,7 @@ def _apply_to_node(asset: CommentedMap, entry: Entry, patch: Any) -> None:
         case m.SetAutomation(automation="on_cron", on_cron=cron):
             if not cron:
                 raise DatacodyError("automation on_cron needs a cron expression")
-            _replace_schedule(asset, "automation", _flow({"on_cron": cron}))
+            _replace_schedule(asset, "automation", flow_style({"on_cron": cron}))
         case m.SetMaterialization(materialized=materialized):
             _set_key(asset, "materialized", materialized)
             if materialized != "incremental" and "incremental" in asset:
@@ -227,9 +216,9 @@ def _apply_to_node(asset: CommentedMap, entry: Entry, patch: Any) -> None:
                 spec["unique_key"] = key[0] if len(key) == 1 else list(key)
             if cursor:
                 spec["cursor"] = cursor
-            _set_key(asset, "incremental", _flow(spec))
+            _set_key(asset, "incremental", flow_style(spec))
         case m.SetPartitions(columns=columns):
-            _set_key(asset, "partition_by", _flow(list(columns)))
+            _set_key(asset, "partition_by", flow_style(list(columns)))
         case m.AddCheck(check=check):
             try:
                 CheckEntry.model_validate(check)
@@ -237,7 +226,7 @@ def _apply_to_node(asset: CommentedMap, entry: Entry, patch: Any) -> None:
                 raise DatacodyError(f"the proposed check is not valid: {exc.errors()[0]['msg']}") from None
             if "checks" not in asset:
                 _set_key(asset, "checks", CommentedSeq())
-            asset["checks"].append(_flow(dict(check)))
+            asset["checks"].append(flow_style(dict(check)))
         case m.TuneCheck() | m.RemoveCheck():
             _edit_check(asset, entry, patch)
         case m.MergeDuplicates(into=into):
