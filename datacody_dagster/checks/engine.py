@@ -114,10 +114,29 @@ def _evaluate_fresh(
         con.close()
 
 
+def _proven_by_sql(ctx: EvalContext, todo: list[tuple[int, PlannedCheck]]) -> dict[int, CheckOutcome]:
+    """Checks the asset's SQL proves by construction: passed without reading data."""
+    target = ctx.target
+    keys_proven = [set(key) for key in target.proven_unique_keys]
+    out: dict[int, CheckOutcome] = {}
+    for i, check in todo:
+        columns = set(check.args.get("columns") or [])
+        if check.kind == "unique" and any(key <= columns for key in keys_proven):
+            reason = "the SQL groups by (or selects distinct) a subset of these columns"
+        elif check.kind == "not_null" and check.args.get("column") in target.proven_not_null:
+            reason = "the SQL filters this column with IS NOT NULL (or it is a COUNT)"
+        else:
+            continue
+        total = ctx.footer.num_rows if ctx.footer is not None else 0
+        out[i] = CheckOutcome(check, True, 0, total, metadata={"method": "proven_by_sql", "proof": reason})
+    return out
+
+
 def _run_all(
     ctx: EvalContext, todo: list[tuple[int, PlannedCheck]], history: CheckHistory | None
 ) -> dict[int, CheckOutcome]:
-    out: dict[int, CheckOutcome] = {}
+    out: dict[int, CheckOutcome] = dict(_proven_by_sql(ctx, todo))
+    todo = [(i, c) for i, c in todo if i not in out]
     scan: list[tuple[int, PlannedCheck]] = []
     for i, check in todo:
         if check.kind in ROW_PREDICATE_KINDS | {"row_count", "freshness"}:

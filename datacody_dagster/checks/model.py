@@ -30,6 +30,10 @@ class CheckTarget:
     run_id: str | None = None
     """The Dagster run that produced the data; its own materialization is not a baseline."""
     search_path: Path | None = None
+    proven_unique_keys: tuple[tuple[str, ...], ...] = ()
+    """Column tuples the asset's SQL makes unique by construction (no scan needed)."""
+    proven_not_null: tuple[str, ...] = ()
+    """Columns the asset's SQL makes non-null by construction (no scan needed)."""
     """Directory relative paths inside view definitions resolve against (the dbt project)."""
 
 

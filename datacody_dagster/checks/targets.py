@@ -54,4 +54,6 @@ def target_for(
         resolve_version=resolve_version,
         run_id=run_id,
         search_path=(project.root / project.settings.dbt_project_dir) if needs_db else None,
+        proven_unique_keys=node.proven_unique_keys,
+        proven_not_null=node.proven_not_null,
     )

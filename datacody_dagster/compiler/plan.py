@@ -16,6 +16,7 @@ from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.checks import PlannedCheck, plan_checks
 from datacody_dagster.compiler.columns import known_columns, topological_names
 from datacody_dagster.compiler.index import Entry, ProjectIndex
+from datacody_dagster.compiler.proofs import SqlProofs, sql_proofs
 from datacody_dagster.errors import Location
 from datacody_dagster.spec import AssetSpecModel, CheckEntry, OnCron, SourceSpec
 from datacody_dagster.steps.spec import output_partition_by
@@ -55,6 +56,10 @@ class Node:
     from_asset: str | None = None
     steps: tuple[dict[str, Any], ...] = field(default=(), hash=False)
     tags: dict[str, str] = field(default_factory=dict, hash=False)
+    proven_unique_keys: tuple[tuple[str, ...], ...] = ()
+    """Column tuples the SQL makes unique by construction (GROUP BY keys, SELECT DISTINCT)."""
+    proven_not_null: tuple[str, ...] = ()
+    """Columns the SQL makes non-null by construction (WHERE x IS NOT NULL, COUNT)."""
 
     @property
     def is_source(self) -> bool:
@@ -125,7 +130,6 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
         loc = entry.location()
         owners = tuple(spec.owners if spec.owners is not None else pf.spec.owners)
         checks = tuple(_entry_checks(entry))
-        check_fp = _config_fingerprint([(c.name, c.kind, c.args, c.severity) for c in checks])
         col_types = {c: s.type for c, s in spec.columns.items() if s.type}
         col_desc = {c: s.description for c, s in spec.columns.items() if s.description}
         known = cols.get(name)
@@ -165,6 +169,12 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
             key = spec.incremental.unique_key
             inc_key = (key,) if isinstance(key, str) else tuple(key)
         kind: NodeKind = "sql" if spec.sql is not None else "python" if spec.python else "steps"
+        # An incremental asset accumulates rows across runs: its SQL alone proves nothing.
+        proofs = (
+            sql_proofs(entry.query)
+            if entry.query is not None and spec.materialized != "incremental"
+            else SqlProofs()
+        )
         canonical = sqlmod.canonical_sql(entry.query) if entry.query is not None else None
         body = canonical or spec.python or _config_fingerprint(spec.from_, spec.steps)
         config = _config_fingerprint(
@@ -202,7 +212,8 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
                 from_asset=spec.from_,
                 steps=tuple(spec.steps),
                 tags=dict(spec.tags),
+                proven_unique_keys=proofs.unique_keys,
+                proven_not_null=proofs.not_null,
             )
         )
-        _ = check_fp
     return ProjectPlan(nodes=tuple(nodes))
