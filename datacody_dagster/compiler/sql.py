@@ -104,12 +104,10 @@ def referenced_tables(expression: exp.Expression) -> list[str]:
     return names
 
 
-def canonical_sql(expression: exp.Expression) -> str:
+def canonical_sql(expression: exp.Expr) -> str:
     """Formatting- and comment-independent SQL text, the basis of fingerprints."""
-    copy = expression.copy()
-    for node in copy.walk():
-        node.comments = None
-    return copy.sql(dialect=DIALECT, normalize=True, comments=False)
+    # The generator normalizes identifiers and drops comments in its output: no copy needed.
+    return expression.sql(dialect=DIALECT, normalize=True, comments=False)
 
 
 def fingerprint(*parts: str) -> str:
