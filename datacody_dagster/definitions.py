@@ -13,6 +13,7 @@ import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.dagster import WRITER_TAG, schedules_for
+from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
 from datacody_dagster.runtime.assets import build_assets
 
 
@@ -32,14 +33,9 @@ def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
         project = compile_project(project)
     sensors: list[dg.SensorDefinition] = []
     schedules = schedules_for(project)
-    try:
-        from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
-    except ImportError:
-        pass
-    else:
-        opt_sensors, opt_schedules = optimizer_definitions(project)
-        sensors.extend(opt_sensors)
-        schedules.extend(opt_schedules)
+    opt_sensors, opt_schedules = optimizer_definitions(project)
+    sensors.extend(opt_sensors)
+    schedules.extend(opt_schedules)
     return dg.Definitions(
         assets=build_assets(project),
         schedules=schedules,

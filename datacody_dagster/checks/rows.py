@@ -184,15 +184,12 @@ def _outcome(ctx: EvalContext, check: PlannedCheck, values: tuple[Any, ...], tot
     return CheckOutcome(check, failing == 0, failing, total, sample, query, metadata=dict(SCAN))
 
 
-def row_count_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
-    total = ctx.row_count
+def row_count_verdict(check: PlannedCheck, total: int, query: str, method: dict[str, Any]) -> CheckOutcome:
+    """The outcome of a row_count check once the row count is known (footer, scan or Spark)."""
     lo, hi = check.args.get("min"), check.args.get("max")
     ok = (lo is None or total >= lo) and (hi is None or total <= hi)
-    return CheckOutcome(
-        check,
-        ok,
-        0,
-        total,
-        query=f"select count(*) from {ctx.target.relation}",
-        metadata={**SCAN, "row_count": total},
-    )
+    return CheckOutcome(check, ok, 0, total, query=query, metadata={**method, "row_count": total})
+
+
+def row_count_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
+    return row_count_verdict(check, ctx.row_count, f"select count(*) from {ctx.target.relation}", SCAN)

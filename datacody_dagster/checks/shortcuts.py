@@ -10,6 +10,7 @@ from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.footer import as_number
 from datacody_dagster.checks.freshness import freshness_outcome
 from datacody_dagster.checks.model import CheckOutcome
+from datacody_dagster.checks.rows import row_count_verdict
 from datacody_dagster.checks.sqltext import failing_rows_query
 from datacody_dagster.compiler.checks import PlannedCheck
 
@@ -23,16 +24,7 @@ def settle_from_footer(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome | 
     relation = ctx.target.relation
     total = footer.num_rows
     if check.kind == "row_count":
-        lo, hi = check.args.get("min"), check.args.get("max")
-        ok = (lo is None or total >= lo) and (hi is None or total <= hi)
-        return CheckOutcome(
-            check,
-            ok,
-            0,
-            total,
-            query=f"select count(*) from {relation}",
-            metadata={**FOOTER, "row_count": total},
-        )
+        return row_count_verdict(check, total, f"select count(*) from {relation}", FOOTER)
     column = check.args.get("column")
     stats = footer.columns.get(column) if column else None
     if stats is None:

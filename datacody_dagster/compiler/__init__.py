@@ -35,26 +35,25 @@ class CompiledProject:
         return self.root / node.output_relpath(self.settings.warehouse_dir)
 
 
-def diagnose(root: Path) -> tuple[ProjectIndex | None, list[Diagnostic]]:
-    """Parse and validate; all diagnostics of the run at once."""
-    settings = load_settings(root)
+def _index_and_diagnostics(root: Path, settings: ProjectSettings) -> tuple[ProjectIndex, list[Diagnostic]]:
     files, diags = parse_specs(root / settings.specs_dir, root)
     index = build_index(root, files)
-    diags = diags + validate(index)
-    return index, diags
+    return index, diags + validate(index)
+
+
+def diagnose(root: Path) -> tuple[ProjectIndex | None, list[Diagnostic]]:
+    """Parse and validate; all diagnostics of the run at once."""
+    return _index_and_diagnostics(root, load_settings(root))
 
 
 def compile_project(root: Path | str) -> CompiledProject:
     """Parse, validate and plan the project at ``root``; raise DatacodyError on any error."""
     root = Path(root).resolve()
     settings = load_settings(root)
-    files, diags = parse_specs(root / settings.specs_dir, root)
-    index = build_index(root, files)
-    diags = diags + validate(index)
+    index, diags = _index_and_diagnostics(root, settings)
     errs = [d for d in diags if d.severity == Severity.ERROR]
     if errs:
         raise DatacodyError(errs)
-    assert index is not None
     return CompiledProject(root=root, settings=settings, plan=build_plan(index))
 
 

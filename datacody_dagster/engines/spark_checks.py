@@ -230,16 +230,10 @@ class _Evaluator:
         return out
 
     def _row_count(self, check: PlannedCheck) -> CheckOutcome:
-        lo, hi = check.args.get("min"), check.args.get("max")
-        ok = (lo is None or self.total >= lo) and (hi is None or self.total <= hi)
-        return CheckOutcome(
-            check,
-            ok,
-            0,
-            self.total,
-            query=self.shown(f"SELECT count(*) FROM {self.relation}"),
-            metadata={"method": "spark_aggregate_scan", "row_count": self.total},
-        )
+        from datacody_dagster.checks.rows import row_count_verdict
+
+        query = self.shown(f"SELECT count(*) FROM {self.relation}")
+        return row_count_verdict(check, self.total, query, {"method": "spark_aggregate_scan"})
 
     # -- key checks and sql: one job each ---------------------------------------------------------
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+
+if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
+    import pyarrow as pa
 
 PREVIEW_ROWS = 5
 
@@ -30,6 +30,8 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file via a temp file and rename: readers never see half a file."""
     tmp = temp_path_beside(path)
     try:
+        import pyarrow.parquet as pq
+
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, path)
     except BaseException:

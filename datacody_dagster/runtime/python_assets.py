@@ -7,12 +7,13 @@ import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.outputs import read_table, write_parquet_atomic
 
@@ -39,6 +40,8 @@ def load_callable(project: CompiledProject, node: Node) -> Callable[..., Any]:
 
 
 def to_arrow(result: Any, node: Node) -> pa.Table:
+    import pyarrow as pa
+
     if isinstance(result, pa.Table):
         return result
     if hasattr(result, "to_arrow_table"):  # DuckDB relation
