@@ -269,8 +269,6 @@ def _commented_entries(suggestions: Sequence[Suggestion]) -> Any:
     return seq
 
 
-
-
 def write_suggestions(project: CompiledProject, node: Node, suggestions: Sequence[Suggestion]) -> Path:
     """Append the proposals to the asset's `checks:` in its spec file; return the file."""
     from datacody_dagster.compiler.parse import yaml_loader

@@ -104,8 +104,6 @@ def _set_key(node: CommentedMap, key: str, value: Any) -> None:
     node.insert(pos, key, value)
 
 
-
-
 def _replace_schedule(node: CommentedMap, key: str, value: Any) -> None:
     """Put `schedule`/`automation` where the one it replaces was (they exclude each other)."""
     other = "automation" if key == "schedule" else "schedule"
