@@ -2,7 +2,8 @@
 
 Each `validate_cases/<rule>.yaml` holds cases of one rule: `specs` (file name -> YAML text, written
 to `asset_specs/`), optional `files` (data files) and `expect`, the exact diagnostics as
-`{at: file:line:col, code: DCnnn, says: substring of the message}`. Adding a case is adding YAML.
+`{at: file:line:col, code: DCnnn, says: substring of the message, hint: substring of the hint}`
+(`hint` optional). Adding a case is adding YAML.
 """
 
 from __future__ import annotations
@@ -34,5 +35,6 @@ def test_validate_case(case: dict[str, Any], tmp_path: Path) -> None:
     got = [(str(d.location).removeprefix("asset_specs/"), d.code, d.message) for d in diags]
     want = case.get("expect") or []
     assert [(g[0], g[1]) for g in got] == [(w["at"], w["code"]) for w in want], got
-    for (_, _, message), w in zip(got, want, strict=True):
-        assert w["says"] in message, message
+    for diag, w in zip(diags, want, strict=True):
+        assert w["says"] in diag.message, diag.message
+        assert w.get("hint", "") in (diag.hint or ""), diag.hint
