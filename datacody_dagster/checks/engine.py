@@ -215,7 +215,7 @@ def _single(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None)
 
 def _training(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
     try:
-        from datacody_dagster.steps.check_kinds import evaluate_training_check
+        from datacody_dagster.checks.training import evaluate_training_check
     except ImportError:
         return CheckOutcome(check, False, error="not available")
     return evaluate_training_check(ctx.con, ctx.target.relation, check)
