@@ -54,9 +54,10 @@ class PlannedCheck:
 
     @property
     def columns(self) -> list[str]:
+        """The columns the check judges, each once (`not_null` plans both `column` and `columns`)."""
         cols = self.args.get("columns") or []
         col = self.args.get("column")
-        return [*cols, *([col] if col else [])]
+        return list(dict.fromkeys([*cols, *([col] if col else [])]))
 
 
 def _columns_of(value: Any, implied: str | None) -> list[str]:
