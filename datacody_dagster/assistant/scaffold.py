@@ -31,8 +31,6 @@ class Recommendation:
     reason: str
 
 
-
-
 def _plain(value: Any) -> Any:
     """Profile figures as YAML scalars (ints stay ints, others become floats)."""
     if isinstance(value, bool) or value is None:

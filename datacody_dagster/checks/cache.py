@@ -18,8 +18,8 @@ from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.compiler.checks import PlannedCheck
 
 CACHE_RELPATH = "data/.datacody/check_cache.sqlite"
-# Results that depend on the clock, on history or on other tables are never reused.
-UNCACHEABLE_KINDS = frozenset({"freshness", "drift", "row_count_anomaly", "sql"})
+# Results that depend on the clock, on history or on other tables are never reused
+# (the registry's `cacheable: False` kinds).
 _SCHEMA_VERSION = "1"
 
 

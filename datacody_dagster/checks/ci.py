@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from datacody_dagster.checks.cache import ResultCache
-from datacody_dagster.checks.engine import HISTORY_KINDS, evaluate
+from datacody_dagster.checks.engine import evaluate
 from datacody_dagster.checks.history import CheckHistory
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.targets import target_for
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.spec.check_kinds import HISTORY_KINDS
 
 
 def project_history(project: CompiledProject) -> CheckHistory:

@@ -13,16 +13,19 @@ from dataclasses import replace
 from typing import Any
 
 from datacody_dagster.checks import keys, learning, rows, shortcuts, table_kinds
-from datacody_dagster.checks.cache import UNCACHEABLE_KINDS, ResultCache, cache_key
+from datacody_dagster.checks.cache import ResultCache, cache_key
 from datacody_dagster.checks.context import DB_ALIAS, EvalContext, connect
 from datacody_dagster.checks.history import CheckHistory, file_md5
 from datacody_dagster.checks.model import CheckOutcome, CheckTarget
-from datacody_dagster.checks.sqltext import ROW_PREDICATE_KINDS
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.errors import DatacodyError
-
-TRAINING_KINDS = frozenset({"pii", "secrets", "duplicates"})
-HISTORY_KINDS = frozenset({"drift", "row_count_anomaly"})
+from datacody_dagster.spec.check_kinds import (
+    HISTORY_KINDS,
+    ROW_PREDICATE_KINDS,
+    TRAINING_KINDS,
+    UNCACHEABLE_KINDS,
+    kind_info,
+)
 
 
 def data_version_of(target: CheckTarget) -> str | None:
@@ -212,7 +215,7 @@ def _single(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None)
 
 def _training(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
     try:
-        from datacody_dagster.steps.check_kinds import evaluate_training_check
+        from datacody_dagster.checks.training import evaluate_training_check
     except ImportError:
         return CheckOutcome(check, False, error="not available")
     return evaluate_training_check(ctx.con, ctx.target.relation, check)
@@ -228,18 +231,8 @@ def _with_reason(outcome: CheckOutcome) -> CheckOutcome:
     else:
         cols = check.columns
         seen = sorted({str(row.get(c)) for row in outcome.sample for c in cols if c in row})[:5]
-        what = {
-            "not_null": "null values",
-            "unique": "duplicate keys",
-            "accepted_values": "unexpected values",
-            "range": "values out of range",
-            "regex": "values not matching the pattern",
-            "relationships": f"keys missing in {check.args.get('to')}",
-            "row_count": "row count out of bounds",
-            "freshness": "stale data",
-            "schema": "schema mismatch",
-        }.get(check.kind, f"{check.kind} failed")
-        reason = what + (f" in {', '.join(cols)}" if cols else "")
-        if seen and check.kind in {"accepted_values", "relationships", "regex", "range"}:
+        info = kind_info(check.kind)
+        reason = info.failure_reason(check.args) + (f" in {', '.join(cols)}" if cols else "")
+        if seen and info.reason_shows_values:
             reason += f": {', '.join(seen)}"
     return replace(outcome, metadata={**outcome.metadata, "reason": reason})

@@ -9,6 +9,7 @@ from datacody_dagster.checks.context import EvalContext, json_safe
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.sqltext import failing_rows_query, parse_age
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import FreshnessArgs
 
 
 def _as_utc(value: Any) -> dt.datetime | None:
@@ -27,7 +28,7 @@ def freshness_outcome(
     when = _as_utc(newest)
     if newest is not None and when is None:
         return None
-    max_age = parse_age(check.args["max_age"])
+    max_age = parse_age(check.params_as(FreshnessArgs).max_age)
     now = dt.datetime.now(dt.UTC)
     age = (now - when) if when is not None else None
     passed = age is not None and age <= max_age

@@ -17,13 +17,9 @@ import duckdb
 from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.freshness import freshness_outcome
 from datacody_dagster.checks.model import CheckOutcome
-from datacody_dagster.checks.sqltext import (
-    ROW_PREDICATE_KINDS,
-    failing_predicate,
-    failing_rows_query,
-    ident,
-)
+from datacody_dagster.checks.sqltext import failing_predicate, failing_rows_query, ident
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS
 
 SCAN = {"method": "aggregate_scan"}
 

@@ -6,17 +6,13 @@ Null handling follows dbt's generic tests so verdicts agree: only `not_null` jud
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.errors import DatacodyError, Diagnostic
-
-ROW_PREDICATE_KINDS = frozenset({"not_null", "accepted_values", "range", "regex", "expression"})
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS
+from datacody_dagster.spec.durations import DURATION_HINT, parse_duration
 
 
 def ident(name: str) -> str:
@@ -37,12 +33,12 @@ def literal(value: Any) -> str:
 
 def parse_age(text: str) -> timedelta:
     """``2d`` / ``6h`` / ``30m`` / ``1w`` / ``45s`` as a timedelta."""
-    match = _AGE.match(str(text))
-    if not match:
+    try:
+        return parse_duration(text)
+    except ValueError:
         raise DatacodyError(
-            Diagnostic("DC300", f"cannot read max_age {text!r}", hint="write e.g. 30m, 6h, 2d or 1w")
-        )
-    return timedelta(**{_AGE_UNITS[match.group(2)]: float(match.group(1))})
+            Diagnostic("DC300", f"cannot read max_age {text!r}", hint=DURATION_HINT)
+        ) from None
 
 
 def failing_predicate(check: PlannedCheck) -> str:

@@ -23,26 +23,11 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.parse import flow_style
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.errors import DatacodyError, Diagnostic
+from datacody_dagster.spec.check_kinds import kind_info
 
 MIN_ROWS = 20
 ACCEPTED_MAX = 12
 REPEATS = 3
-
-_CAUSES = {
-    "not_null": "an upstream column started emitting nulls (a new outer join, a missing default, "
-    "or a source field that is now optional)",
-    "unique": "a join fans out: the joined key is not unique upstream, or a source re-delivers rows",
-    "accepted_values": "a new category appeared upstream; add it to `values` if it is legitimate",
-    "relationships": "the referenced asset is stale or filtered: materialize it first, or keys arrive "
-    "before their parent rows",
-    "range": "a unit or sign change upstream, or sentinel values (e.g. -1, 9999) for missing data",
-    "regex": "the format of the field changed upstream",
-    "row_count": "a source delivered a partial file, or a filter/join drops rows",
-    "row_count_anomaly": "a source delivered a partial file, or a filter/join drops rows",
-    "freshness": "the schedule or the upstream feed stopped",
-    "drift": "the population changed upstream (a new segment, a unit change, or a broken feed)",
-    "schema": "the upstream schema changed; update the contract or the SQL",
-}
 
 
 @dataclass(frozen=True)
@@ -205,7 +190,7 @@ def repeated_failures(instance: Any, node: Node, limit: int = 10) -> list[Repeat
             reasons.append(str(reason))
         if len(reasons) >= REPEATS:
             out.append(
-                RepeatedFailure(check.name, len(reasons), reasons[0], _CAUSES.get(check.kind, "unknown"))
+                RepeatedFailure(check.name, len(reasons), reasons[0], kind_info(check.kind).likely_cause)
             )
     return out
 
@@ -267,8 +252,6 @@ def _commented_entries(suggestions: Sequence[Suggestion]) -> Any:
         seq.append(entry)
         seq.yaml_add_eol_comment(f"suggested: {s.reason}", i)
     return seq
-
-
 
 
 def write_suggestions(project: CompiledProject, node: Node, suggestions: Sequence[Suggestion]) -> Path:

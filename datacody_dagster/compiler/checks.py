@@ -9,10 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from datacody_dagster.errors import Location
 from datacody_dagster.spec import CheckEntry
+from datacody_dagster.spec.check_args import ColumnsArgs
+from datacody_dagster.spec.check_kinds import kind_info
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 _SLUG = re.compile(r"[^0-9a-zA-Z_]+")
 
@@ -33,11 +40,24 @@ class PlannedCheck:
     def blocking(self) -> bool:
         return self.severity == "error"
 
+    @cached_property
+    def params(self) -> BaseModel:
+        """The arguments as the kind's typed model (the registry's `args`), defaults filled in."""
+        return kind_info(self.kind).args.model_validate(self.args)
+
+    def params_as(self, model: type[ArgsT]) -> ArgsT:
+        """The typed arguments, for code that handles one kind: ``check.params_as(FreshnessArgs)``."""
+        params = self.params
+        if not isinstance(params, model):
+            raise TypeError(f"check `{self.name}` is a {self.kind} check, not {model.__name__}")
+        return params
+
     @property
     def columns(self) -> list[str]:
+        """The columns the check judges, each once (`not_null` plans both `column` and `columns`)."""
         cols = self.args.get("columns") or []
         col = self.args.get("column")
-        return [*cols, *([col] if col else [])]
+        return list(dict.fromkeys([*cols, *([col] if col else [])]))
 
 
 def _columns_of(value: Any, implied: str | None) -> list[str]:
@@ -52,13 +72,14 @@ def _columns_of(value: Any, implied: str | None) -> list[str]:
 
 def entry_columns(entry: CheckEntry, implied: str | None = None) -> list[str]:
     """Column names a check entry refers to on its own asset."""
-    kind, value = entry.kind, entry.value
-    if kind in {"not_null", "unique"}:
+    value = entry.value
+    if kind_info(entry.kind).args is ColumnsArgs:
         return _columns_of(value, implied)
-    if kind in {"pii", "secrets"}:
-        return list(value.columns or []) if value is not None else []
-    col: str | None = getattr(value, "column", None) or implied
-    if kind in {"accepted_values", "range", "regex", "relationships", "freshness", "drift", "duplicates"}:
+    fields = type(value).model_fields if isinstance(value, BaseModel) else {}
+    if "columns" in fields:
+        return list(value.columns or [])
+    if "column" in fields:
+        col: str | None = value.column or implied
         return [col] if col else []
     return []
 

@@ -19,7 +19,7 @@ from datacody_dagster.compiler.index import Entry, ProjectIndex
 from datacody_dagster.compiler.proofs import SqlProofs, sql_proofs
 from datacody_dagster.errors import Location
 from datacody_dagster.spec import AssetSpecModel, CheckEntry, OnCron, SourceSpec
-from datacody_dagster.steps.spec import output_partition_by
+from datacody_dagster.spec.steps import output_partition_by
 
 NodeKind = Literal["source", "sql", "python", "steps"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacody_dagster.spec import CHECK_KINDS, SpecFile
+from datacody_dagster.spec import SpecFile
+from datacody_dagster.spec.check_kinds import KINDS
 
 SCHEMA_ID = "https://datacody.dev/schemas/asset-spec.json"
 
@@ -19,7 +20,11 @@ def spec_json_schema() -> dict[str, Any]:
     defs["CheckEntry"] = {
         "anyOf": [
             {"$ref": "#/$defs/CheckEntryObject"},
-            {"type": "string", "enum": list(CHECK_KINDS), "description": "A check kind without arguments."},
+            {
+                "type": "string",
+                "enum": [k.name for k in KINDS.values() if k.bare],
+                "description": "A check kind without arguments.",
+            },
         ]
     }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

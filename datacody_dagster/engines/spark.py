@@ -8,7 +8,6 @@ place atomically. Downstream DuckDB assets read them unchanged.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 import uuid
@@ -19,6 +18,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from datacody_dagster.compiler.sql import strip_jinja_refs
 from datacody_dagster.config import SparkSettings
 from datacody_dagster.engines.atomic import discard, place, temp_sibling
 
@@ -35,7 +35,6 @@ DEFAULT_CONF: dict[str, str] = {
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-_REF = re.compile(r"\{\{\s*(?:ref|source)\(\s*(?:'[^']*'\s*,\s*)?'([^']+)'\s*\)\s*\}\}")
 
 
 def spark_session(settings: SparkSettings | None = None) -> Any:
@@ -71,8 +70,7 @@ def to_spark_sql(sql: str, tables: Mapping[str, str] | None = None) -> str:
 
     ``{{ ref('x') }}`` and ``{{ source('s', 'x') }}`` are accepted and become ``x``.
     """
-    text = _REF.sub(lambda m: m.group(1), sql)
-    tree = sqlglot.parse_one(text, read="duckdb")
+    tree = sqlglot.parse_one(strip_jinja_refs(sql), read="duckdb")
     if tables:
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
         for table in tree.find_all(exp.Table):

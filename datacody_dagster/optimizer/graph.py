@@ -16,8 +16,8 @@ from sqlglot import exp
 from datacody_dagster.compiler.checks import entry_columns
 from datacody_dagster.compiler.plan import ProjectPlan
 from datacody_dagster.compiler.sql import SqlProblem, parse_select, referenced_tables
+from datacody_dagster.cron import is_valid_cron
 from datacody_dagster.optimizer import model as m
-from datacody_dagster.optimizer.rules.cron import is_valid_cron
 from datacody_dagster.spec import CheckEntry
 
 _DERIVED_ONLY = (

@@ -28,6 +28,7 @@ from datacody_dagster.compiler.sql import SqlProblem, parse_select
 from datacody_dagster.errors import DatacodyError, Diagnostic, Location, Severity
 from datacody_dagster.optimizer import model as m
 from datacody_dagster.spec import CheckEntry
+from datacody_dagster.spec.check_kinds import kind_info
 
 # Common indentation styles (mapping, sequence, offset); the one that reproduces the file wins.
 _STYLES = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (2, 3, 1))
@@ -104,8 +105,6 @@ def _set_key(node: CommentedMap, key: str, value: Any) -> None:
     node.insert(pos, key, value)
 
 
-
-
 def _replace_schedule(node: CommentedMap, key: str, value: Any) -> None:
     """Put `schedule`/`automation` where the one it replaces was (they exclude each other)."""
     other = "automation" if key == "schedule" else "schedule"
@@ -170,7 +169,7 @@ def _edit_check(asset: CommentedMap, entry: Entry, patch: m.TuneCheck | m.Remove
     assert isinstance(index, int)
     item = seq[index]
     if isinstance(item, str):  # bare `unique` under a column
-        item = CommentedMap([(item, {} if item in {"row_count", "drift", "pii", "secrets"} else True)])
+        item = CommentedMap([(item, kind_info(item).bare_value)])
         seq[index] = item
     kind = next(k for k in item if k not in {"severity", "name", "description"})
     if shared and column is not None:

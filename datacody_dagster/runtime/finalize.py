@@ -58,7 +58,7 @@ def _evaluate_checks(
     history, cache = DagsterCheckHistory(context.instance), ResultCache.for_project(project.root)
     if node.engine == "spark" and target.parquet_path is not None:
         # Checks on a Spark asset run on Spark; the kinds Spark does not evaluate fall back to DuckDB.
-        from datacody_dagster.engines.spark_checks import evaluate_spark_asset_checks
+        from datacody_dagster.checks.spark import evaluate_spark_asset_checks
 
         def resolve_path(name: str) -> Path:
             other = project.plan.node(name)

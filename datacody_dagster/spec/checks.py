@@ -12,88 +12,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from datacody_dagster.spec.check_args import (
+    AcceptedValuesArgs,
+    DriftArgs,
+    DuplicatesArgs,
+    FreshnessArgs,
+    RangeArgs,
+    RegexArgs,
+    RelationshipsArgs,
+    RowCountAnomalyArgs,
+    RowCountArgs,
+    ScanArgs,
+)
+from datacody_dagster.spec.check_kinds import CHECK_KINDS, KINDS
+
+__all__ = ["CHECK_KINDS", "CheckEntry", "CheckSeverity", "ColumnList"]
+
 CheckSeverity = Literal["error", "warn"]
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AcceptedValuesArgs(_Args):
-    column: str | None = Field(None, description="Column to check (implied under `columns:`).")
-    values: list[Any] = Field(description="The only values allowed; nulls are not judged.")
-
-
-class RangeArgs(_Args):
-    column: str | None = Field(None, description="Column to check (implied under `columns:`).")
-    min: float | None = Field(None, description="Smallest allowed value (inclusive).")
-    max: float | None = Field(None, description="Largest allowed value (inclusive).")
-
-
-class RegexArgs(_Args):
-    column: str | None = Field(None, description="Column to check (implied under `columns:`).")
-    pattern: str = Field(description="Regular expression every non-null value must match fully.")
-
-
-class RelationshipsArgs(_Args):
-    column: str | None = Field(None, description="Foreign-key column (implied under `columns:`).")
-    to: str = Field(description="Asset or source holding the referenced key.")
-    field: str = Field(description="Key column in the referenced asset.")
-
-
-class RowCountArgs(_Args):
-    min: int | None = Field(None, description="Fewest rows allowed.")
-    max: int | None = Field(None, description="Most rows allowed.")
-
-
-class FreshnessArgs(_Args):
-    column: str | None = Field(None, description="Timestamp or date column.")
-    max_age: str = Field(description="Largest allowed age of the newest value, e.g. `2d`, `6h`.")
-
-
-class DriftArgs(_Args):
-    column: str | None = Field(None, description="Column whose distribution is compared.")
-    threshold: float = Field(0.2, description="PSI (numbers) or total-variation (text) limit.")
-
-
-class RowCountAnomalyArgs(_Args):
-    threshold: float = Field(3.5, description="Robust z-score above which the count is anomalous.")
-    window: int = Field(10, description="How many past materializations form the baseline.")
-
-
-class ScanArgs(_Args):
-    columns: list[str] | None = Field(None, description="Text columns to scan (default: all).")
-    max_rate: float = Field(0.0, description="Largest allowed fraction of flagged rows.")
-
-
-class DuplicatesArgs(_Args):
-    column: str | None = Field(None, description="Text column compared.")
-    method: Literal["exact", "minhash"] = "exact"
-    threshold: float = Field(0.8, description="Jaccard similarity for near-duplicates.")
-    max_rate: float = Field(0.0, description="Largest allowed fraction of duplicate rows.")
 
 
 # `True` is the bare form under `columns:` (`checks: [unique]`): the column is implied.
 ColumnList = str | list[str] | bool
-
-CHECK_KINDS: tuple[str, ...] = (
-    "not_null",
-    "unique",
-    "accepted_values",
-    "range",
-    "regex",
-    "relationships",
-    "row_count",
-    "freshness",
-    "expression",
-    "sql",
-    "schema",
-    "drift",
-    "row_count_anomaly",
-    "pii",
-    "secrets",
-    "duplicates",
-)
 
 
 class CheckEntry(BaseModel):
@@ -133,9 +72,7 @@ class CheckEntry(BaseModel):
     def _bare_kind(cls, data: Any) -> Any:
         # `checks: [unique, not_null]` under a column: a bare kind name with no arguments.
         if isinstance(data, str):
-            if data in {"pii", "secrets", "drift", "row_count_anomaly", "duplicates", "row_count"}:
-                return {data: {}}
-            return {data: True}
+            return {data: KINDS[data].bare_value if data in KINDS else True}
         return data
 
     @model_validator(mode="after")

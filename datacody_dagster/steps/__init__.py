@@ -1,6 +1,6 @@
 """Training-data steps (`from: INPUT` + `steps:`), each available on DuckDB and Spark.
 
-Argument models live in :mod:`datacody_dagster.steps.spec` (what the compiler imports); the
+Argument models live in :mod:`datacody_dagster.spec.steps` (what the compiler imports); the
 ``STEPS`` registry (kind -> :class:`~datacody_dagster.steps.base.StepKind` with one runner per
 engine) and :func:`run_steps_asset` load pyarrow and are imported on first use.
 """

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-from datacody_dagster.steps.spec import StepArgs, parse_step
+from datacody_dagster.spec.steps import StepArgs, parse_step
 
 ROW_KEY = "_dc_row"
 """Hidden column: the row's stable position in the input, dropped before writing."""

@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datacody_dagster.spec.steps import CodeQualityArgs
 from datacody_dagster.steps.base import Metadata, StepKind, require_columns
 from datacody_dagster.steps.quality import CodeStats, analyse
-from datacody_dagster.steps.spec import CodeQualityArgs
 
 ADDED = (
     pa.field("parsed", pa.bool_()),

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from datacody_dagster.spec.steps import DedupArgs
 from datacody_dagster.steps.base import PERSISTED, ROW_KEY, Metadata, StepKind, require_columns
 from datacody_dagster.steps.minhash import (
     MinHashParams,
@@ -24,7 +25,6 @@ from datacody_dagster.steps.minhash import (
     cluster_candidates,
     signatures,
 )
-from datacody_dagster.steps.spec import DedupArgs
 
 ADDED = (pa.field("dup_cluster", pa.string()), pa.field("dup_count", pa.int64()))
 

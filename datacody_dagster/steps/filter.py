@@ -7,8 +7,8 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 
+from datacody_dagster.spec.steps import FilterArgs
 from datacody_dagster.steps.base import Metadata, StepKind, step_error
-from datacody_dagster.steps.spec import FilterArgs
 
 
 def spark_predicate(predicate: str) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from datacody_dagster.spec.steps import OutputArgs
 from datacody_dagster.steps.base import Metadata, StepKind, require_columns
-from datacody_dagster.steps.spec import OutputArgs
 
 
 def run_arrow(table: pa.Table, args: OutputArgs) -> tuple[pa.Table, Metadata]:

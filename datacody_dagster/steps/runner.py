@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from datacody_dagster.config import SparkSettings
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.spec.steps import OutputArgs, StepArgs, StepSpecError, parse_step
 from datacody_dagster.steps.base import PERSISTED, ROW_KEY
 from datacody_dagster.steps.registry import STEPS
-from datacody_dagster.steps.spec import OutputArgs, StepArgs, StepSpecError, parse_step
 
 _SUMMARY_KEYS = {"scan_secrets": "secrets", "scan_pii": "pii"}
 

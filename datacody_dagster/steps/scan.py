@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from datacody_dagster.spec.steps import ScanArgs
 from datacody_dagster.steps.base import PERSISTED, Metadata, StepKind, require_columns, text_columns
 from datacody_dagster.steps.patterns import DETECTOR_SETS, Detector
 from datacody_dagster.steps.scanner import kinds_column, scan_column
-from datacody_dagster.steps.spec import ScanArgs
 
 KINDS_COLUMN = {"secrets": "secret_kinds", "pii": "pii_kinds"}
 _COUNT_PREFIX = "_dc_n_"

@@ -16,6 +16,7 @@ from pathlib import Path
 from datacody_dagster.config import DvcSettings
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.locking import directory_locked
+from datacody_dagster.versioning.open_repos import forget_open_repos
 
 REMOTE_NAME = "datacody"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -145,7 +146,5 @@ def ensure_dvc_repo(root: Path, settings: DvcSettings) -> None:
             _apply(dvc_dir(root) / "config", _REPO_CONFIG, drop_remote=False)
             local = _local_config(root, settings)
             _apply(dvc_dir(root) / "config.local", local, drop_remote=not settings.remote)
-        from datacody_dagster.versioning.recording import forget_open_repos
-
         forget_open_repos()
     recover(root, lock_timeout_s=min(settings.lock_timeout_s, 5.0))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic, relative
 from datacody_dagster.versioning.dvcrepo import ensure_dvc_repo, is_dvc_repo
 from datacody_dagster.versioning.locking import lock_timeout_error, repo_locked, retry_until
 from datacody_dagster.versioning.model import RecordedVersion
+from datacody_dagster.versioning.open_repos import REPOS_GUARD, repo_for
 from datacody_dagster.versioning.recovery import repair_locked
 
 if TYPE_CHECKING:
@@ -22,31 +22,6 @@ if TYPE_CHECKING:
 
 def _error(message: str, hint: str | None = None) -> DatacodyError:
     return DatacodyError(Diagnostic(RUNTIME, message, hint=hint))
-
-
-# One open Repo per (process, project): opening one costs ~30 ms (DVC's hash-state database),
-# a third of a small recording. Keyed by pid so that a forked child opens its own.
-_REPOS: dict[tuple[int, Path], Repo] = {}
-_REPOS_GUARD = threading.Lock()
-
-
-def _repo_for(root: Path) -> Repo:
-    from dvc.repo import Repo
-
-    key = (os.getpid(), root)
-    repo = _REPOS.get(key)
-    if repo is None:
-        repo = _REPOS[key] = Repo(str(root))
-    return repo
-
-
-def forget_open_repos() -> None:
-    """Close cached Repo objects (after DVC's config changed, and in tests)."""
-    with _REPOS_GUARD:
-        for (pid, _), repo in list(_REPOS.items()):
-            if pid == os.getpid():
-                repo.close()
-        _REPOS.clear()
 
 
 def _add_one(repo: Repo, output: Path) -> Stage:
@@ -85,8 +60,8 @@ def _add(root: Path, output: Path, settings: DvcSettings, what: str) -> Recorded
     attempt = 0
     while True:
         with (
-            _REPOS_GUARD,
-            repo_locked(repo := _repo_for(root), root, settings.lock_timeout_s, what, deadline=deadline),
+            REPOS_GUARD,
+            repo_locked(repo := repo_for(root), root, settings.lock_timeout_s, what, deadline=deadline),
         ):
             stage: Stage | None
             try:

@@ -179,7 +179,7 @@ def test_missing_data_gives_error_outcomes(tmp_path: Path) -> None:
 def test_training_kinds_are_dispatched(files: tuple[Path, Path]) -> None:
     out = evaluate_checks(target(files[0]), checks("t", {"pii": {"columns": ["cust"]}}))[0]
     try:
-        import datacody_dagster.steps.check_kinds  # noqa: F401
+        import datacody_dagster.checks.training  # noqa: F401
     except ImportError:
         assert out.error == "not available" and not out.passed
     else:

@@ -15,8 +15,8 @@ import pytest
 
 from datacody_dagster.checks import evaluate_checks
 from datacody_dagster.checks.model import CheckTarget
+from datacody_dagster.checks.spark import evaluate_on_spark
 from datacody_dagster.compiler.checks import PlannedCheck
-from datacody_dagster.engines.spark_checks import evaluate_on_spark
 from tests.conftest import write_project
 
 pytestmark = pytest.mark.spark

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from datacody_dagster.checks.training import evaluate_training_check
 from datacody_dagster.compiler import compile_project, diagnose
 from datacody_dagster.compiler.checks import PlannedCheck
-from datacody_dagster.steps.check_kinds import evaluate_training_check
 from tests.conftest import REPO, write_project
 
 SPEC = """\

@@ -119,9 +119,7 @@ def _location_loaded(ui: DagsterUI) -> bool:
         error = entry["locationOrLoadError"] or {}
         if error.get("__typename") == "PythonError":
             pytest.fail(f"the code location failed to load: {error['message']}")
-    return bool(entries) and all(
-        e["loadStatus"] == "LOADED" and e["locationOrLoadError"] for e in entries
-    )
+    return bool(entries) and all(e["loadStatus"] == "LOADED" and e["locationOrLoadError"] for e in entries)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +138,11 @@ def ui_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     env.pop("DATACODY_PROJECT_DIR", None)
     done = subprocess.run(
         [str(BIN / "datacody"), "materialize", "--select", "group:flights", "--quiet"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     yield root, home
@@ -156,7 +158,11 @@ def dagster_ui(ui_project: tuple[Path, Path]) -> Iterator[DagsterUI]:
     env.pop("DATACODY_PROJECT_DIR", None)
     proc = subprocess.Popen(
         [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-p", str(port), "-h", "127.0.0.1"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     ui = DagsterUI(f"http://127.0.0.1:{port}", root, home)
     try:

@@ -18,8 +18,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOCATION = "datacody_dagster.definitions:defs"
 RUN_TIMEOUT_S = 420
-FLIGHTS = ["raw_flights", "raw_airlines", "raw_airports", "raw_planes", "raw_weather",
-           "stg_flights", "stg_airlines", "stg_airports", "stg_planes"]
+FLIGHTS = [
+    "raw_flights",
+    "raw_airlines",
+    "raw_airports",
+    "raw_planes",
+    "raw_weather",
+    "stg_flights",
+    "stg_airlines",
+    "stg_airports",
+    "stg_planes",
+]
 MARTS = ["daily_delay_by_carrier", "route_performance", "carrier_fleet"]
 EXPANDED = "global@global:flights,global@global:marts"
 
@@ -111,8 +120,14 @@ def test_materialize_group_from_ui_then_asset_page_shows_metadata(page, dagster_
     goto(page, "/assets/daily_delay_by_carrier", "Row count")
     wait_for_text(page, "Latest materialization")
     body = page.inner_text("body")
-    for text in ("flight_date", "p90_dep_delay", "datacody/preview", "datacody/dvc_md5",
-                 "asset_specs/marts.yaml:", "spec of daily_delay_by_carrier"):
+    for text in (
+        "flight_date",
+        "p90_dep_delay",
+        "datacody/preview",
+        "datacody/dvc_md5",
+        "asset_specs/marts.yaml:",
+        "spec of daily_delay_by_carrier",
+    ):
         assert text in body, text
     assert re.search(r"Row count\s+5,?432", body), body[:2000]
     screenshot(page, "06-asset-overview", docs=True)

@@ -1,23 +1,12 @@
-"""DC108: `schedule:` and `automation: {on_cron}` are valid 5-field cron expressions."""
+"""DC108: `schedule:` and `automation: {on_cron}` are cron expressions Dagster accepts."""
 
 from __future__ import annotations
 
-import re
-
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import ProjectIndex
+from datacody_dagster.cron import FIELDS_HINT, cron_problem
 from datacody_dagster.errors import Diagnostic
 from datacody_dagster.spec import AssetSpecModel, OnCron
-
-_FIELD = r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*"
-_NAMES = r"[A-Za-z]{3}(-[A-Za-z]{3})?(,[A-Za-z]{3}(-[A-Za-z]{3})?)*"
-_CRON = re.compile(rf"^({_FIELD})\s+({_FIELD})\s+({_FIELD})\s+({_FIELD}|{_NAMES})\s+({_FIELD}|{_NAMES})$")
-_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight"}
-
-
-def is_valid_cron(expr: str) -> bool:
-    expr = expr.strip()
-    return expr in _MACROS or bool(_CRON.match(expr))
 
 
 def check(index: ProjectIndex) -> list[Diagnostic]:
@@ -32,14 +21,14 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         if isinstance(spec.automation, OnCron):
             crons.append(("automation", spec.automation.on_cron))
         for key, cron in crons:
-            if not is_valid_cron(cron):
-                loc = entry.location(key)
+            problem = cron_problem(cron)
+            if problem is not None:
                 diags.append(
                     Diagnostic(
                         errors.INVALID_SCHEDULE,
-                        f"asset `{entry.name}`: `{cron}` is not a cron expression",
-                        loc,
-                        "use five fields (minute hour day month weekday), e.g. '0 6 * * *'",
+                        f"asset `{entry.name}`: `{cron}` is not a cron expression Dagster accepts: {problem}",
+                        entry.location(key),
+                        FIELDS_HINT,
                     )
                 )
     return diags

@@ -8,7 +8,7 @@ from datacody_dagster import errors
 from datacody_dagster.compiler.index import Entry, ProjectIndex
 from datacody_dagster.errors import Diagnostic, Location
 from datacody_dagster.spec import AssetSpecModel
-from datacody_dagster.steps.spec import SHORTHAND, STEP_ARGS, StepSpecError, parse_step
+from datacody_dagster.spec.steps import SHORTHAND, STEP_ARGS, StepSpecError, parse_step
 
 
 def _loc(entry: Entry, *keys: str | int) -> Location:

@@ -8,6 +8,7 @@ from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.optimizer.model import Proposal, TuneCheck
 from datacody_dagster.optimizer.rules.base import RuleContext
 from datacody_dagster.optimizer.signals import AssetSignals, CheckSignal
+from datacody_dagster.spec.check_kinds import TRAINING_KINDS
 
 RULE = "check_keeps_failing"
 
@@ -22,7 +23,7 @@ def _tuning(
             return {"min": min(rows)}, f"observed row counts go down to {min(rows)}"
         if check.args.get("max") is not None and max(rows) > check.args["max"]:
             return {"max": max(rows)}, f"observed row counts go up to {max(rows)}"
-    if check.kind in {"duplicates", "pii", "secrets"} and rows:
+    if check.kind in TRAINING_KINDS and rows:
         rates = [r.failing_rows / rows[-1] for r in runs if r.failing_rows is not None and rows[-1]]
         if rates:
             rate = round(max(rates) * 1.1, 6)

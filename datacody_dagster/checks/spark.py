@@ -35,9 +35,9 @@ from datacody_dagster.checks.model import CheckOutcome, CheckTarget
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.config import SparkSettings
 from datacody_dagster.engines.spark import spark_session, to_spark_sql
+from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS, kinds_where
 
-ROW_KINDS = frozenset({"not_null", "accepted_values", "range", "regex", "expression"})
-SPARK_KINDS = ROW_KINDS | {"row_count", "unique", "relationships", "sql"}
+SPARK_KINDS = kinds_where(lambda k: "spark" in k.engines)
 _PLACEHOLDER = "__dc_rel_{}__"
 
 
@@ -397,7 +397,7 @@ def evaluate_on_spark(
         except Exception:
             return [None] * len(checks)  # unreadable here: DuckDB reports it
         try:
-            done = ev.row_pass([c for c in handled if c.kind in ROW_KINDS | {"row_count"}])
+            done = ev.row_pass([c for c in handled if c.kind in ROW_PREDICATE_KINDS | {"row_count"}])
             for check in handled:
                 match check.kind:
                     case "unique":
