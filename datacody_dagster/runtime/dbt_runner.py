@@ -165,12 +165,12 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
         status = str(getattr(item.status, "value", item.status))
         message = item.message
         if status != "success":
-            detail = "\n".join(m for m in errors.messages if name in m or not message) or None
-            message = _located(project, name, "\n".join(x for x in (message, detail) if x) or status)
+            extra = "\n".join(m for m in errors.messages if name in m or not message)
+            message = _located(project, name, "\n".join(x for x in (message, extra) if x) or status)
         results[name] = DbtModelResult(name, status, message, float(item.execution_time or 0.0))
     if not results and not outcome.success:
-        detail = errors.messages[-5:] or ([str(outcome.exception)] if outcome.exception else [])
-        text = "\n".join(detail) or "dbt failed"
+        lines = errors.messages[-5:] or ([str(outcome.exception)] if outcome.exception else [])
+        text = "\n".join(lines) or "dbt failed"
         for name in names:
             results[name] = DbtModelResult(name, "error", _located(project, name, text), 0.0)
     if log is not None:
