@@ -117,6 +117,8 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
     """Row count, column schema, URI and a preview of the node's current output."""
     import dagster as dg
 
+    from datacody_dagster.runtime.up_to_date import CHECKS_VERSION_KEY, MTIME_KEY, checks_version
+
     con = connect_for_reading(project)
     try:
         relation = relation_for(project, node)
@@ -141,5 +143,8 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
         "datacody/spec": dg.MetadataValue.text(str(node.location)),
     }
     if path.is_file():
-        meta["datacody/size_bytes"] = dg.MetadataValue.int(path.stat().st_size)
+        st = path.stat()
+        meta["datacody/size_bytes"] = dg.MetadataValue.int(st.st_size)
+        meta[MTIME_KEY] = dg.MetadataValue.int(st.st_mtime_ns)  # the next run's "intact?" check
+    meta[CHECKS_VERSION_KEY] = dg.MetadataValue.text(checks_version(node))
     return meta
