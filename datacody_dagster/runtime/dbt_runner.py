@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.runtime.dbt_errors import located
 
 # dbt's own bookkeeping folders: writing them must not invalidate the parsed manifest.
 _NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
@@ -133,15 +134,6 @@ def _release_database() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def _located(project: CompiledProject, name: str, message: str) -> str:
-    """Prefix dbt's message with the spec location of the asset (file:line:col)."""
-    try:
-        location = str(project.plan.node(name).location)
-    except KeyError:  # a hand-written model beside the generated ones
-        return message
-    return message if message.startswith(location) else f"{location}: dbt error in `{name}`: {message}"
-
-
 def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
     """`dbt run` the given models in process; one result per model (never raises on model errors)."""
     from dbt.cli.main import dbtRunner
@@ -151,7 +143,7 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
         manifest, parse_errors = _manifest(dbt_dir, log)
         if manifest is None:
             text = "\n".join(parse_errors[-5:]) or "dbt could not parse the project"
-            return {n: DbtModelResult(n, "error", _located(project, n, text), 0.0) for n in names}
+            return {n: DbtModelResult(n, "error", located(project, n, text), 0.0) for n in names}
         errors = _ErrorEvents()
         runner = dbtRunner(manifest=manifest, callbacks=[errors])
         try:
@@ -165,14 +157,15 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
         status = str(getattr(item.status, "value", item.status))
         message = item.message
         if status != "success":
-            extra = "\n".join(m for m in errors.messages if name in m or not message)
-            message = _located(project, name, "\n".join(x for x in (message, extra) if x) or status)
+            # dbt's run result says what failed; its error events only add to an empty message
+            text = message or "\n".join(m for m in errors.messages if name in m) or status
+            message = located(project, name, text)
         results[name] = DbtModelResult(name, status, message, float(item.execution_time or 0.0))
     if not results and not outcome.success:
         lines = errors.messages[-5:] or ([str(outcome.exception)] if outcome.exception else [])
         text = "\n".join(lines) or "dbt failed"
         for name in names:
-            results[name] = DbtModelResult(name, "error", _located(project, name, text), 0.0)
+            results[name] = DbtModelResult(name, "error", located(project, name, text), 0.0)
     if log is not None:
         for r in results.values():
             log.info(f"dbt {r.name}: {r.status} in {r.execution_time:.2f}s")
