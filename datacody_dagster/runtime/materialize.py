@@ -95,10 +95,6 @@ def materialize_project(
     started = time.monotonic()
     project = compile_project(root)
     sync_generated_files(project)
-    if project.settings.dvc.enabled:
-        from datacody_dagster.versioning import ensure_dvc_repo
-
-        ensure_dvc_repo(project.root, project.settings.dvc)
     defs = build_definitions(project)
     instance = project_instance(project.root)
     assets = list(defs.assets or [])
@@ -139,6 +135,10 @@ def materialize_project(
         ]
         return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
     selected_keys = {k for k in selected_keys if k.to_user_string() not in up_to_date}
+    if project.settings.dvc.enabled:  # only now: a run with nothing to rebuild never opens DVC
+        from datacody_dagster.versioning import ensure_dvc_repo
+
+        ensure_dvc_repo(project.root, project.settings.dvc)
     progress = progress_for(names, show_progress and not verbose)
     with contextlib.ExitStack() as stack:
         if progress is not None:
