@@ -24,17 +24,31 @@ def register(app: typer.Typer) -> None:
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster and dbt logs.")] = False,
+        force: Annotated[
+            bool, typer.Option("--force", "-f", help="Rebuild the selection even where it is up to date.")
+        ] = False,
     ) -> None:
-        """Materialize assets (all by default) with their checks; exit 1 on any failure."""
+        """Materialize assets (all by default) with their checks; exit 1 on any failure.
+
+        Assets whose code, checks, input data and output are unchanged since their last
+        materialization are not rebuilt: their row says `up to date`.
+        """
         from datacody_dagster.runtime.materialize import materialize_project
 
-        summary = materialize_project(project_dir.resolve(), select, show_progress=not quiet, verbose=verbose)
+        summary = materialize_project(
+            project_dir.resolve(), select, show_progress=not quiet, verbose=verbose, force=force
+        )
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)
             for col in ("asset", "status", "rows", "seconds", "checks"):
                 table.add_column(col, justify="right" if col in {"rows", "seconds"} else "left")
             for row in summary.rows:
-                style = {"materialized": "green", "failed": "red", "skipped": "yellow"}.get(row.status)
+                style = {
+                    "materialized": "green",
+                    "failed": "red",
+                    "skipped": "yellow",
+                    "up to date": "cyan",
+                }.get(row.status)
                 table.add_row(
                     row.asset,
                     f"[{style}]{row.status}[/{style}]" if style else row.status,
@@ -48,4 +62,6 @@ def register(app: typer.Typer) -> None:
         if not summary.success:
             raise typer.Exit(1)
         if not quiet:
-            console.print(f"[green]ok[/green]: {len(summary.rows)} assets in {summary.seconds:.1f}s")
+            fresh = sum(r.status == "up to date" for r in summary.rows)
+            done = f"{len(summary.rows) - fresh} assets materialized, {fresh} up to date"
+            console.print(f"[green]ok[/green]: {done} in {summary.seconds:.1f}s")

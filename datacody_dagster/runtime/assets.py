@@ -50,12 +50,21 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
     return _asset
 
 
+def input_files_metadata(project: CompiledProject, node: Node) -> dict[str, object]:
+    """The signature of the files outside the warehouse a node reads (see runtime/input_files.py)."""
+    from datacody_dagster.runtime import input_files
+
+    sig = input_files.signature(project, node)
+    return {input_files.METADATA_KEY: dg.MetadataValue.json(sig.as_json())} if sig else {}
+
+
 def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.sources import load_source
 
     def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+        inputs = input_files_metadata(project, node)  # before reading: a later write is a change
         load_source(project, node)
-        return {"datacody/source_path": dg.MetadataValue.text(node.source_path or "")}
+        return {"datacody/source_path": dg.MetadataValue.text(node.source_path or ""), **inputs}
 
     return _single_node_asset(project, node, produce)
 
@@ -63,8 +72,10 @@ def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.python_assets import run_python_asset
 
-    def produce(project: CompiledProject, node: Node) -> None:
+    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+        inputs = input_files_metadata(project, node)
         run_python_asset(project, node)
+        return inputs
 
     return _single_node_asset(project, node, produce)
 

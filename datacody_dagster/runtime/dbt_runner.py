@@ -1,13 +1,26 @@
-"""Invoke dbt (through dagster-dbt's CLI resource) for a set of generated models."""
+"""Run generated dbt models in this process with dbt-core's programmatic ``dbtRunner``.
+
+dbt is parsed once per change of the dbt project (the manifest is reused by every invocation of
+a run; between runs dbt's own partial parsing on ``target/`` makes a re-parse cheap), and no
+subprocess is started per invocation. dbt keeps global state (flags, adapters, the working
+directory its relative paths assume), so invocations are serialized by one process-wide lock.
+"""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.runtime.dbt_errors import located
+
+# dbt's own bookkeeping folders: writing them must not invalidate the parsed manifest.
+_NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
 
 
 @dataclass(frozen=True)
@@ -18,56 +31,146 @@ class DbtModelResult:
     execution_time: float
 
 
-def dbt_executable() -> str:
-    """dbt next to the running interpreter (a venv's bin/ is often not on PATH), else PATH's."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+@dataclass
+class RunnerStats:
+    """What this process has paid for dbt so far (tests and benchmarks read it)."""
+
+    parses: int = 0
+    invocations: int = 0
+
+
+@dataclass
+class _Parsed:
+    signature: tuple[tuple[str, int, int], ...]
+    manifest: Any
+
+
+@dataclass
+class _ErrorEvents:
+    """A dbt event callback keeping the error-level messages of one invocation."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def __call__(self, event: Any) -> None:
+        info = getattr(event, "info", None)
+        if info is not None and getattr(info, "level", "") == "error":
+            text = str(getattr(info, "msg", "")).strip()
+            if text and text not in self.messages:
+                self.messages.append(text)
+
+
+STATS = RunnerStats()
+_LOCK = threading.RLock()
+_PARSED: dict[Path, _Parsed] = {}
+
+
+def _signature(dbt_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime) of every file dbt reads: a change means the manifest is stale."""
+    out: list[tuple[str, int, int]] = []
+    for dirpath, dirnames, filenames in os.walk(dbt_dir):
+        if Path(dirpath) == dbt_dir:
+            dirnames[:] = [d for d in dirnames if d not in _NOT_SOURCES]
+        for name in filenames:
+            if name in _NOT_SOURCES:
+                continue
+            st = os.stat(os.path.join(dirpath, name))
+            out.append((os.path.join(dirpath, name), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
+
+
+@contextlib.contextmanager
+def _in_dir(path: Path) -> Iterator[None]:
+    # The generated models and the profile use paths relative to the dbt project, as the dbt
+    # CLI resolves them from its working directory; the lock keeps this change to one caller.
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _common_args(dbt_dir: Path) -> list[str]:
+    return [
+        "--project-dir",
+        str(dbt_dir),
+        "--profiles-dir",
+        str(dbt_dir),
+        "--no-send-anonymous-usage-stats",
+        "--no-version-check",
+    ]
+
+
+def _manifest(dbt_dir: Path, log: Any) -> tuple[Any, list[str]]:
+    """The parsed manifest of the dbt project (parsed again only when its files changed)."""
+    from dbt.cli.main import dbtRunner
+
+    signature = _signature(dbt_dir)
+    cached = _PARSED.get(dbt_dir)
+    if cached is not None and cached.signature == signature:
+        return cached.manifest, []
+    errors = _ErrorEvents()
+    result = dbtRunner(callbacks=[errors]).invoke(["parse", *_common_args(dbt_dir)])
+    STATS.parses += 1
+    if not result.success or result.result is None:
+        detail = [str(result.exception)] if result.exception is not None else []
+        return None, errors.messages + [d for d in detail if d not in errors.messages]
+    _PARSED[dbt_dir] = _Parsed(signature, result.result)
+    return result.result, []
+
+
+def _release_database() -> None:
+    """Close dbt-duckdb's database so that checks and readers can attach the file next.
+
+    dbt-duckdb keeps its DuckDB instance open between invocations by default (``keep_open``),
+    and DuckDB refuses a second, read-only attachment of the same file in one process.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held open
+        return
+    DuckDBConnectionManager.close_all_connections()
 
 
 def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
-    """`dbt run` the given models; one result per model (never raises on model errors)."""
-    from dagster_dbt import DbtCliResource
+    """`dbt run` the given models in process; one result per model (never raises on model errors)."""
+    from dbt.cli.main import dbtRunner
 
-    dbt_dir = project.root / project.settings.dbt_project_dir
-    dbt = DbtCliResource(project_dir=str(dbt_dir), profiles_dir=str(dbt_dir), dbt_executable=dbt_executable())
-    invocation = dbt.cli(["run", "--select", " ".join(names)], raise_on_error=False).wait()
+    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
+    with _LOCK, _in_dir(dbt_dir):
+        manifest, parse_errors = _manifest(dbt_dir, log)
+        if manifest is None:
+            text = "\n".join(parse_errors[-5:]) or "dbt could not parse the project"
+            return {n: DbtModelResult(n, "error", located(project, n, text), 0.0) for n in names}
+        errors = _ErrorEvents()
+        runner = dbtRunner(manifest=manifest, callbacks=[errors])
+        try:
+            # The results come back in memory; --no-write-json saves rewriting the 0.5 MB+
+            # manifest.json (written by the parse) and run_results.json on every invocation.
+            outcome = runner.invoke(["run", "--select", *names, "--no-write-json", *_common_args(dbt_dir)])
+        finally:
+            _release_database()
+        STATS.invocations += 1
     results: dict[str, DbtModelResult] = {}
-    try:
-        run_results = invocation.get_artifact("run_results.json")
-    except Exception:  # no artifact when dbt failed before running (e.g. bad profile)
-        run_results = {"results": []}
-    for item in run_results.get("results", []):
-        name = item["unique_id"].split(".")[-1]
-        results[name] = DbtModelResult(
-            name=name,
-            status=item.get("status", "error"),
-            message=item.get("message"),
-            execution_time=float(item.get("execution_time") or 0.0),
-        )
-    if not invocation.is_successful() and any(r.status != "success" for r in results.values()):
-        detail = "\n".join(_error_lines(invocation))
-        for name, r in list(results.items()):
-            if r.status != "success" and detail and detail not in (r.message or ""):
-                results[name] = DbtModelResult(
-                    name, r.status, f"{r.message or ''}\n{detail}".strip(), r.execution_time
-                )
-    if not results and not invocation.is_successful():
-        tail = "\n".join(_error_lines(invocation))
+    for item in getattr(outcome.result, "results", None) or []:
+        name = item.node.name
+        status = str(getattr(item.status, "value", item.status))
+        message = item.message
+        if status != "success":
+            # dbt's run result says what failed; its error events only add to an empty message
+            text = message or "\n".join(m for m in errors.messages if name in m) or status
+            message = located(project, name, text)
+        results[name] = DbtModelResult(name, status, message, float(item.execution_time or 0.0))
+    if not results and not outcome.success:
+        lines = errors.messages[-5:] or ([str(outcome.exception)] if outcome.exception else [])
+        text = "\n".join(lines) or "dbt failed"
         for name in names:
-            results[name] = DbtModelResult(name, "error", tail or "dbt failed", 0.0)
-    if log is not None:
-        for r in results.values():
-            log.info(f"dbt {r.name}: {r.status} in {r.execution_time:.2f}s")
+            results[name] = DbtModelResult(name, "error", located(project, name, text), 0.0)
+    if log is not None:  # one event-log entry per invocation, not one per model
+        failed = [r.name for r in results.values() if r.status != "success"]
+        took = sum(r.execution_time for r in results.values())
+        log.info(
+            f"dbt ran {len(results)} models in {took:.2f}s"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+        )
     return results
-
-
-def _error_lines(invocation: Any) -> list[str]:
-    """dbt's own error messages of a failed invocation (its JSON log, collected by dagster-dbt)."""
-    messages = [str(m) for m in getattr(invocation, "_error_messages", [])]
-    if not messages:
-        for line in getattr(invocation, "_stdout", []):
-            if isinstance(line, dict) and line.get("info", {}).get("level") == "error":
-                messages.append(str(line["info"].get("msg", "")))
-            elif isinstance(line, str) and "error" in line.lower():
-                messages.append(line)
-    return [m.strip() for m in messages if m.strip()][-5:]

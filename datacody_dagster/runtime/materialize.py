@@ -18,12 +18,13 @@ from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.instance import project_instance
 from datacody_dagster.runtime.progress import instance_listener, progress_for
+from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide
 
 
 @dataclass(frozen=True)
 class AssetRow:
     asset: str
-    status: str  # materialized | failed | skipped
+    status: str  # materialized | failed | skipped | up to date
     rows: int | None
     seconds: float | None
     checks: str
@@ -38,7 +39,7 @@ class MaterializeSummary:
 
     @property
     def success(self) -> bool:
-        return not self.errors and all(r.status == "materialized" for r in self.rows)
+        return not self.errors and all(r.status in ("materialized", UP_TO_DATE) for r in self.rows)
 
 
 def _meta_value(meta: dict, key: str) -> object:  # type: ignore[type-arg]
@@ -78,18 +79,22 @@ def _failure_text(event: dg.DagsterEvent) -> str:
 
 
 def materialize_project(
-    root: Path, select: str | None = None, show_progress: bool = False, verbose: bool = False
+    root: Path,
+    select: str | None = None,
+    show_progress: bool = False,
+    verbose: bool = False,
+    force: bool = False,
 ) -> MaterializeSummary:
-    """Compile, then materialize the selection in-process against the project's instance."""
+    """Compile, then materialize the selection in-process against the project's instance.
+
+    Assets whose code, checks, inputs and output are unchanged since their last materialization
+    are not rebuilt (``force`` rebuilds the whole selection).
+    """
     from datacody_dagster.definitions import build_definitions
 
     started = time.monotonic()
     project = compile_project(root)
     sync_generated_files(project)
-    if project.settings.dvc.enabled:
-        from datacody_dagster.versioning import ensure_dvc_repo
-
-        ensure_dvc_repo(project.root, project.settings.dvc)
     defs = build_definitions(project)
     instance = project_instance(project.root)
     assets = list(defs.assets or [])
@@ -120,6 +125,20 @@ def materialize_project(
         (k.to_user_string() for k in selected_keys),
         key=lambda n: plan_names.index(n) if n in plan_names else 0,
     )
+    verdicts = decide(project, instance, [n for n in names if n in plan_names], force=force)
+    up_to_date = {n for n, v in verdicts.items() if not v.rebuild}
+    names = [n for n in names if n not in up_to_date]
+    if not names:
+        fresh = [
+            AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "")
+            for n in sorted(up_to_date, key=plan_names.index)
+        ]
+        return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
+    selected_keys = {k for k in selected_keys if k.to_user_string() not in up_to_date}
+    if project.settings.dvc.enabled:  # only now: a run with nothing to rebuild never opens DVC
+        from datacody_dagster.versioning import ensure_dvc_repo
+
+        ensure_dvc_repo(project.root, project.settings.dvc)
     progress = progress_for(names, show_progress and not verbose)
     with contextlib.ExitStack() as stack:
         if progress is not None:
@@ -144,6 +163,9 @@ def materialize_project(
         check_status.setdefault(ev.asset_key.to_user_string(), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
         )
+    summary.rows.extend(
+        AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "") for n in plan_names if n in up_to_date
+    )
     keys = names
     failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for key in keys:
@@ -167,6 +189,8 @@ def materialize_project(
             )
         else:
             summary.rows.append(AssetRow(key, "skipped", None, None, check_text))
+    order = {n: i for i, n in enumerate(plan_names)}
+    summary.rows.sort(key=lambda r: order.get(r.asset, 0))
     for key, checks in check_status.items():
         for name, ok, sev in checks:
             if not ok and sev == "ERROR":

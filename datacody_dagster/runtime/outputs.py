@@ -77,8 +77,11 @@ def relation_for(project: CompiledProject, node: Node) -> str:
     return f"read_parquet({sql_string(str(path))})"
 
 
-def connect_for_reading(project: CompiledProject) -> Any:
-    """In-memory DuckDB with the project's database attached read-only (for views)."""
+def connect_for_reading(project: CompiledProject, attach: bool = True) -> Any:
+    """In-memory DuckDB with the project's database attached read-only (for views).
+
+    ``attach=False`` skips the attachment when only Parquet files are read (it opens the file).
+    """
     import duckdb
 
     con = duckdb.connect()
@@ -86,7 +89,7 @@ def connect_for_reading(project: CompiledProject) -> Any:
     dbt_dir = project.root / project.settings.dbt_project_dir
     con.execute(f"set file_search_path = {sql_string(str(dbt_dir))}")
     db = project.root / project.settings.duckdb_path
-    if db.exists():
+    if attach and db.exists():
         con.execute(f"attach {sql_string(str(db))} as {DB_ALIAS} (read_only)")
     return con
 
@@ -117,7 +120,10 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
     """Row count, column schema, URI and a preview of the node's current output."""
     import dagster as dg
 
-    con = connect_for_reading(project)
+    from datacody_dagster.runtime.up_to_date import CHECKS_VERSION_KEY, MTIME_KEY, checks_version
+
+    is_view = node.kind == "sql" and node.materialized == "view"
+    con = connect_for_reading(project, attach=is_view)
     try:
         relation = relation_for(project, node)
         count = con.execute(f"select count(*) from {relation}").fetchall()[0]
@@ -126,7 +132,6 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
     finally:
         con.close()
     path = project.output_path(node)
-    is_view = node.kind == "sql" and node.materialized == "view"
     uri = (
         f"duckdb://{project.root / project.settings.duckdb_path}#main.{node.name}"
         if is_view
@@ -141,5 +146,8 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
         "datacody/spec": dg.MetadataValue.text(str(node.location)),
     }
     if path.is_file():
-        meta["datacody/size_bytes"] = dg.MetadataValue.int(path.stat().st_size)
+        st = path.stat()
+        meta["datacody/size_bytes"] = dg.MetadataValue.int(st.st_size)
+        meta[MTIME_KEY] = dg.MetadataValue.int(st.st_mtime_ns)  # the next run's "intact?" check
+    meta[CHECKS_VERSION_KEY] = dg.MetadataValue.text(checks_version(node))
     return meta
