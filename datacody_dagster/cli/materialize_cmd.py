@@ -10,6 +10,8 @@ from rich.table import Table
 
 from datacody_dagster.cli.common import ProjectDir, console, err_console, handle_errors
 
+STYLES = {"materialized": "green", "failed": "red", "skipped": "yellow", "quarantined": "red"}
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -34,7 +36,7 @@ def register(app: typer.Typer) -> None:
             for col in ("asset", "status", "rows", "seconds", "checks"):
                 table.add_column(col, justify="right" if col in {"rows", "seconds"} else "left")
             for row in summary.rows:
-                style = {"materialized": "green", "failed": "red", "skipped": "yellow"}.get(row.status)
+                style = STYLES.get(row.status)
                 table.add_row(
                     row.asset,
                     f"[{style}]{row.status}[/{style}]" if style else row.status,

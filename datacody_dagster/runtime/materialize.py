@@ -23,7 +23,7 @@ from datacody_dagster.runtime.progress import instance_listener, progress_for
 @dataclass(frozen=True)
 class AssetRow:
     asset: str
-    status: str  # materialized | failed | skipped
+    status: str  # materialized | failed | skipped | quarantined (candidate failed blocking checks)
     rows: int | None
     seconds: float | None
     checks: str
@@ -140,10 +140,13 @@ def materialize_project(
         if mat is not None:
             materialized[mat.asset_key.to_user_string()] = dict(mat.metadata)
     check_status: dict[str, list[tuple[str, bool, str]]] = {}
+    quarantined: set[str] = set()
     for ev in result.get_asset_check_evaluations():
         check_status.setdefault(ev.asset_key.to_user_string(), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
         )
+        if "datacody/quarantine" in (ev.metadata or {}):
+            quarantined.add(ev.asset_key.to_user_string())
     keys = names
     failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for key in keys:
@@ -166,7 +169,8 @@ def materialize_project(
                 )
             )
         else:
-            summary.rows.append(AssetRow(key, "skipped", None, None, check_text))
+            status = "quarantined" if key in quarantined else "skipped"
+            summary.rows.append(AssetRow(key, status, None, None, check_text))
     for key, checks in check_status.items():
         for name, ok, sev in checks:
             if not ok and sev == "ERROR":
