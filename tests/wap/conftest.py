@@ -39,6 +39,7 @@ assets:
       - filter: "amount < 1000"
     checks:
       - range: {column: amount, max: 500}
+      - {row_count: {min: 1}, schedule: "0 * * * *"}
 """
 PYTHON = """\
 from pathlib import Path

@@ -140,3 +140,21 @@ def test_planted_bad_batch_for_dbt_python_and_steps(shop: Shop) -> None:
         [datacody_bin(), "quarantine", "list", "--json", "-p", str(shop.root)], capture_output=True, text=True
     )
     assert {e["asset"] for e in json.loads(listed.stdout)} == {"raw_orders", "stg_orders", "clean_orders"}
+
+
+def test_scheduled_check_runs_alone(shop: Shop) -> None:
+    from datacody_dagster.definitions import build_definitions
+
+    defs = build_definitions(shop.root)
+    schedule = defs.get_schedule_def("clean_orders__row_count_check_schedule")
+    assert schedule.cron_schedule == "0 * * * *"
+    before = shop.snapshot()
+    job = defs.resolve_job_def(schedule.job_name)
+    result = job.execute_in_process(instance=shop.instance())
+    assert result.success
+    evals = result.get_asset_check_evaluations()
+    assert [(e.asset_key.to_user_string(), e.check_name, e.passed) for e in evals] == [
+        ("clean_orders", "row_count", True)
+    ]
+    assert result.get_asset_materialization_events() == []
+    assert shop.snapshot() == before
