@@ -26,11 +26,22 @@ def register(app: typer.Typer) -> None:
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster and dbt logs.")] = False,
+        wait_timeout: Annotated[
+            float,
+            typer.Option(help="Seconds to wait for the DuckDB writer pool held by another live run."),
+        ] = 600.0,
     ) -> None:
         """Materialize assets (all by default) with their checks; exit 1 on any failure."""
         from datacody_dagster.runtime.materialize import materialize_project
 
-        summary = materialize_project(project_dir.resolve(), select, show_progress=not quiet, verbose=verbose)
+        summary = materialize_project(
+            project_dir.resolve(),
+            select,
+            show_progress=not quiet,
+            verbose=verbose,
+            wait_timeout_s=wait_timeout,
+            say=lambda text: err_console.print(text, markup=False, highlight=False),
+        )
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)
             for col in ("asset", "status", "rows", "seconds", "checks"):

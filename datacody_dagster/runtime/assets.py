@@ -187,7 +187,7 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
         sync_generated_files(project)
         stopped: dict[str, str] = {}
         errors: list[str] = []
-        with staging_dbt(project):
+        with staging_dbt(project, nodes, context.log):
             for batch in _batches(selected):
                 runnable = []
                 for node in batch:

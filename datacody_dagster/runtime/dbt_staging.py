@@ -22,11 +22,18 @@ from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 
 
 @contextlib.contextmanager
-def staging_dbt(project: CompiledProject) -> Iterator[None]:
-    """Run dbt with candidates going to staging names; leftovers of dead dbt steps removed first."""
+def staging_dbt(project: CompiledProject, nodes: Sequence[Node], log: Any = None) -> Iterator[None]:
+    """Run dbt with candidates going to staging names.
+
+    A dbt step killed before its views were re-pointed leaves candidates (and views reading
+    them): they are removed and the views of ``nodes`` pointed back at the published outputs.
+    """
+    from datacody_dagster.temp_names import parse
     from datacody_dagster.versioning.recovery import clean_temp_outputs
 
-    clean_temp_outputs(project.root, dbt_stages=True)
+    removed = clean_temp_outputs(project.root, dbt_stages=True)
+    if any((t := parse(p.name)) is not None and t.is_dbt_stage for p in removed):
+        repoint_views(project, nodes, log)
     previous = os.environ.get(DBT_STAGE_ENV)
     os.environ[DBT_STAGE_ENV] = "1"
     try:

@@ -6,16 +6,17 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 import dagster as dg
 
-from datacody_dagster.compiler import compile_project
+from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.instance import project_instance
 from datacody_dagster.runtime.progress import instance_listener, progress_for
 
@@ -77,10 +78,41 @@ def _failure_text(event: dg.DagsterEvent) -> str:
     return error.message.strip() or error.cls_name or "step failed"
 
 
+def _before_run(
+    project: CompiledProject,
+    instance: dg.DagsterInstance,
+    needs_pool: bool,
+    wait_timeout_s: float,
+    say: Callable[[str], None] | None,
+) -> None:
+    """Recover what dead runs left (their status, slots, temp files); wait for the writer pool."""
+    from datacody_dagster.emit.dagster import DUCKDB_POOL
+    from datacody_dagster.runtime.dead_runs import pool_holders, recover_dead_runs, wait_for_pool
+    from datacody_dagster.versioning.recovery import clean_temp_outputs
+
+    for run in recover_dead_runs(instance):
+        if say is not None:
+            say(f"run {run.run_id[:8]} marked failed: {run.reason}")
+    # dbt's fixed-name candidates belong to whoever holds the writer pool: only when nobody does.
+    clean_temp_outputs(project.root, dbt_stages=not pool_holders(instance, DUCKDB_POOL))
+    if needs_pool:
+        wait_for_pool(instance, DUCKDB_POOL, wait_timeout_s, say)
+
+
 def materialize_project(
-    root: Path, select: str | None = None, show_progress: bool = False, verbose: bool = False
+    root: Path,
+    select: str | None = None,
+    show_progress: bool = False,
+    verbose: bool = False,
+    wait_timeout_s: float = 600.0,
+    say: Callable[[str], None] | None = None,
 ) -> MaterializeSummary:
-    """Compile, then materialize the selection in-process against the project's instance."""
+    """Compile, then materialize the selection in-process against the project's instance.
+
+    Runs of this instance whose process died are marked failed and their pool slots freed
+    first; when the DuckDB writer pool is held by a live run, ``say`` tells which one and the
+    run waits up to ``wait_timeout_s`` before failing with that explanation.
+    """
     from datacody_dagster.definitions import build_definitions
 
     started = time.monotonic()
@@ -114,6 +146,9 @@ def materialize_project(
                 "run `datacody validate` to list assets",
             )
         )
+    dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+    needs_pool = any(k.to_user_string() in dbt_names for k in selected_keys)
+    _before_run(project, instance, needs_pool, wait_timeout_s, say)
     log_level = "INFO" if verbose else "CRITICAL"
     plan_names = [n.name for n in project.plan.nodes]
     names = sorted(
@@ -131,6 +166,7 @@ def materialize_project(
             instance=instance,
             selection=list(selected_keys),
             raise_on_error=False,
+            tags=run_tags(),
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     summary = MaterializeSummary(run_id=result.run_id)
