@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option(help="Seconds to wait for the DuckDB writer pool held by another live run."),
         ] = 600.0,
+        accept_schema_change: Annotated[
+            bool,
+            typer.Option(help="Accept sources whose columns changed on purpose (else they are rejected)."),
+        ] = False,
     ) -> None:
         """Materialize assets (all by default) with their checks; exit 1 on any failure."""
         from datacody_dagster.runtime.materialize import materialize_project
@@ -41,6 +45,7 @@ def register(app: typer.Typer) -> None:
             verbose=verbose,
             wait_timeout_s=wait_timeout,
             say=lambda text: err_console.print(text, markup=False, highlight=False),
+            accept_schema_change=accept_schema_change,
         )
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)

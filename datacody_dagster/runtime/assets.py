@@ -52,7 +52,8 @@ def _quarantine_failure(done: Finalized, node: Node) -> dg.Failure:
 
 
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
-    """A one-asset definition whose body writes a candidate with ``produce(project, node, staged)``.
+    """A one-asset definition whose body writes a candidate with ``produce(project, node, staged,
+    context)``.
 
     The candidate is audited, then published or quarantined (write-audit-publish). A run that
     selects only the asset's checks evaluates them on the current output and writes nothing.
@@ -73,7 +74,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
         started = time.monotonic()
         staged = stage_path(project, node)
         try:
-            extra = produce(project, node, staged) or {}
+            extra = produce(project, node, staged, context) or {}
             done = finalize(context, project, node, started, extra, staged=staged)
         except DatacodyError as exc:
             drop_stage(staged)
@@ -89,10 +90,15 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
 
 
 def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
+    from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG, enforce_contract
     from datacody_dagster.runtime.sources import load_source
 
-    def produce(project: CompiledProject, node: Node, staged: Path) -> dict[str, object]:
+    def produce(
+        project: CompiledProject, node: Node, staged: Path, context: dg.AssetExecutionContext
+    ) -> dict[str, object]:
         load_source(project, node, staged)
+        accept = context.run.tags.get(ACCEPT_SCHEMA_CHANGE_TAG) == "1"
+        enforce_contract(project, node, staged, accept_change=accept)
         return {"datacody/source_path": dg.MetadataValue.text(node.source_path or "")}
 
     return _single_node_asset(project, node, produce)
@@ -101,14 +107,14 @@ def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.python_assets import run_python_asset
 
-    def produce(project: CompiledProject, node: Node, staged: Path) -> None:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> None:
         run_python_asset(project, node, staged)
 
     return _single_node_asset(project, node, produce)
 
 
 def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node, staged: Path) -> dict[str, object]:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> dict[str, object]:
         from datacody_dagster.steps import run_steps_asset
 
         assert node.from_asset is not None
@@ -128,7 +134,7 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 
 
 def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node, staged: Path) -> None:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> None:
         from datacody_dagster.engines.spark import materialize_sql
 
         assert node.sql is not None

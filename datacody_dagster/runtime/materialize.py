@@ -19,6 +19,7 @@ from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.instance import project_instance
 from datacody_dagster.runtime.progress import instance_listener, progress_for
+from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,15 @@ def materialize_project(
     verbose: bool = False,
     wait_timeout_s: float = 600.0,
     say: Callable[[str], None] | None = None,
+    accept_schema_change: bool = False,
 ) -> MaterializeSummary:
     """Compile, then materialize the selection in-process against the project's instance.
 
     Runs of this instance whose process died are marked failed and their pool slots freed
     first; when the DuckDB writer pool is held by a live run, ``say`` tells which one and the
     run waits up to ``wait_timeout_s`` before failing with that explanation.
+    ``accept_schema_change``: sources may change their columns in this run (see
+    ``runtime/source_contract.py``).
     """
     from datacody_dagster.definitions import build_definitions
 
@@ -166,7 +170,7 @@ def materialize_project(
             instance=instance,
             selection=list(selected_keys),
             raise_on_error=False,
-            tags=run_tags(),
+            tags={**run_tags(), **({ACCEPT_SCHEMA_CHANGE_TAG: "1"} if accept_schema_change else {})},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     summary = MaterializeSummary(run_id=result.run_id)
