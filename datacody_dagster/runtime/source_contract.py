@@ -97,10 +97,11 @@ def enforce_contract(project: CompiledProject, node: Node, staged: Path, accept_
         parts.append(
             "has new column" + ("s " if len(extra) > 1 else " ") + ", ".join(f"`{c}`" for c in extra)
         )
-    cut = " (rows cut short make the reader see one column)" if len(actual) == 1 and len(expected) > 1 else ""
+    one_column = len(actual) == 1 and len(expected) > 1
+    note = " (rows cut short make the reader see one column)" if one_column else ""
     raise _reject(
         node,
-        f"{' and '.join(parts)} compared with {origin} (read: {', '.join(actual)}){cut}",
+        f"{' and '.join(parts)} compared with {origin} (read: {', '.join(actual)}){note}",
         "the previous output is kept; fix the file, or accept an intended change by editing "
         "`columns:` or with `datacody materialize --accept-schema-change`",
     )
