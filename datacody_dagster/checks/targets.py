@@ -29,11 +29,16 @@ def version_of(project: CompiledProject, node: Node) -> str | None:
 
 
 def target_for(
-    project: CompiledProject, node: Node, *, data_version: str | None = None, run_id: str | None = None
+    project: CompiledProject,
+    node: Node,
+    *,
+    data_version: str | None = None,
+    run_id: str | None = None,
+    staged: Path | None = None,
 ) -> CheckTarget:
-    """The check target of ``node``'s current output."""
-    out = project.output_path(node)
-    parquet = out if (out.is_file() and node.materialized != "view") else None
+    """The check target of ``node``'s current output (or of a staged candidate, ``staged``)."""
+    out = staged if staged is not None else project.output_path(node)
+    parquet = out if (out.is_file() and (staged is not None or node.materialized != "view")) else None
     refs = {c.args.get("to") for c in node.checks if c.kind == "relationships"}
     involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
     needs_db = any(n.materialized == "view" and not n.is_source for n in involved)
@@ -46,7 +51,7 @@ def target_for(
 
     return CheckTarget(
         asset=node.name,
-        relation=relation_for(project, node),
+        relation=relation_for(project, node, staged),
         parquet_path=parquet,
         data_version=data_version,
         resolve=resolve,

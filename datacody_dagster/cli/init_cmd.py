@@ -27,6 +27,12 @@ def register(app: typer.Typer) -> None:
         root = directory.resolve()
         root.mkdir(parents=True, exist_ok=True)
         written = create_project(root, with_example=example)
+        from datacody_dagster.runtime.instance import ensure_instance_home
+
+        # `dagster dev` needs the instance folder (and its pools, run monitoring) at once.
+        home = root / ".dagster_home"
+        if not (home / "dagster.yaml").exists():
+            written.append(ensure_instance_home(home) / "dagster.yaml")
         atomic_write_text(
             root / ".datacody" / "asset-spec.schema.json", json.dumps(spec_json_schema(), indent=2) + "\n"
         )

@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "datacody_dagster.cli.materialize_cmd",
     "datacody_dagster.cli.optimize_cmd",
     "datacody_dagster.cli.proposals_cmd",
+    "datacody_dagster.cli.quarantine_cmd",
     "datacody_dagster.cli.propose_cmd",
     "datacody_dagster.cli.scaffold_cmd",
     "datacody_dagster.cli.schema_cmd",

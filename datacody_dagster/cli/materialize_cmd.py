@@ -10,6 +10,14 @@ from rich.table import Table
 
 from datacody_dagster.cli.common import ProjectDir, console, err_console, handle_errors
 
+STYLES = {
+    "materialized": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "quarantined": "red",
+    "up to date": "cyan",
+}
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -27,6 +35,14 @@ def register(app: typer.Typer) -> None:
         force: Annotated[
             bool, typer.Option("--force", "-f", help="Rebuild the selection even where it is up to date.")
         ] = False,
+        wait_timeout: Annotated[
+            float,
+            typer.Option(help="Seconds to wait for the DuckDB writer pool held by another live run."),
+        ] = 600.0,
+        accept_schema_change: Annotated[
+            bool,
+            typer.Option(help="Accept sources whose columns changed on purpose (else they are rejected)."),
+        ] = False,
     ) -> None:
         """Materialize assets (all by default) with their checks; exit 1 on any failure.
 
@@ -36,19 +52,21 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.runtime.materialize import materialize_project
 
         summary = materialize_project(
-            project_dir.resolve(), select, show_progress=not quiet, verbose=verbose, force=force
+            project_dir.resolve(),
+            select,
+            show_progress=not quiet,
+            verbose=verbose,
+            force=force,
+            wait_timeout_s=wait_timeout,
+            say=lambda text: err_console.print(text, markup=False, highlight=False),
+            accept_schema_change=accept_schema_change,
         )
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)
             for col in ("asset", "status", "rows", "seconds", "checks"):
                 table.add_column(col, justify="right" if col in {"rows", "seconds"} else "left")
             for row in summary.rows:
-                style = {
-                    "materialized": "green",
-                    "failed": "red",
-                    "skipped": "yellow",
-                    "up to date": "cyan",
-                }.get(row.status)
+                style = STYLES.get(row.status)
                 table.add_row(
                     row.asset,
                     f"[{style}]{row.status}[/{style}]" if style else row.status,

@@ -35,6 +35,7 @@ class PlannedCheck:
     severity: str
     description: str
     location: Location | None = None
+    schedule: str | None = None  # cron of a schedule that runs this check alone
 
     @property
     def blocking(self) -> bool:
@@ -169,6 +170,7 @@ def plan_checks(
                 severity=entry.severity,
                 description=entry.description or _describe(kind, args),
                 location=loc,
+                schedule=entry.schedule,
             )
         )
 

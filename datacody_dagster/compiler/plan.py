@@ -45,6 +45,7 @@ class Node:
     source_format: str | None = None
     source_options: dict[str, Any] = field(default_factory=dict, hash=False)
     columns: tuple[str, ...] | None = None
+    declared_columns: tuple[str, ...] = ()  # `columns:` as written (a source's load contract)
     column_types: dict[str, str] = field(default_factory=dict, hash=False)
     column_descriptions: dict[str, str] = field(default_factory=dict, hash=False)
     checks: tuple[PlannedCheck, ...] = ()
@@ -149,6 +150,7 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
                     source_format=fmt,
                     source_options=dict(spec.options),
                     columns=tuple(known) if known else None,
+                    declared_columns=tuple(spec.columns),
                     column_types=col_types,
                     column_descriptions=col_desc,
                     checks=checks,

@@ -126,4 +126,29 @@ def schedules_for(project: CompiledProject) -> list[dg.ScheduleDefinition]:
                     description=f"From `schedule:` at {node.location}",
                 )
             )
+        out += check_schedules_for(node)
+    return out
+
+
+def check_schedules_for(node: Node) -> list[dg.ScheduleDefinition]:
+    """One schedule per distinct cron of the node's checks; it runs those checks alone, on the
+    current output (nothing is materialized)."""
+    by_cron: dict[str, list[PlannedCheck]] = {}
+    for check in node.checks:
+        if check.schedule:
+            by_cron.setdefault(check.schedule, []).append(check)
+    out = []
+    for i, (cron, checks) in enumerate(by_cron.items()):
+        suffix = checks[0].name if len(checks) == 1 else f"checks_{i + 1}"
+        out.append(
+            dg.ScheduleDefinition(
+                name=f"{node.name}__{suffix}_check_schedule",
+                cron_schedule=cron,
+                target=dg.AssetSelection.checks(
+                    *(dg.AssetCheckKey(asset_key(node.name), c.name) for c in checks)
+                ),
+                description=f"Checks {', '.join(c.name for c in checks)} of {node.name} on the "
+                f"current output (`schedule:` of the checks at {node.location})",
+            )
+        )
     return out

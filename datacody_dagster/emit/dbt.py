@@ -86,7 +86,9 @@ def model_sql(project: CompiledProject, node: Node) -> str:
     query = sqlmod.parse_select(node.sql)
     assert not isinstance(query, sqlmod.SqlProblem)
     body = sqlmod.rewrite_table_refs(query, _ref_renderer(project))
-    location = _rel_from_dbt(project, node.output_relpath(project.settings.warehouse_dir))
+    location: Any = _rel_from_dbt(project, node.output_relpath(project.settings.warehouse_dir))
+    if node.materialized != "view":
+        location = _Jinja(_staged_location(location))
     config: dict[str, Any]
     if node.materialized == "view":
         config = {"materialized": "view"}
@@ -95,7 +97,7 @@ def model_sql(project: CompiledProject, node: Node) -> str:
         if node.incremental_key:
             config["unique_key"] = list(node.incremental_key)
             config["incremental_strategy"] = "delete+insert"
-        config["post_hook"] = f"copy {{{{ this }}}} to '{location}' (format parquet)"
+        config["post_hook"] = "copy {{ this }} to '{{ " + location.text + " }}' (format parquet)"
     else:
         config = {"materialized": "external", "location": location, "format": "parquet"}
     if node.materialized == "incremental" and node.incremental_cursor:
@@ -110,7 +112,26 @@ def model_sql(project: CompiledProject, node: Node) -> str:
     return HEADER.format(location=node.location) + "{{ config(\n    " + cfg + "\n) }}\n\n" + body + "\n"
 
 
+class _Jinja:
+    """A config value rendered as a Jinja expression rather than a string literal."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _staged_location(location: str) -> str:
+    """Write-audit-publish: under Datacody (``DATACODY_DBT_STAGE=1``) dbt writes the candidate to
+    its staging name beside the output; a standalone `dbt build` writes the output itself."""
+    from datacody_dagster.temp_names import dbt_stage_name
+
+    folder, _, name = location.rpartition("/")
+    staged = f"{folder}/{dbt_stage_name(name)}"
+    return f"({staged!r} if env_var('DATACODY_DBT_STAGE', '0') == '1' else {location!r})"
+
+
 def _jinja_value(value: Any) -> str:
+    if isinstance(value, _Jinja):
+        return value.text
     if isinstance(value, list):
         return "[" + ", ".join(_jinja_value(v) for v in value) + "]"
     return repr(value)

@@ -3,24 +3,27 @@
 A file is replaced with one ``os.replace``. A folder (partitioned output) cannot be replaced
 atomically by rename when the target exists, so the old folder is first renamed aside, the new
 one renamed in, then the old one deleted: a crash leaves either the old or the new complete
-folder in place (plus at most a hidden leftover), never a half-written one.
+folder in place (plus at most a hidden leftover that recovery puts back or removes), never a
+half-written one. Temp names come from :mod:`datacody_dagster.temp_names`, the names recovery reads.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
+from datacody_dagster.temp_names import temp_name
 
-def temp_sibling(path: Path, tag: str = "tmp") -> Path:
+
+def temp_sibling(path: Path, kind: str = "tmp") -> Path:
     """A fresh hidden name in ``path``'s folder (same filesystem, so renames are atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.parent / f".{path.name}.{tag}-{uuid.uuid4().hex[:12]}"
+    return temp_name(path, kind)
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
+    """Delete a file, symlink or folder; a missing path is fine."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
@@ -28,7 +31,8 @@ def _remove(path: Path) -> None:
 
 
 def place(tmp: Path, dest: Path) -> None:
-    """Move a finished file or folder ``tmp`` to ``dest``, replacing what was there."""
+    """Move a finished file or folder ``tmp`` to ``dest`` by rename, replacing what was there."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
     if tmp.is_file() and not dest.is_dir():
         os.replace(tmp, dest)
         return
@@ -38,9 +42,9 @@ def place(tmp: Path, dest: Path) -> None:
         os.replace(dest, old)
     os.replace(tmp, dest)
     if old is not None:
-        _remove(old)
+        remove(old)
 
 
 def discard(tmp: Path) -> None:
     """Remove a temp file or folder after a failed write."""
-    _remove(tmp)
+    remove(tmp)

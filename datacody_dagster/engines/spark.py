@@ -92,7 +92,7 @@ def _part_files(folder: Path) -> list[Path]:
 
 def write_parquet_file(df: Any, output: Path, compression: str = "zstd") -> None:
     """Write ``df`` as ONE Parquet file at ``output``, atomically."""
-    tmp = temp_sibling(output, "spark")
+    tmp = temp_sibling(output)
     try:
         df.coalesce(1).write.option("compression", compression).parquet(str(tmp))
         parts = _part_files(tmp)
@@ -110,7 +110,7 @@ def write_parquet_folder(
     df: Any, output: Path, partition_by: Sequence[str], compression: str = "zstd"
 ) -> None:
     """Write a hive-partitioned folder (one file per partition value) atomically at ``output``."""
-    tmp = temp_sibling(output, "spark")
+    tmp = temp_sibling(output)
     try:
         writer = df.repartition(*partition_by).write if partition_by else df.coalesce(1).write
         writer.partitionBy(*partition_by).option("compression", compression).parquet(str(tmp))

@@ -3,6 +3,7 @@
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import dagster as dg
 
@@ -16,7 +17,10 @@ from datacody_dagster.emit.dagster import (
     check_specs_for,
 )
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.runtime.finalize import finalize
+from datacody_dagster.runtime.check_only import check_current_output
+from datacody_dagster.runtime.dbt_staging import repoint_views, staged_candidate, staging_dbt
+from datacody_dagster.runtime.finalize import Finalized, finalize
+from datacody_dagster.runtime.staging import drop_stage, stage_path
 
 
 def _op_name(prefix: str, name: str) -> str:
@@ -29,8 +33,31 @@ def _fail(exc: DatacodyError, node: Node) -> dg.Failure:
     return dg.Failure(description="\n".join(lines))
 
 
+def _quarantine_failure(done: Finalized, node: Node) -> dg.Failure:
+    """The step failure of a quarantined candidate: what failed, where the candidate is."""
+    entry = done.quarantine
+    assert entry is not None
+    return dg.Failure(
+        description=(
+            f"{node.name}: blocking checks failed ({', '.join(done.blocking_failures)}); the published "
+            f"output is unchanged and the candidate is quarantined at {entry.relpath} "
+            f"(`datacody quarantine show {node.name}`)"
+        ),
+        metadata={
+            "datacody/quarantine": entry.relpath,
+            "datacody/quarantine_rows": entry.rows if entry.rows is not None else -1,
+            "datacody/blocking_failures": ", ".join(done.blocking_failures),
+        },
+    )
+
+
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
-    """A one-asset definition whose body writes the output with ``produce(project, node)``."""
+    """A one-asset definition whose body writes a candidate with ``produce(project, node, staged,
+    context)``.
+
+    The candidate is audited, then published or quarantined (write-audit-publish). A run that
+    selects only the asset's checks evaluates them on the current output and writes nothing.
+    """
 
     @dg.multi_asset(
         name=_op_name(node.kind, node.name),
@@ -38,14 +65,26 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
         check_specs=check_specs_for(node),
         can_subset=True,
     )
-    def _asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    def _asset(
+        context: dg.AssetExecutionContext,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        if asset_key(node.name) not in context.selected_asset_keys:
+            yield from check_current_output(context, project, node)
+            return
         started = time.monotonic()
+        staged = stage_path(project, node)
         try:
-            extra = produce(project, node) or {}
-            done = finalize(context, project, node, started, extra)
+            extra = produce(project, node, staged, context) or {}
+            done = finalize(context, project, node, started, extra, staged=staged)
         except DatacodyError as exc:
+            drop_stage(staged)
             raise _fail(exc, node) from None
-        yield done.result
+        except BaseException:
+            drop_stage(staged)
+            raise
+        yield from done.events()
+        if done.quarantine is not None:
+            raise _quarantine_failure(done, node)
 
     return _asset
 
@@ -59,11 +98,16 @@ def input_files_metadata(project: CompiledProject, node: Node) -> dict[str, obje
 
 
 def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
+    from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG, enforce_contract
     from datacody_dagster.runtime.sources import load_source
 
-    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+    def produce(
+        project: CompiledProject, node: Node, staged: Path, context: dg.AssetExecutionContext
+    ) -> dict[str, object]:
         inputs = input_files_metadata(project, node)  # before reading: a later write is a change
-        load_source(project, node)
+        load_source(project, node, staged)
+        accept = context.run.tags.get(ACCEPT_SCHEMA_CHANGE_TAG) == "1"
+        enforce_contract(project, node, staged, accept_change=accept)
         return {"datacody/source_path": dg.MetadataValue.text(node.source_path or ""), **inputs}
 
     return _single_node_asset(project, node, produce)
@@ -72,16 +116,16 @@ def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.python_assets import run_python_asset
 
-    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> dict[str, object]:
         inputs = input_files_metadata(project, node)
-        run_python_asset(project, node)
+        run_python_asset(project, node, staged)
         return inputs
 
     return _single_node_asset(project, node, produce)
 
 
 def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> dict[str, object]:
         from datacody_dagster.steps import run_steps_asset
 
         assert node.from_asset is not None
@@ -90,7 +134,7 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
         meta = run_steps_asset(
             project.output_path(upstream),
             node.steps,
-            project.output_path(node),
+            staged,
             engine=node.engine,
             spark=project.settings.spark,
             partition_by=() if has_output_step else node.partition_by,
@@ -101,12 +145,12 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 
 
 def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node) -> None:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> None:
         from datacody_dagster.engines.spark import materialize_sql
 
         assert node.sql is not None
         inputs = {d: project.output_path(project.plan.node(d)) for d in node.deps}
-        materialize_sql(node.sql, inputs, project.output_path(node), project.settings.spark)
+        materialize_sql(node.sql, inputs, staged, project.settings.spark)
 
     return _single_node_asset(project, node, produce)
 
@@ -146,38 +190,52 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
         op_tags={WRITER_TAG: "duckdb"},
         pool=DUCKDB_POOL,
     )
-    def _dbt(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    def _dbt(
+        context: dg.AssetExecutionContext,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         from datacody_dagster.emit.files import sync_generated_files
 
         selected = [n for n in nodes if asset_key(n.name) in context.selected_asset_keys]
+        for node in nodes:  # checks selected without their asset: evaluate the current output
+            if node not in selected:
+                yield from check_current_output(context, project, node)
+        if not selected:
+            return
         sync_generated_files(project)
         stopped: dict[str, str] = {}
         errors: list[str] = []
-        for batch in _batches(selected):
-            runnable = []
-            for node in batch:
-                blocker = next((d for d in node.deps if d in stopped), None)
-                if blocker:
-                    stopped[node.name] = f"upstream `{blocker}` did not pass"
-                    context.log.warning(f"skipping {node.name}: {stopped[node.name]}")
-                else:
-                    runnable.append(node)
-            if not runnable:
-                continue
-            results = run_models(project, [n.name for n in runnable], context.log)
-            for node in runnable:
-                res = results.get(node.name)
-                if res is None or res.status != "success":
-                    msg = res.message if res else "not run by dbt"
-                    stopped[node.name] = f"dbt {res.status if res else 'error'}: {msg}"
-                    errors.append(f"{node.name}: {msg}")
+        with staging_dbt(project, nodes, context.log):
+            for batch in _batches(selected):
+                runnable = []
+                for node in batch:
+                    blocker = next((d for d in node.deps if d in stopped), None)
+                    if blocker:
+                        stopped[node.name] = f"upstream `{blocker}` did not pass"
+                        context.log.warning(f"skipping {node.name}: {stopped[node.name]}")
+                    else:
+                        runnable.append(node)
+                if not runnable:
                     continue
-                extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
-                # Duration of this asset: its own dbt time plus its metadata and checks.
-                done = finalize(context, project, node, time.monotonic() - res.execution_time, extra)
-                if done.blocking_failures:
-                    stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
-                yield done.result
+                results = run_models(project, [n.name for n in runnable], context.log)
+                for node in runnable:
+                    res = results.get(node.name)
+                    staged = staged_candidate(project, node)
+                    if res is None or res.status != "success":
+                        drop_stage(staged)
+                        msg = res.message if res else "not run by dbt"
+                        stopped[node.name] = f"dbt {res.status if res else 'error'}: {msg}"
+                        errors.append(f"{node.name}: {msg}")
+                        continue
+                    extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
+                    # Duration of this asset: its own dbt time plus its metadata and checks.
+                    started = time.monotonic() - res.execution_time
+                    done = finalize(context, project, node, started, extra, staged=staged)
+                    if done.blocking_failures:
+                        stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
+                    if done.quarantine is not None:
+                        errors.append(_quarantine_failure(done, node).description or node.name)
+                    yield from done.events()
+                repoint_views(project, runnable, context.log)
         if errors:
             raise dg.Failure(description="dbt models failed:\n" + "\n".join(errors))
 

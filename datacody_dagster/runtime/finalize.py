@@ -1,9 +1,16 @@
-"""After an output is written: metadata, DVC version, checks -> one MaterializeResult."""
+"""After an output is written: metadata, checks, then publish + DVC version (or quarantine).
+
+Write-audit-publish: a writer puts its candidate at a staging path (``runtime/staging.py``);
+the blocking checks run on that candidate; only when they pass is it renamed onto the
+published output and recorded as the current DVC version. A candidate that fails them goes to
+the quarantine and the published output and its version stay as they were. Views have no
+stored output: their checks gate downstream as before.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +20,21 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import asset_key
 from datacody_dagster.runtime.outputs import output_metadata
+from datacody_dagster.runtime.staging import QuarantineEntry, publish, quarantine
 
 
 @dataclass(frozen=True)
 class Finalized:
-    result: dg.MaterializeResult
+    """The outcome for one node: a materialization to yield, or quarantined check results."""
+
+    result: dg.MaterializeResult | None
     blocking_failures: list[str]
+    check_results: list[dg.AssetCheckResult] = field(default_factory=list)
+    quarantine: QuarantineEntry | None = None
+
+    def events(self) -> list[dg.MaterializeResult | dg.AssetCheckResult]:
+        """What the step yields: the materialization (with its checks), or the checks alone."""
+        return [self.result] if self.result is not None else list(self.check_results)
 
 
 def _record_version(project: CompiledProject, node: Node) -> tuple[dict[str, Any], dg.DataVersion | None]:
@@ -35,11 +51,12 @@ def _record_version(project: CompiledProject, node: Node) -> tuple[dict[str, Any
     return meta, dg.DataVersion(version.md5)
 
 
-def _evaluate_checks(
+def evaluate_node_checks(
     context: dg.AssetExecutionContext | dg.OpExecutionContext,
     project: CompiledProject,
     node: Node,
     data_version: str | None,
+    staged: Path | None = None,
 ) -> tuple[list[dg.AssetCheckResult], list[str]]:
     if not node.checks:
         return [], []
@@ -53,7 +70,7 @@ def _evaluate_checks(
     checks = [c for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected]
     if not checks:
         return [], []
-    target = target_for(project, node, data_version=data_version, run_id=context.run_id)
+    target = target_for(project, node, data_version=data_version, run_id=context.run_id, staged=staged)
     started = time.monotonic()
     history, cache = DagsterCheckHistory(context.instance), ResultCache.for_project(project.root)
     if node.engine == "spark" and target.parquet_path is not None:
@@ -80,14 +97,24 @@ def _evaluate_checks(
     return results, failures
 
 
-def _profile_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
+def _profile_metadata(project: CompiledProject, node: Node, staged: Path | None = None) -> dict[str, Any]:
     """A compact column profile; the next materialization's drift checks compare against it."""
     if not any(c.kind == "drift" for c in node.checks):
         return {}
     from datacody_dagster.checks.history import profile_for_metadata
     from datacody_dagster.checks.targets import target_for
 
-    return {"datacody/profile": dg.MetadataValue.json(profile_for_metadata(target_for(project, node)))}
+    target = target_for(project, node, staged=staged)
+    return {"datacody/profile": dg.MetadataValue.json(profile_for_metadata(target))}
+
+
+def _candidate_md5(project: CompiledProject, staged: Path) -> str | None:
+    """The DVC md5 the candidate will get (a single file's md5), so checks see the real version."""
+    if not project.settings.dvc.enabled or not staged.is_file():
+        return None
+    from datacody_dagster.checks.history import file_md5
+
+    return file_md5(staged)
 
 
 def finalize(
@@ -96,16 +123,28 @@ def finalize(
     node: Node,
     started: float,
     extra_metadata: dict[str, Any] | None = None,
+    staged: Path | None = None,
 ) -> Finalized:
-    """Build the MaterializeResult of a node whose output has just been written."""
-    meta = output_metadata(project, node)
+    """Audit a node's output and build its result.
+
+    ``staged``: the candidate a writer just produced (None for views, whose data lives in the
+    DuckDB file). It is published when no blocking check fails, else quarantined.
+    """
+    meta = output_metadata(project, node, staged)
+    meta.update(extra_metadata or {})
+    meta.update(_profile_metadata(project, node, staged))
+    candidate_version = _candidate_md5(project, staged) if staged is not None else None
+    check_results, failures = evaluate_node_checks(context, project, node, candidate_version, staged)
+    if failures and staged is not None:
+        rows = getattr(meta.get("dagster/row_count"), "value", None)
+        entry = quarantine(project, node, staged, context.run_id, failures, rows)
+        note = {"datacody/quarantine": entry.relpath, "datacody/blocking_failures": ", ".join(failures)}
+        check_results = [_with_metadata(r, note) for r in check_results]
+        return Finalized(None, failures, check_results, entry)
+    if staged is not None:
+        publish(staged, project.output_path(node))
     version_meta, data_version = _record_version(project, node)
     meta.update(version_meta)
-    meta.update(extra_metadata or {})
-    meta.update(_profile_metadata(project, node))
-    check_results, failures = _evaluate_checks(
-        context, project, node, data_version.value if data_version else None
-    )
     meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - started, 3))
     if failures:
         meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(failures))
@@ -115,4 +154,15 @@ def finalize(
         data_version=data_version,
         check_results=check_results,
     )
-    return Finalized(result, failures)
+    return Finalized(result, failures, check_results)
+
+
+def _with_metadata(result: dg.AssetCheckResult, extra: dict[str, str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
+        metadata={**dict(result.metadata or {}), **extra},
+    )

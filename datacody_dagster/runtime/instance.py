@@ -22,19 +22,32 @@ concurrency:
   pools:
     # One writer per DuckDB file across runs (the dbt step sits in the datacody_duckdb pool).
     default_limit: 1
+# Under `dagster dev`, runs stuck starting or canceling are failed and their slots freed.
+# (`datacody materialize` also fails runs of this instance whose process is gone.)
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 30
 """
 
 
-def project_dagster_home(root: Path) -> Path:
-    env = os.environ.get("DAGSTER_HOME")
-    if env:
-        return Path(env)
-    home = root / ".dagster_home"
+def ensure_instance_home(home: Path) -> Path:
+    """Create the instance folder with its dagster.yaml (an existing file is kept)."""
+    from datacody_dagster.emit.files import atomic_write_text
+
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text(DAGSTER_YAML, encoding="utf-8")
+        atomic_write_text(cfg, DAGSTER_YAML)
     return home
+
+
+def project_dagster_home(root: Path) -> Path:
+    """$DAGSTER_HOME when set (created when missing), else ``<project>/.dagster_home``."""
+    env = os.environ.get("DAGSTER_HOME")
+    return ensure_instance_home(Path(env) if env else root / ".dagster_home")
 
 
 def project_instance(root: Path) -> DagsterInstance:

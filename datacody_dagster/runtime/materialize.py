@@ -6,25 +6,27 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 import dagster as dg
 
-from datacody_dagster.compiler import compile_project
+from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.instance import project_instance
 from datacody_dagster.runtime.progress import instance_listener, progress_for
+from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide
 
 
 @dataclass(frozen=True)
 class AssetRow:
     asset: str
-    status: str  # materialized | failed | skipped | up to date
+    status: str  # materialized | failed | skipped | up to date | quarantined (failed blocking checks)
     rows: int | None
     seconds: float | None
     checks: str
@@ -78,17 +80,46 @@ def _failure_text(event: dg.DagsterEvent) -> str:
     return error.message.strip() or error.cls_name or "step failed"
 
 
+def _before_run(
+    project: CompiledProject,
+    instance: dg.DagsterInstance,
+    needs_pool: bool,
+    wait_timeout_s: float,
+    say: Callable[[str], None] | None,
+) -> None:
+    """Recover what dead runs left (their status, slots, temp files); wait for the writer pool."""
+    from datacody_dagster.emit.dagster import DUCKDB_POOL
+    from datacody_dagster.runtime.dead_runs import pool_holders, recover_dead_runs, wait_for_pool
+    from datacody_dagster.versioning.recovery import clean_temp_outputs
+
+    for run in recover_dead_runs(instance):
+        if say is not None:
+            say(f"run {run.run_id[:8]} marked failed: {run.reason}")
+    # dbt's fixed-name candidates belong to whoever holds the writer pool: only when nobody does.
+    clean_temp_outputs(project.root, dbt_stages=not pool_holders(instance, DUCKDB_POOL))
+    if needs_pool:
+        wait_for_pool(instance, DUCKDB_POOL, wait_timeout_s, say)
+
+
 def materialize_project(
     root: Path,
     select: str | None = None,
     show_progress: bool = False,
     verbose: bool = False,
     force: bool = False,
+    wait_timeout_s: float = 600.0,
+    say: Callable[[str], None] | None = None,
+    accept_schema_change: bool = False,
 ) -> MaterializeSummary:
     """Compile, then materialize the selection in-process against the project's instance.
 
     Assets whose code, checks, inputs and output are unchanged since their last materialization
     are not rebuilt (``force`` rebuilds the whole selection).
+    Runs of this instance whose process died are marked failed and their pool slots freed
+    first; when the DuckDB writer pool is held by a live run, ``say`` tells which one and the
+    run waits up to ``wait_timeout_s`` before failing with that explanation.
+    ``accept_schema_change``: sources may change their columns in this run (see
+    ``runtime/source_contract.py``).
     """
     from datacody_dagster.definitions import build_definitions
 
@@ -119,6 +150,9 @@ def materialize_project(
                 "run `datacody validate` to list assets",
             )
         )
+    dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+    needs_pool = any(k.to_user_string() in dbt_names for k in selected_keys)
+    _before_run(project, instance, needs_pool, wait_timeout_s, say)
     log_level = "INFO" if verbose else "CRITICAL"
     plan_names = [n.name for n in project.plan.nodes]
     names = sorted(
@@ -150,6 +184,7 @@ def materialize_project(
             instance=instance,
             selection=list(selected_keys),
             raise_on_error=False,
+            tags={**run_tags(), **({ACCEPT_SCHEMA_CHANGE_TAG: "1"} if accept_schema_change else {})},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     summary = MaterializeSummary(run_id=result.run_id)
@@ -159,10 +194,13 @@ def materialize_project(
         if mat is not None:
             materialized[mat.asset_key.to_user_string()] = dict(mat.metadata)
     check_status: dict[str, list[tuple[str, bool, str]]] = {}
+    quarantined: set[str] = set()
     for ev in result.get_asset_check_evaluations():
         check_status.setdefault(ev.asset_key.to_user_string(), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
         )
+        if "datacody/quarantine" in (ev.metadata or {}):
+            quarantined.add(ev.asset_key.to_user_string())
     summary.rows.extend(
         AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "") for n in plan_names if n in up_to_date
     )
@@ -188,7 +226,8 @@ def materialize_project(
                 )
             )
         else:
-            summary.rows.append(AssetRow(key, "skipped", None, None, check_text))
+            status = "quarantined" if key in quarantined else "skipped"
+            summary.rows.append(AssetRow(key, status, None, None, check_text))
     order = {n: i for i, n in enumerate(plan_names)}
     summary.rows.sort(key=lambda r: order.get(r.asset, 0))
     for key, checks in check_status.items():

@@ -21,9 +21,9 @@ def temp_path_beside(path: Path) -> Path:
     The name carries the writer's pid, so the next run's recovery removes the leftovers of a
     killed writer at once.
     """
-    from datacody_dagster.versioning.recovery import temp_path_for
+    from datacody_dagster.engines.atomic import temp_sibling
 
-    return temp_path_for(path)
+    return temp_sibling(path)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
@@ -59,12 +59,16 @@ DB_ALIAS = "datacody_db"
 """Name under which the project's DuckDB file is attached (read-only) by readers."""
 
 
-def relation_for(project: CompiledProject, node: Node) -> str:
-    """DuckDB SQL reading a node's current data.
+def relation_for(project: CompiledProject, node: Node, path: Path | None = None) -> str:
+    """DuckDB SQL reading a node's current data (or, with ``path``, a staged candidate).
 
     Views live in the project's DuckDB file; partitioned outputs are folders of Parquet; a
     source not loaded into the warehouse yet is read from its raw file.
     """
+    if path is not None:
+        if path.is_dir():
+            return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
+        return f"read_parquet({sql_string(str(path))})"
     if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
         return f'{DB_ALIAS}.main."{node.name}"'
     path = project.output_path(node)
@@ -116,8 +120,11 @@ def _preview_markdown(table: pa.Table) -> str:
     return "\n".join(lines)
 
 
-def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
-    """Row count, column schema, URI and a preview of the node's current output."""
+def output_metadata(project: CompiledProject, node: Node, staged: Path | None = None) -> dict[str, Any]:
+    """Row count, column schema, URI and a preview of the node's current output.
+
+    With ``staged``, the figures are those of that candidate (the URI stays the published path).
+    """
     import dagster as dg
 
     from datacody_dagster.runtime.up_to_date import CHECKS_VERSION_KEY, MTIME_KEY, checks_version
@@ -125,7 +132,7 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
     is_view = node.kind == "sql" and node.materialized == "view"
     con = connect_for_reading(project, attach=is_view)
     try:
-        relation = relation_for(project, node)
+        relation = relation_for(project, node, staged)
         count = con.execute(f"select count(*) from {relation}").fetchall()[0]
         preview = con.sql(f"select * from {relation} limit {PREVIEW_ROWS}").to_arrow_table()
         columns = [dg.TableColumn(name=f.name, type=str(f.type)) for f in preview.schema]
@@ -145,8 +152,9 @@ def output_metadata(project: CompiledProject, node: Node) -> dict[str, Any]:
         "datacody/code_version": dg.MetadataValue.text(node.fingerprint),
         "datacody/spec": dg.MetadataValue.text(str(node.location)),
     }
-    if path.is_file():
-        st = path.stat()
+    sized = staged if staged is not None else path
+    if sized.is_file():
+        st = sized.stat()  # a publish renames the staged file: same inode, same mtime
         meta["datacody/size_bytes"] = dg.MetadataValue.int(st.st_size)
         meta[MTIME_KEY] = dg.MetadataValue.int(st.st_mtime_ns)  # the next run's "intact?" check
     meta[CHECKS_VERSION_KEY] = dg.MetadataValue.text(checks_version(node))

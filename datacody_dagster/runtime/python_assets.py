@@ -58,13 +58,14 @@ def to_arrow(result: Any, node: Node) -> pa.Table:
     )
 
 
-def run_python_asset(project: CompiledProject, node: Node) -> Path:
+def run_python_asset(project: CompiledProject, node: Node, output: Path | None = None) -> Path:
+    """Call the asset's function on its upstream tables; write the result to ``output``."""
     func = load_callable(project, node)
     params = inspect.signature(func).parameters
     takes_all = any(p.kind == p.VAR_KEYWORD for p in params.values())
     kwargs = {
         dep: read_table(project, project.plan.node(dep)) for dep in node.deps if takes_all or dep in params
     }
-    output = project.output_path(node)
+    output = output or project.output_path(node)
     write_parquet_atomic(to_arrow(func(**kwargs), node), output)
     return output

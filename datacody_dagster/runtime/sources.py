@@ -11,11 +11,12 @@ from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.outputs import copy_query_to_parquet_atomic, write_parquet_atomic
 
 
-def load_source(project: CompiledProject, node: Node) -> Path:
-    """Read the source's files with DuckDB and write them to the warehouse atomically."""
+def load_source(project: CompiledProject, node: Node, output: Path | None = None) -> Path:
+    """Read the source's files with DuckDB and write them atomically to ``output`` (a staging
+    path under write-audit-publish; default: the published output)."""
     import duckdb
 
-    output = project.output_path(node)
+    output = output or project.output_path(node)
     if node.source_format == "text":
         from datacody_dagster.engines.text_source import load_text_source
 

@@ -66,6 +66,11 @@ class CheckEntry(BaseModel):
     )
     name: str | None = Field(None, description="Check name shown in Dagster (default: derived).")
     description: str | None = None
+    schedule: str | None = Field(
+        None,
+        description="Cron: also run this check on its own on this schedule, on the current output "
+        "(e.g. freshness every hour without rebuilding the asset).",
+    )
 
     @model_validator(mode="before")
     @classmethod

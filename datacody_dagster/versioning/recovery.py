@@ -1,9 +1,10 @@
 """Clean up after processes killed mid-write or mid-recording, so the next run just works.
 
 What a kill can leave behind, and what happens to it here:
-- temp files of atomic output writes (``.<name>.<pid>-<token>.tmp`` beside the output): removed
-  once their writer is gone; a folder swap interrupted between its two renames is undone first
-  (``.<name>.<pid>-<token>.old.tmp`` goes back to ``<name>``);
+- temp files beside outputs, named by :mod:`datacody_dagster.temp_names` (atomic writes, staged
+  candidates, folder swaps): removed once their writer is gone; a folder swap interrupted
+  between its two renames is undone first (the ``old`` folder goes back to ``<name>``); dbt's
+  fixed-name candidates are removed when no live process holds the DuckDB writer slot;
 - DVC's partial cache copies (``.dvc/cache/**/.<token>.tmp``): removed under the repo lock;
 - a ``.dvc`` file truncated while DVC rewrote it: removed (its output is intact and the next
   recording writes it again); a corrupt ``.dvc/tmp/rwlock``: removed.
@@ -16,19 +17,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
+from datacody_dagster.engines.atomic import remove as _remove
+from datacody_dagster.temp_names import TempName, parse, temp_name
 from datacody_dagster.versioning.locking import repo_locked
 
 # Temp files without a pid are only removed once this old: their writer cannot be identified.
 STALE_AFTER_S = 600.0
 
-_TEMP = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)-)?[A-Za-z0-9_]+(?P<old>\.old)?\.tmp$")
 _MD5 = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
 
 
@@ -38,30 +38,21 @@ def temp_path_for(output: Path) -> Path:
     Write the output there, then ``os.replace`` it onto ``output``.
     """
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.{os.getpid()}-", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
+    return temp_name(output)
 
 
 def backup_path_for(output: Path) -> Path:
     """Where a folder output is parked while a new folder is renamed into its place."""
-    return output.with_name(f".{output.name}.{os.getpid()}-{os.urandom(4).hex()}.old.tmp")
+    return temp_name(output, "old")
 
 
-def _writer_gone(path: Path, pid: str | None) -> bool:
+def _writer_gone(path: Path, pid: int | None) -> bool:
     if pid is not None:
-        return int(pid) != os.getpid() and not psutil.pid_exists(int(pid))
+        return pid != os.getpid() and not psutil.pid_exists(pid)
     try:
         return time.time() - path.lstat().st_mtime > STALE_AFTER_S
     except FileNotFoundError:
         return False
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _output_folders(root: Path) -> list[Path]:
@@ -80,23 +71,28 @@ def _output_folders(root: Path) -> list[Path]:
     return folders
 
 
-def clean_temp_outputs(root: Path) -> list[Path]:
-    """Remove temp files of dead writers beside outputs; return what was removed or restored."""
+def clean_temp_outputs(root: Path, dbt_stages: bool = False) -> list[Path]:
+    """Remove temp files of dead writers beside outputs; return what was removed or restored.
+
+    ``dbt_stages``: also remove dbt's fixed-name candidates (pass True only when no live
+    process holds the DuckDB writer slot, e.g. from inside the dbt step before dbt runs).
+    """
     touched: list[Path] = []
     for folder in _output_folders(root):
         try:
             entries = list(folder.iterdir())
         except FileNotFoundError:
             continue
-        matches = [(p, m) for p in entries if (m := _TEMP.match(p.name))]
+        matches: list[tuple[Path, TempName]] = [(p, t) for p in entries if (t := parse(p.name))]
         # Undo half-done folder swaps before deleting anything.
-        for path, m in matches:
-            target = folder / m.group("name")
-            if m.group("old") and not target.exists() and _writer_gone(path, m.group("pid")):
+        for path, t in matches:
+            target = folder / t.target
+            if t.kind == "old" and not target.exists() and _writer_gone(path, t.pid):
                 os.replace(path, target)
                 touched.append(target)
-        for path, m in matches:
-            if path.exists() and _writer_gone(path, m.group("pid")):
+        for path, t in matches:
+            gone = dbt_stages if t.is_dbt_stage else _writer_gone(path, t.pid)
+            if path.exists() and gone:
                 _remove(path)
                 touched.append(path)
     return touched

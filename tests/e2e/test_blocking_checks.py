@@ -1,4 +1,5 @@
-"""Corrupted source data: exactly the matching checks fail, blocking ones stop downstream, CI exits 1."""
+"""Corrupted source data: exactly the matching checks fail, blocking ones stop downstream and
+quarantine the candidate; once it is force-published, CI (`datacody check`) exits 1."""
 
 from __future__ import annotations
 
@@ -85,6 +86,12 @@ def test_corrupted_source_fails_exactly_the_matching_checks(tmp_path: Path, dags
     assert (root / "data/warehouse/shop/order_totals.parquet").stat().st_mtime_ns == before
     row = next(line for line in bad.stdout.splitlines() if "order_totals" in line)
     assert "skipped" in row
+    # write-audit-publish: the failing candidate is quarantined, the published output stays clean
+    row = next(line for line in bad.stdout.splitlines() if "stg_orders" in line)
+    assert "quarantined" in row
+    assert _run("check", "-p", str(root), "--select", "stg_orders").returncode == 0
+    forced = _run("quarantine", "publish", "stg_orders", "-p", str(root))
+    assert forced.returncode == 0, forced.stdout + forced.stderr
 
     junit = tmp_path / "checks.xml"
     ci = _run("check", "-p", str(root), "--select", "stg_orders", "--junit-xml", str(junit))

@@ -6,20 +6,28 @@ from datacody_dagster import errors
 from datacody_dagster.compiler.index import ProjectIndex
 from datacody_dagster.cron import FIELDS_HINT, cron_problem
 from datacody_dagster.errors import Diagnostic
-from datacody_dagster.spec import AssetSpecModel, OnCron
+from datacody_dagster.spec import AssetSpecModel, OnCron, SourceSpec
+
+
+def _check_crons(spec: AssetSpecModel | SourceSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """`schedule:` of check entries, keyed by their path in the asset's mapping."""
+    found: list[tuple[tuple[str | int, ...], str]] = [
+        (("checks", i), c.schedule) for i, c in enumerate(spec.checks) if c.schedule
+    ]
+    for col, contract in (spec.columns or {}).items():
+        found += [(("columns", col), c.schedule) for c in contract.checks if c.schedule]
+    return found
 
 
 def check(index: ProjectIndex) -> list[Diagnostic]:
     diags = []
     for entry in index.entries:
         spec = entry.spec
-        if not isinstance(spec, AssetSpecModel):
-            continue
-        crons: list[tuple[str, str]] = []
-        if spec.schedule:
-            crons.append(("schedule", spec.schedule))
-        if isinstance(spec.automation, OnCron):
-            crons.append(("automation", spec.automation.on_cron))
+        crons = _check_crons(spec)
+        if isinstance(spec, AssetSpecModel) and spec.schedule:
+            crons.append((("schedule",), spec.schedule))
+        if isinstance(spec, AssetSpecModel) and isinstance(spec.automation, OnCron):
+            crons.append((("automation",), spec.automation.on_cron))
         for key, cron in crons:
             problem = cron_problem(cron)
             if problem is not None:
@@ -27,7 +35,7 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
                     Diagnostic(
                         errors.INVALID_SCHEDULE,
                         f"asset `{entry.name}`: `{cron}` is not a cron expression Dagster accepts: {problem}",
-                        entry.location(key),
+                        entry.location(*key),
                         FIELDS_HINT,
                     )
                 )

@@ -3,7 +3,7 @@
     materialized='incremental',
     unique_key=['order_id'],
     incremental_strategy='delete+insert',
-    post_hook="copy {{ this }} to '../data/warehouse/shop/orders_inc.parquet' (format parquet)"
+    post_hook="copy {{ this }} to '{{ ('../data/warehouse/shop/.orders_inc.parquet.dbt.stage.tmp' if env_var('DATACODY_DBT_STAGE', '0') == '1' else '../data/warehouse/shop/orders_inc.parquet') }}' (format parquet)"
 ) }}
 
 select * from (

@@ -1,0 +1,116 @@
+"""`datacody quarantine list|show|publish|drop`: candidates that failed blocking checks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from datacody_dagster.cli.common import ProjectDir, console, handle_errors
+
+if TYPE_CHECKING:
+    from datacody_dagster.compiler import CompiledProject
+    from datacody_dagster.runtime.staging import QuarantineEntry
+
+quarantine_app = typer.Typer(
+    help="Candidates that failed blocking checks: list, show, publish (forced) or drop.",
+    no_args_is_help=True,
+)
+
+Asset = Annotated[str, typer.Argument(help="Asset name, as in asset_specs/.")]
+Run = Annotated[str | None, typer.Argument(help="Run id (a unique prefix); default: the newest.")]
+
+
+def _project(project_dir: Path) -> CompiledProject:
+    from datacody_dagster.compiler import compile_project
+
+    return compile_project(project_dir.resolve())
+
+
+def _find(project: CompiledProject, asset: str, run: str | None) -> QuarantineEntry:
+    from datacody_dagster.runtime.quarantine import find_entry
+
+    return find_entry(project, asset, run)
+
+
+@quarantine_app.command("list")
+@handle_errors
+def list_(
+    project_dir: ProjectDir = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List quarantined candidates, newest first."""
+    from datacody_dagster.runtime.quarantine import list_entries
+
+    entries = list_entries(_project(project_dir))
+    if as_json:
+        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+        return
+    if not entries:
+        console.print("nothing in quarantine")
+        return
+    table = Table(title="quarantine")
+    for col in ("asset", "run", "created (UTC)", "rows", "failing checks", "candidate"):
+        table.add_column(col)
+    for e in entries:
+        rows = "-" if e.rows is None else f"{e.rows:,}"
+        table.add_row(e.asset, e.run_id[:8], e.created_at, rows, ", ".join(e.failing_checks), e.relpath)
+    console.print(table)
+
+
+@quarantine_app.command("show")
+@handle_errors
+def show(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> None:
+    """Show a candidate: its failing checks, rows, spec and a preview of its data."""
+    from datacody_dagster.runtime.outputs import output_metadata
+
+    project = _project(project_dir)
+    entry = _find(project, asset, run)
+    console.print(f"[bold]{entry.asset}[/bold] candidate of run {entry.run_id} ({entry.created_at})")
+    console.print(f"  file: {entry.relpath}")
+    console.print(f"  spec: {entry.spec}")
+    console.print(f"  rows: {entry.rows if entry.rows is not None else '-'}")
+    console.print(f"  failing checks: {', '.join(entry.failing_checks)}")
+    candidate = entry.path(project.root)
+    if candidate.exists():
+        meta = output_metadata(project, project.plan.node(entry.asset), candidate)
+        console.print(meta["datacody/preview"].value, markup=False, highlight=False)
+    else:
+        console.print("  [red]the candidate file is missing[/red]")
+
+
+@quarantine_app.command("publish")
+@handle_errors
+def publish(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> None:
+    """Publish a candidate despite its failed checks (recorded as a forced publish)."""
+    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.runtime.quarantine import publish_entry
+
+    project = _project(project_dir)
+    entry = _find(project, asset, run)
+    md5 = publish_entry(project, entry, project_instance(project.root))
+    shown = f" as {md5[:12]}" if md5 else ""
+    console.print(
+        f"[yellow]published[/yellow] {asset} from run {entry.run_id[:8]}{shown} (forced: "
+        f"failed {', '.join(entry.failing_checks)}); downstream assets may now be stale"
+    )
+
+
+@quarantine_app.command("drop")
+@handle_errors
+def drop(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> None:
+    """Delete a quarantined candidate."""
+    from datacody_dagster.runtime.quarantine import drop_entry
+
+    project = _project(project_dir)
+    entry = _find(project, asset, run)
+    drop_entry(project, entry)
+    console.print(f"dropped the {asset} candidate of run {entry.run_id[:8]}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(quarantine_app, name="quarantine")

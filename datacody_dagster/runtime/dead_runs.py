@@ -1,0 +1,153 @@
+"""Runs whose process is gone: mark them failed, free their pool slots, report who holds a slot.
+
+Every run Datacody starts carries its process's pid, start time and host as tags. Before the
+next run starts, :func:`recover_dead_runs` looks at the runs the instance still believes are in
+progress: one whose process no longer exists on this host is marked failed with the reason,
+and every concurrency slot it (or any finished run) holds is freed, so a killed run never
+blocks the next one. :func:`wait_for_pool` says which live run holds a pool and since when, and
+gives up after a timeout instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import psutil
+
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+PID_TAG = "datacody/pid"
+PID_STARTED_TAG = "datacody/pid_started"
+HOST_TAG = "datacody/host"
+
+
+def run_tags() -> dict[str, str]:
+    """Tags that identify the process running a run (this process)."""
+    me = psutil.Process()
+    return {PID_TAG: str(me.pid), PID_STARTED_TAG: f"{me.create_time():.3f}", HOST_TAG: socket.gethostname()}
+
+
+def process_gone(tags: dict[str, str]) -> bool:
+    """True when the tagged process surely no longer runs (same host, pid gone or reused)."""
+    pid, host = tags.get(PID_TAG), tags.get(HOST_TAG)
+    if pid is None or host != socket.gethostname():
+        return False  # not ours to judge: another host, or a run Datacody did not start
+    if int(pid) == os.getpid():
+        return False
+    try:
+        proc = psutil.Process(int(pid))
+        started = tags.get(PID_STARTED_TAG)
+        if started is not None and abs(proc.create_time() - float(started)) > 1.0:
+            return True  # the pid was reused by another process
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@dataclass(frozen=True)
+class RecoveredRun:
+    run_id: str
+    reason: str
+
+
+def recover_dead_runs(instance: dg.DagsterInstance) -> list[RecoveredRun]:
+    """Mark in-progress runs whose process is gone as failed; free slots no live run holds."""
+    import dagster as dg
+
+    recovered: list[RecoveredRun] = []
+    in_progress = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.CANCELING,
+            ]
+        )
+    )
+    for run in in_progress:
+        if not process_gone(dict(run.tags)):
+            continue
+        reason = (
+            f"the process running this run (pid {run.tags.get(PID_TAG)} on {run.tags.get(HOST_TAG)}) "
+            "is gone (killed or crashed); marked failed by datacody before the next run"
+        )
+        instance.report_run_failed(run, message=reason)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        recovered.append(RecoveredRun(run.run_id, reason))
+    storage = instance.event_log_storage
+    for run_id in storage.get_concurrency_run_ids():
+        holder = instance.get_run_by_id(run_id)
+        if holder is None or holder.is_finished:
+            storage.free_concurrency_slots_for_run(run_id)
+    return recovered
+
+
+@dataclass(frozen=True)
+class SlotHolder:
+    pool: str
+    run_id: str
+    step_key: str
+    since: datetime | None
+
+
+def pool_holders(instance: dg.DagsterInstance, pool: str) -> list[SlotHolder]:
+    """Who holds ``pool``'s slots now (run, step, since when)."""
+    info = instance.event_log_storage.get_concurrency_info(pool)
+    assigned = {(p.run_id, p.step_key): p.assigned_timestamp for p in info.pending_steps}
+    return [
+        SlotHolder(pool, s.run_id, s.step_key, assigned.get((s.run_id, s.step_key)))
+        for s in info.claimed_slots
+    ]
+
+
+def pool_full(instance: dg.DagsterInstance, pool: str) -> list[SlotHolder]:
+    """The holders when every slot of ``pool`` is taken, else an empty list."""
+    holders = pool_holders(instance, pool)
+    info = instance.event_log_storage.get_concurrency_info(pool)
+    limit = info.slot_count if info.slot_count else (info.limit or 0)
+    return holders if limit and len(holders) >= limit else []
+
+
+def describe(holders: list[SlotHolder]) -> str:
+    parts = []
+    for h in holders:
+        since = h.since.astimezone(UTC).strftime("%H:%M:%S UTC") if h.since else "an unknown time"
+        parts.append(f"run {h.run_id[:8]} (step {h.step_key}) since {since}")
+    return ", ".join(parts)
+
+
+def wait_for_pool(
+    instance: dg.DagsterInstance,
+    pool: str,
+    timeout_s: float,
+    say: Callable[[str], None] | None = None,
+    poll_s: float = 1.0,
+) -> None:
+    """Wait until ``pool`` has a free slot; say once who holds it; raise after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    told = False
+    while holders := pool_full(instance, pool):
+        if not told and say is not None:
+            say(f"waiting for pool `{pool}`: held by {describe(holders)} (timeout {timeout_s:.0f}s)")
+            told = True
+        if time.monotonic() >= deadline:
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME,
+                    f"pool `{pool}` stayed busy for {timeout_s:.0f}s: held by {describe(holders)}",
+                    None,
+                    "wait for that run to finish (see it in the Dagster UI), stop it, or raise "
+                    "--wait-timeout",
+                )
+            )
+        recover_dead_runs(instance)
+        time.sleep(poll_s)

@@ -1,0 +1,91 @@
+"""A run whose process died is marked failed and its pool slot freed before the next run; a
+slot held by a live run is reported (which run, since when) and waited for with a timeout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.storage.dagster_run import DagsterRun
+
+from datacody_dagster.emit.dagster import DUCKDB_POOL
+from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime.dead_runs import (
+    HOST_TAG,
+    PID_STARTED_TAG,
+    PID_TAG,
+    pool_holders,
+    recover_dead_runs,
+    run_tags,
+    wait_for_pool,
+)
+from datacody_dagster.runtime.instance import ensure_instance_home
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> dg.DagsterInstance:
+    home = ensure_instance_home(tmp_path / ".dagster_home")  # the dagster.yaml `datacody init` writes
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _started_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
+    run_id = str(uuid.uuid4())
+    instance.add_run(
+        DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=dg.DagsterRunStatus.STARTED, tags=tags)
+    )
+    instance.event_log_storage.set_concurrency_slots(DUCKDB_POOL, 1)
+    claim = instance.event_log_storage.claim_concurrency_slot(DUCKDB_POOL, run_id, "datacody_dbt_models")
+    assert claim.is_claimed
+    return run_id
+
+
+def test_dead_run_is_failed_and_its_slot_freed(instance: dg.DagsterInstance) -> None:
+    dead = _started_run(instance, {**run_tags(), PID_TAG: str(_dead_pid()), PID_STARTED_TAG: "1.0"})
+    live = str(uuid.uuid4())
+    instance.add_run(
+        DagsterRun(job_name="__ASSET_JOB", run_id=live, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
+    )
+    foreign = str(uuid.uuid4())  # another host's run: not ours to judge
+    instance.add_run(
+        DagsterRun(
+            job_name="__ASSET_JOB",
+            run_id=foreign,
+            status=dg.DagsterRunStatus.STARTED,
+            tags={PID_TAG: "1", HOST_TAG: "elsewhere.example"},
+        )
+    )
+    assert [h.run_id for h in pool_holders(instance, DUCKDB_POOL)] == [dead]
+
+    recovered = recover_dead_runs(instance)
+
+    assert [r.run_id for r in recovered] == [dead]
+    run = instance.get_run_by_id(dead)
+    assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
+    failure = instance.all_logs(dead, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert "is gone" in (failure[0].message or "")
+    assert pool_holders(instance, DUCKDB_POOL) == []
+    for other in (live, foreign):
+        still = instance.get_run_by_id(other)
+        assert still is not None and still.status == dg.DagsterRunStatus.STARTED
+    assert recover_dead_runs(instance) == []  # idempotent
+
+
+def test_slot_held_by_a_live_run_is_reported_and_times_out(instance: dg.DagsterInstance) -> None:
+    holder = _started_run(instance, run_tags())  # this process: alive
+    said: list[str] = []
+    with pytest.raises(DatacodyError) as err:
+        wait_for_pool(instance, DUCKDB_POOL, timeout_s=0.5, say=said.append, poll_s=0.1)
+    assert said and holder[:8] in said[0] and "since" in said[0]
+    assert holder[:8] in str(err.value) and "datacody_dbt_models" in str(err.value)
+    instance.event_log_storage.free_concurrency_slots_for_run(holder)
+    wait_for_pool(instance, DUCKDB_POOL, timeout_s=0.5)  # free now: returns at once
