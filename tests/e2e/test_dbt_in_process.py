@@ -75,7 +75,8 @@ def test_blocking_failure_stops_downstream_in_one_dbt_start(
     parses = dbt_runner.STATS.parses
     bad = materialize_project(root)
     statuses = {r.asset: r.status for r in bad.rows}
-    assert statuses == {"raw_orders": "materialized", "stg_orders": "materialized", "order_totals": "skipped"}
+    # write-audit-publish: the failing candidate is quarantined, the published stg_orders stays
+    assert statuses == {"raw_orders": "materialized", "stg_orders": "quarantined", "order_totals": "skipped"}
     assert "blocking check `unique_order_id` failed on `stg_orders`" in bad.errors
     assert (root / "data/warehouse/shop/order_totals.parquet").read_bytes() == before
     assert dbt_runner.STATS.parses == parses  # same dbt files: the parsed manifest is reused
