@@ -67,7 +67,9 @@ def _expr_sources(scope: Scope, node: exp.Expr, seen: int = 0) -> set[UpstreamCo
 
 def column_reads(sql: str, upstream_columns: Mapping[str, list[str] | tuple[str, ...] | None]) -> ColumnReads:
     """Lineage of ``sql`` (canonical spec SQL) given the known columns of its upstream assets."""
-    schema = {name: {c: "VARCHAR" for c in cols} for name, cols in upstream_columns.items() if cols}
+    schema: dict[str, object] = {
+        name: {c: "VARCHAR" for c in cols} for name, cols in upstream_columns.items() if cols
+    }
     try:
         query = qualify(
             parse_one(sql, read=DIALECT), schema=schema, dialect=DIALECT, validate_qualify_columns=False
