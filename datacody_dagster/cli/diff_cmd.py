@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from datacody_dagster.cli.common import ProjectDir, console, handle_errors
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+
+def changed_rows_table(key: tuple[str, ...], sample: list[dict[str, Any]]) -> Table:
+    """Sampled changed rows, old and new values side by side (one line per changed column)."""
+    table = Table(title="sample of changed rows", title_justify="left")
+    for col in (*key, "column", "old", "new"):
+        table.add_column(col)
+    for row in sample:
+        old, new = row.get("old") or {}, row.get("new") or {}
+        for i, col in enumerate(row.get("changed") or []):
+            keys = [str(row[k]) if i == 0 else "" for k in key]
+            table.add_row(*keys, col, str(old.get(col)), str(new.get(col)))
+    return table
 
 
 def _print(asset: str, v1: int, v2: int, result: object) -> None:
@@ -42,13 +55,11 @@ def _print(asset: str, v1: int, v2: int, result: object) -> None:
         if r.changed_columns:
             cols = ", ".join(f"{c} ({n:,})" for c, n in sorted(r.changed_columns.items()))
             console.print(f"changed columns: {cols}")
-        for label, rows in (
-            ("added", r.sample_added),
-            ("removed", r.sample_removed),
-            ("changed", r.sample_changed),
-        ):
+        for label, rows in (("added", r.sample_added), ("removed", r.sample_removed)):
             if rows:
                 console.print(f"sample {label}: " + "; ".join(json.dumps(x, default=str) for x in rows))
+        if r.sample_changed:
+            console.print(changed_rows_table(r.key, r.sample_changed))
     else:
         console.print(
             f"rows only in v{v2}: [green]{r.added:,}[/green], only in v{v1}: [red]{r.removed:,}[/red] "

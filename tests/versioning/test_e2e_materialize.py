@@ -54,7 +54,9 @@ def test_materialize_twice_then_history_diff_checkout(tmp_path: Path, dagster_ho
     diff = json.loads(_dc("diff", "customers", *p, "--json").stdout)
     assert diff["key"] == ["customer_id"]
     assert diff["rows"] == {"added": 1, "removed": 1, "changed": 1}
-    assert diff["sample"]["changed"] == [{"customer_id": 2, "changed": ["country"]}]
+    assert diff["sample"]["changed"] == [
+        {"customer_id": 2, "changed": ["country"], "old": {"country": "US"}, "new": {"country": "CA"}}
+    ]
 
     checkout = _dc("checkout", "customers", "1", *p)
     assert checkout.returncode == 0, checkout.stdout + checkout.stderr
