@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+if TYPE_CHECKING:
+    from datacody_dagster.compiler import CompiledProject
 
 PROD = "prod"
 STATE_DIR = ".datacody/envs"
@@ -87,6 +90,10 @@ class EnvState:
     base_digest: str | None = None
     """For an environment other than prod: the digest of prod's state it was planned against."""
     blocking_failures: tuple[str, ...] = ()
+    promote: tuple[str, ...] = ()
+    """Assets this environment built for its plan (what `apply` moves to prod)."""
+    drop: tuple[str, ...] = ()
+    """Assets the plan removes from prod's state."""
 
     def digest(self) -> str:
         """A stable hash of the held assets (prod "moved" when this changes)."""
@@ -101,6 +108,8 @@ class EnvState:
             "plan_id": self.plan_id,
             "base_digest": self.base_digest,
             "blocking_failures": list(self.blocking_failures),
+            "promote": list(self.promote),
+            "drop": list(self.drop),
             "assets": {k: v.to_json() for k, v in sorted(self.assets.items())},
         }
 
@@ -111,6 +120,8 @@ class EnvState:
             plan_id=data.get("plan_id"),
             base_digest=data.get("base_digest"),
             blocking_failures=tuple(data.get("blocking_failures") or ()),
+            promote=tuple(data.get("promote") or ()),
+            drop=tuple(data.get("drop") or ()),
             assets={k: AssetState.from_json(v) for k, v in (data.get("assets") or {}).items()},
         )
 
@@ -204,3 +215,24 @@ def save_state(root: Path, state: EnvState) -> Path:
 def list_states(root: Path) -> list[str]:
     folder = root / STATE_DIR
     return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def record_held(project: CompiledProject, node: Node, data_version: str | None) -> None:
+    """Note that ``project.env`` now holds ``node`` as planned (called after each write).
+
+    Read-modify-write under an exclusive file lock: parallel steps of one run record at once.
+    """
+    import fcntl
+
+    folder = project.root / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            state = load_state(project.root, project.env) or EnvState(project.env)
+            rel = project.output_path(node).relative_to(project.root).as_posix()
+            assets = dict(state.assets)
+            assets[node.name] = asset_state(node, data_version, rel)
+            save_state(project.root, replace(state, assets=assets))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

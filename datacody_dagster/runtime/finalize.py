@@ -101,6 +101,9 @@ def finalize(
     meta = output_metadata(project, node)
     version_meta, data_version = _record_version(project, node)
     meta.update(version_meta)
+    from datacody_dagster.envs.state import record_held
+
+    record_held(project, node, data_version.value if data_version else None)  # for `datacody plan`
     meta.update(extra_metadata or {})
     meta.update(_profile_metadata(project, node))
     check_results, failures = _evaluate_checks(

@@ -1,0 +1,78 @@
+"""Put prod back to earlier versions from DVC (exact bytes, no recompute)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.envs.apply import applied_path
+from datacody_dagster.envs.state import PROD, AssetState, EnvState, load_state, save_state
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+
+def _set_prod(root: Path, asset: str, entry: AssetState | None) -> None:
+    prod = load_state(root, PROD) or EnvState(PROD)
+    assets = dict(prod.assets)
+    if entry is None:
+        assets.pop(asset, None)
+    else:
+        assets[asset] = entry
+    save_state(root, replace(prod, assets=assets))
+
+
+def rollback_asset(project: CompiledProject, asset: str, to: str | None) -> tuple[int, str]:
+    """Restore ``asset`` to version ``to`` (default: the one before current); (version, md5)."""
+    from datacody_dagster.versioning.checkout import checkout_version
+    from datacody_dagster.versioning.history import find_version
+    from datacody_dagster.versioning.session import open_asset_versions
+
+    versions = open_asset_versions(project.root, asset)
+    if to is None and len(versions.history) < 2:
+        raise DatacodyError(
+            Diagnostic(RUNTIME, f"{asset} has no earlier version", hint=f"see `datacody history {asset}`")
+        )
+    entry = find_version(versions.history, to if to is not None else "-1", asset)
+    recorded = checkout_version(
+        project.root,
+        project.settings.dvc,
+        versions.instance,
+        versions.asset.key,
+        versions.asset.output,
+        entry,
+    )
+    prod = load_state(project.root, PROD)
+    held = prod.assets.get(asset) if prod else None
+    if held is not None:
+        _set_prod(project.root, asset, replace(held, data_version=recorded.md5))
+    return entry.version, recorded.md5
+
+
+def rollback_plan(project: CompiledProject, plan_id: str) -> list[tuple[str, str | None]]:
+    """Restore every asset a plan promoted to its version before the plan; (asset, md5) pairs."""
+    path = applied_path(project.root, plan_id)
+    if not path.exists():
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"no applied plan `{plan_id}`",
+                hint="`datacody env list` and the Dagster event log (datacody/plan_id) show plan ids",
+            )
+        )
+    record = json.loads(path.read_text(encoding="utf-8"))
+    before = EnvState.from_json(record["prod_before"])
+    done: list[tuple[str, str | None]] = []
+    for asset, info in record["assets"].items():
+        md5 = info.get("before")
+        if md5 is None:  # the plan added it: prod had no such output before
+            output = project.root / info["path"]
+            if output.is_file():
+                output.unlink()
+            _set_prod(project.root, asset, None)
+            done.append((asset, None))
+            continue
+        _, restored = rollback_asset(project, asset, md5)
+        _set_prod(project.root, asset, before.assets.get(asset))
+        done.append((asset, restored))
+    return done
