@@ -4,7 +4,7 @@ Each asset is replaced with one rename; the set is all-or-nothing through the jo
 (:mod:`journal`): a crash before the commit point leaves prod as before, a crash after it is
 rolled forward by the next command. Each promoted asset gets a DVC version and a Dagster
 materialization event carrying the plan id; the prod versions it replaced are kept in
-``.datacody/envs/applied/<plan_id>.json`` for `datacody rollback --plan`.
+``data/.datacody/envs/applied/<plan_id>.json`` for `datacody rollback --plan`.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ def _check(project: CompiledProject, env: EnvState, prod: EnvState | None) -> No
             f"fix the specs, then `datacody plan --env {name}` again",
         )
     now = (prod or EnvState(PROD)).digest()
+    if prod is not None and prod.plan_id == env.plan_id:
+        raise _refuse(
+            f"plan {env.plan_id} of env `{name}` is already applied",
+            f"change the specs and `datacody plan --env {name}` again",
+        )
     if env.base_digest != now:
         raise _refuse(
             f"prod moved since plan {env.plan_id} of env `{name}` was made",
@@ -188,6 +193,9 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
             URI: dg.MetadataValue.text((project.root / p.path).resolve().as_uri()),
         }
         tags = {CODE_VERSION_TAG: node.fingerprint}
+        rows = _row_count(project.root / p.path)
+        if rows is not None:
+            metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
         if p.md5:
             metadata[DVC_MD5] = dg.MetadataValue.text(p.md5)
             tags[DATA_VERSION_TAG] = p.md5
@@ -199,6 +207,20 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
                 tags=tags,
             )
         )
+
+
+def _row_count(path: Path) -> int | None:
+    import duckdb
+
+    from datacody_dagster.versioning.diff import path_relation
+
+    con = duckdb.connect()
+    try:
+        return int(con.execute(f"select count(*) from {path_relation(path)}").fetchall()[0][0])
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
 
 
 def _write_applied(root: Path, journal: Journal, before: EnvState, promoted: list[Promoted]) -> None:

@@ -119,7 +119,8 @@ def _sql_into(project: CompiledProject, node: Node) -> None:
         con.close()
 
 
-def _produce(project: CompiledProject, node: Node) -> None:
+def produce_output(project: CompiledProject, node: Node) -> None:
+    """Write ``node``'s output at ``project.output_path(node)`` with its engine (no Dagster run)."""
     project.output_path(node).parent.mkdir(parents=True, exist_ok=True)
     if node.kind == "source":
         from datacody_dagster.runtime.sources import load_source
@@ -153,9 +154,11 @@ def _produce(project: CompiledProject, node: Node) -> None:
 
 
 def unique_key(node: Node) -> tuple[str, ...] | None:
-    """The diff key of an asset: its first `unique` check, else its incremental key."""
+    """The diff key of an asset: its first `unique` check, its incremental key, or a key its SQL
+    makes unique (GROUP BY columns)."""
     unique = next((tuple(c.args["columns"]) for c in node.checks if c.kind == "unique"), None)
-    return unique or node.incremental_key or None
+    proven = node.proven_unique_keys[0] if node.proven_unique_keys else None
+    return unique or node.incremental_key or proven or None
 
 
 def _audit(project: CompiledProject, envp: CompiledProject, node: Node, started: float) -> BuiltAsset:
@@ -221,7 +224,7 @@ def build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None) ->
             continue
         started = time.monotonic()
         try:
-            _produce(envp, node)
+            produce_output(envp, node)
             built = _audit(project, envp, node, started)
         except DatacodyError as exc:
             built = BuiltAsset(node.name, "failed", error="; ".join(d.message for d in exc.diagnostics))

@@ -72,7 +72,54 @@ def rollback_plan(project: CompiledProject, plan_id: str) -> list[tuple[str, str
             _set_prod(project.root, asset, None)
             done.append((asset, None))
             continue
-        _, restored = rollback_asset(project, asset, md5)
+        restored = _restore(project, asset, md5, plan_id)
         _set_prod(project.root, asset, before.assets.get(asset))
         done.append((asset, restored))
+    prod = load_state(project.root, PROD)
+    if prod is not None:
+        save_state(project.root, replace(prod, plan_id=before.plan_id))
     return done
+
+
+def _restore(project: CompiledProject, asset: str, md5: str, plan_id: str) -> str:
+    """Put the bytes of DVC version ``md5`` at the asset's prod output, version and report it."""
+    import dagster as dg
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    from datacody_dagster.emit.dagster import asset_key
+    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.versioning import record_output
+    from datacody_dagster.versioning.cache import missing_objects, restore
+    from datacody_dagster.versioning.history import DVC_MD5
+    from datacody_dagster.versioning.remote import fetch_versions
+
+    settings = project.settings.dvc
+    if missing_objects(project.root, md5):
+        if not settings.remote:
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME,
+                    f"{asset}: version {md5} is not in the local DVC cache",
+                    hint="set dvc.remote in resources/<env>.yaml to fetch it from the remote",
+                )
+            )
+        fetch_versions(project.root, settings, [md5])
+    output = project.output_path(project.plan.node(asset))
+    restore(project.root, md5, output)
+    recorded = record_output(project.root, output, settings)
+    if recorded.md5 != md5:
+        raise DatacodyError(
+            Diagnostic(RUNTIME, f"restored {output} hashes to {recorded.md5}, expected {md5}")
+        )
+    project_instance(project.root).report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=asset_key(asset),
+            description=f"datacody rollback of plan {plan_id}",
+            metadata={
+                DVC_MD5: dg.MetadataValue.text(md5),
+                "datacody/rollback_of_plan": dg.MetadataValue.text(plan_id),
+            },
+            tags={DATA_VERSION_TAG: md5},
+        )
+    )
+    return md5

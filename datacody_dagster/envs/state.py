@@ -1,7 +1,8 @@
 """What an environment holds, per asset: fingerprint, metadata hash, SQL, columns, data version.
 
-The state is a small JSON file per environment (``.datacody/envs/<name>.json``), written
-atomically, so a plan is computed from files alone, without a Dagster run or an engine.
+The state is a small JSON file per environment (``data/.datacody/envs/<name>.json``, beside
+the data it describes), written atomically, so a plan is computed from files alone, without a
+Dagster run or an engine.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from datacody_dagster.compiler import CompiledProject
 
 PROD = "prod"
-STATE_DIR = ".datacody/envs"
+STATE_DIR = "data/.datacody/envs"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 

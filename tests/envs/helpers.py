@@ -55,3 +55,17 @@ def state_of(project: CompiledProject, name: str = PROD) -> EnvState:
     """The state an environment would hold after building every asset of ``project``."""
     wh = project.settings.warehouse_dir
     return EnvState(name, {n.name: asset_state(n, path=n.output_relpath(wh)) for n in project.plan.nodes})
+
+
+def build_prod(project: CompiledProject) -> None:
+    """Prod as `datacody materialize` leaves it (outputs, DVC versions, prod state), built
+    in-process with the same writers, without a Dagster run (keeps the tests fast)."""
+    from datacody_dagster.envs.build import produce_output
+    from datacody_dagster.envs.state import record_held
+    from datacody_dagster.versioning import ensure_dvc_repo, record_output
+
+    ensure_dvc_repo(project.root, project.settings.dvc)
+    for node in project.plan.nodes:
+        produce_output(project, node)
+        version = record_output(project.root, project.output_path(node), project.settings.dvc)
+        record_held(project, node, version.md5)
