@@ -196,18 +196,12 @@ def _side_by_side(
 
 
 def _unkeyed(con: Any, common: list[str], retyped: set[str]) -> RowChanges:
-    """A diff of row multisets by 64-bit row hashes: one read of each side, one join."""
+    """A diff of row multisets by 64-bit row hashes: one read of each side, one aggregation."""
     parts = ", ".join(f"{_q(c)}::varchar" if c in retyped else _q(c) for c in common) or "1"
-    con.execute(
-        f"create or replace temp table ho as select hash({parts}) h, count(*) n from old_v group by 1"
-    )
-    con.execute(
-        f"create or replace temp table hn as select hash({parts}) h, count(*) n from new_v group by 1"
-    )
     row = con.execute(
-        "select coalesce(sum(greatest(coalesce(n.n, 0) - coalesce(o.n, 0), 0)), 0), "
-        "coalesce(sum(greatest(coalesce(o.n, 0) - coalesce(n.n, 0), 0)), 0) "
-        "from ho o full outer join hn n on o.h = n.h"
+        "select coalesce(sum(d) filter (where d > 0), 0), coalesce(-sum(d) filter (where d < 0), 0) "
+        f"from (select h, sum(s) as d from (select hash({parts}) as h, -1 as s from old_v "
+        f"union all select hash({parts}) as h, 1 as s from new_v) group by h)"
     ).fetchall()[0]
     return RowChanges(added=int(row[0]), removed=int(row[1]), changed=None, key=None)
 
@@ -224,6 +218,7 @@ def diff_relations(
 
     con = duckdb.connect()
     try:
+        con.execute("set preserve_insertion_order = false")  # results are ordered explicitly
         con.execute(f"create temp view old_v as select * from {old_relation}")
         con.execute(f"create temp view new_v as select * from {new_relation}")
         old_schema, new_schema = _schema(con, "old_v"), _schema(con, "new_v")
