@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
         changed_only: Annotated[
-            bool, typer.Option("--changed-only", help="Leave unchanged assets out of the table.")
+            bool, typer.Option("--changed-only", help="Leave out assets that nothing touches.")
         ] = False,
     ) -> None:
         """Classify every asset's change against prod (breaking, non-breaking, indirect, ...)."""

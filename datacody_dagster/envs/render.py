@@ -34,7 +34,7 @@ def plan_table(plan: EnvPlan, show_unchanged: bool = True) -> Table:
     for col in ("asset", "change", "action", "affected columns", "reason"):
         table.add_column(col, overflow="fold")
     for c in plan.changes:
-        if c.change == "unchanged" and not show_unchanged:
+        if c.change == "unchanged" and not c.reason and not show_unchanged:
             continue
         style = _STYLE.get(c.change, "")
         table.add_row(
