@@ -44,9 +44,34 @@ def rollback_asset(project: CompiledProject, asset: str, to: str | None) -> tupl
     )
     prod = load_state(project.root, PROD)
     held = prod.assets.get(asset) if prod else None
-    if held is not None:
-        _set_prod(project.root, asset, replace(held, data_version=recorded.md5))
+    known = _state_of_version(project.root, asset, recorded.md5)
+    if known is not None:
+        _set_prod(project.root, asset, known)
+    elif held is not None:
+        same_code = entry.code_version in (None, held.fingerprint)
+        # Without the old SQL the next plan cannot say what differs: it rebuilds the asset.
+        _set_prod(
+            project.root,
+            asset,
+            replace(
+                held,
+                data_version=recorded.md5,
+                fingerprint=held.fingerprint if same_code else str(entry.code_version),
+                sql=held.sql if same_code else None,
+            ),
+        )
     return entry.version, recorded.md5
+
+
+def _state_of_version(root: Path, asset: str, md5: str) -> AssetState | None:
+    """The state prod had when it held ``md5`` for ``asset`` (from applied plans), if known."""
+    folder = applied_path(root, "x").parent
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        before = EnvState.from_json(json.loads(path.read_text(encoding="utf-8"))["prod_before"])
+        entry = before.assets.get(asset)
+        if entry is not None and entry.data_version == md5:
+            return entry
+    return None
 
 
 def rollback_plan(project: CompiledProject, plan_id: str) -> list[tuple[str, str | None]]:

@@ -99,6 +99,15 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     replanned = cli(proj, "plan", "--json")
     assert '"rebuild": [\n    "orders",\n    "revenue"\n  ]' in replanned.output
 
+    # One asset back to the version the plan promoted (v1: apply, v2: rollback of the plan).
+    one = cli(proj, "rollback", "orders")
+    assert one.exit_code == 0, one.output
+    assert prod_md5s(proj)["orders.parquet"] == after["orders.parquet"]
+    planned_again = cli(proj, "plan", "--json")
+    assert '"asset": "orders",\n      "group": "shop",\n      "change": "unchanged"' in planned_again.output
+    undone = cli(proj, "rollback", "orders", "--to", "2")
+    assert undone.exit_code == 0 and prod_md5s(proj) == before
+
     deleted = cli(proj, "env", "delete", "dev")
     assert deleted.exit_code == 0, deleted.output
     assert not env_dir.exists() and prod_md5s(proj) == before
