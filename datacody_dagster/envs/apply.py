@@ -111,6 +111,15 @@ def apply_env(project: CompiledProject, env_name: str) -> list[Promoted]:
     for asset in env.promote:
         entry = env.assets[asset]
         node = project.plan.node(asset)
+        if node.kind == "sql" and node.materialized == "view":
+            # Prod keeps views in its DuckDB file, not as files: `datacody materialize` re-creates
+            # them; until then prod's state keeps the old entry, so the next plan still lists it.
+            old = prod.assets.get(asset) if prod else None
+            if old is None:
+                after.pop(asset, None)
+            else:
+                after[asset] = old
+            continue
         dest = node.output_relpath(wh)
         staged_rel = f"{Path(dest).parent.as_posix()}/.{Path(dest).name}.apply-{env.plan_id}"
         moves.append(Move(asset, staged_rel, dest))

@@ -248,7 +248,7 @@ def path_relation(path: Path) -> str:
 def diff_paths(old: Path, new: Path, key: Sequence[str] | None = None) -> VersionDiff:
     """Compare two outputs on disk (e.g. an environment's output against prod's)."""
     old_rows, new_rows, schema, rows = diff_relations(path_relation(old), path_relation(new), key)
-    return VersionDiff(str(old), str(new), old_rows, new_rows, schema, rows)
+    return VersionDiff("", "", old_rows, new_rows, schema, rows)  # files on disk: no DVC hashes
 
 
 def diff_versions(root: Path, old_md5: str, new_md5: str, key: Sequence[str] | None = None) -> VersionDiff:

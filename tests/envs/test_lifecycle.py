@@ -5,6 +5,7 @@ Prod is built once per module; each test works on a copy of it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -65,6 +66,10 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     text = report.read_text()
     assert "| `orders` | built | 4 | 1/1 passed | +0 -0 ~4 (amount: 4) |" in text
     assert "| `revenue` | built | 2 |  | +0 -0 ~2 (revenue: 2) |" in text  # keyed by its GROUP BY
+
+    diffed = cli(proj, "diff", "revenue", "--env", "dev", "--json")
+    assert diffed.exit_code == 0, diffed.output
+    assert json.loads(diffed.output)["rows"] == {"added": 0, "removed": 0, "changed": 2}
 
     applied = cli(proj, "apply", "--env", "dev")
     assert applied.exit_code == 0, applied.output
