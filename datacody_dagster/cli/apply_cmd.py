@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.compiler import compile_project
         from datacody_dagster.envs.apply import apply_env
         from datacody_dagster.envs.recovery import recover_apply
-        from datacody_dagster.envs.state import check_env_name, load_state
+        from datacody_dagster.versioning.env_state import check_env_name, load_state
 
         project = compile_project(project_dir)
         recover_apply(project)

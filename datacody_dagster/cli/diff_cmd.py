@@ -117,8 +117,8 @@ def register(app: typer.Typer) -> None:
 def _diff_env(project_dir: Path, asset: str, env: str, as_json: bool) -> None:
     from datacody_dagster.compiler import compile_project
     from datacody_dagster.envs.build import unique_key
-    from datacody_dagster.envs.state import check_env_name, load_state
     from datacody_dagster.versioning.diff import diff_paths
+    from datacody_dagster.versioning.env_state import check_env_name, load_state
 
     project = compile_project(project_dir)
     state = load_state(project.root, check_env_name(env))

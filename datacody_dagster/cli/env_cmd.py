@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     def list_(project_dir: ProjectDir = Path(".")) -> None:
         """Environments with their plan, built assets, blocking failures and size."""
         from datacody_dagster.envs.build import env_root
-        from datacody_dagster.envs.state import PROD, list_states, load_state
+        from datacody_dagster.versioning.env_state import PROD, list_states, load_state
 
         root = project_dir.resolve()
         table = Table()
@@ -54,8 +54,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Remove the environment's outputs and state; prod's files are never touched."""
         from datacody_dagster.envs.build import ENVS_DIR, env_root
-        from datacody_dagster.envs.state import PROD, check_env_name, state_path
         from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+        from datacody_dagster.versioning.env_state import PROD, check_env_name, state_path
 
         if name == PROD:
             raise DatacodyError(

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.envs.plan import build_env_plan
         from datacody_dagster.envs.recovery import recover_apply
         from datacody_dagster.envs.render import plan_markdown, plan_table, summary_line
-        from datacody_dagster.envs.state import PROD, check_env_name, load_state
+        from datacody_dagster.versioning.env_state import PROD, check_env_name, load_state
 
         project = compile_project(project_dir)
         recover_apply(project)

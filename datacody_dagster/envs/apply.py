@@ -18,8 +18,8 @@ from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.envs.journal import Journal, Move, checkpoint, clear_journal, write_journal
-from datacody_dagster.envs.state import PROD, STATE_DIR, EnvState, load_state, save_state
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.versioning.env_state import PROD, STATE_DIR, EnvState, load_state, save_state
 
 PLAN_ID = "datacody/plan_id"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node, ProjectPlan
 from datacody_dagster.envs.plan import EnvPlan
-from datacody_dagster.envs.state import EnvState, asset_state, check_env_name, save_state
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.diff import VersionDiff
+from datacody_dagster.versioning.env_state import EnvState, asset_state, check_env_name, save_state
 
 ENVS_DIR = "data/envs"
 

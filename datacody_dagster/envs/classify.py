@@ -15,7 +15,7 @@ from sqlglot.errors import SqlglotError
 
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.compiler.sql import DIALECT
-from datacody_dagster.envs.state import AssetState, config_hash, meta_hash
+from datacody_dagster.versioning.env_state import AssetState, config_hash, meta_hash
 
 Change = Literal["unchanged", "added", "removed", "metadata-only", "non-breaking", "breaking", "indirect"]
 ALL_COLUMNS: frozenset[str] = frozenset({"*"})

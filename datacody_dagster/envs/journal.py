@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacody_dagster.envs.state import STATE_DIR
+from datacody_dagster.versioning.env_state import STATE_DIR
 
 JOURNAL = "apply.journal.json"
 CRASH_ENV = "DATACODY_APPLY_CRASH_AT"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datacody_dagster.compiler.plan import Node, ProjectPlan
 from datacody_dagster.envs.classify import ALL_COLUMNS, Change, DirectChange, classify_direct
 from datacody_dagster.envs.lineage import ANY, column_reads
-from datacody_dagster.envs.state import EnvState
+from datacody_dagster.versioning.env_state import EnvState
 
 REBUILD: frozenset[str] = frozenset({"added", "non-breaking", "breaking", "indirect"})
 

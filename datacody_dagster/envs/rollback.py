@@ -8,8 +8,8 @@ from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.envs.apply import applied_path
-from datacody_dagster.envs.state import PROD, AssetState, EnvState, load_state, save_state
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.versioning.env_state import PROD, AssetState, EnvState, load_state, save_state
 
 
 def _set_prod(root: Path, asset: str, entry: AssetState | None) -> None:

@@ -101,7 +101,7 @@ def finalize(
     meta = output_metadata(project, node)
     version_meta, data_version = _record_version(project, node)
     meta.update(version_meta)
-    from datacody_dagster.envs.state import record_held
+    from datacody_dagster.versioning.env_state import record_held
 
     record_held(project, node, data_version.value if data_version else None)  # for `datacody plan`
     meta.update(extra_metadata or {})

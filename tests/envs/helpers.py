@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject, compile_project
-from datacody_dagster.envs.state import PROD, EnvState, asset_state
+from datacody_dagster.versioning.env_state import PROD, EnvState, asset_state
 from tests.conftest import write_project
 
 ORDERS_CSV = """id,customer_id,amount,status
@@ -61,8 +61,8 @@ def build_prod(project: CompiledProject) -> None:
     """Prod as `datacody materialize` leaves it (outputs, DVC versions, prod state), built
     in-process with the same writers, without a Dagster run (keeps the tests fast)."""
     from datacody_dagster.envs.build import produce_output
-    from datacody_dagster.envs.state import record_held
     from datacody_dagster.versioning import ensure_dvc_repo, record_output
+    from datacody_dagster.versioning.env_state import record_held
 
     ensure_dvc_repo(project.root, project.settings.dvc)
     for node in project.plan.nodes:

@@ -19,7 +19,7 @@ from datacody_dagster.cli.main import app
 from datacody_dagster.compiler import compile_project
 from datacody_dagster.envs.build import file_md5
 from datacody_dagster.envs.journal import CRASH_ENV, journal_path
-from datacody_dagster.envs.state import PROD, load_state, record_held
+from datacody_dagster.versioning.env_state import PROD, load_state, record_held
 from tests.conftest import datacody_bin
 from tests.envs.helpers import build_prod, edit, shop_project
 

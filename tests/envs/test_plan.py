@@ -11,7 +11,7 @@ from rich.console import Console
 from datacody_dagster.compiler import compile_project
 from datacody_dagster.envs.plan import EnvPlan, build_env_plan
 from datacody_dagster.envs.render import plan_markdown, plan_table
-from datacody_dagster.envs.state import PROD, load_state, save_state
+from datacody_dagster.versioning.env_state import PROD, load_state, save_state
 from tests.envs.helpers import edit, shop_project, state_of
 
 GOLDEN = Path(__file__).parent / "golden"
