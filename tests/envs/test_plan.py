@@ -156,3 +156,18 @@ def test_plan_table_matches_golden(golden_plan: EnvPlan) -> None:
         console = Console(width=120, color_system=None, record=True, file=sink)
         console.print(plan_table(golden_plan))
     _golden("plan.txt", console.export_text())
+
+
+def test_cli_plan_without_prod_state_and_bad_env_name(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from datacody_dagster.cli.main import app
+
+    root = shop_project(tmp_path)
+    out = CliRunner().invoke(app, ["plan", "--project-dir", str(root)], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "prod holds no recorded state yet" in out.output
+    assert "Rebuild: raw_orders, orders, revenue, status_counts." in out.output
+    bad = CliRunner().invoke(app, ["plan", "--env", "../x", "-p", str(root)], catch_exceptions=False)
+    assert bad.exit_code == 1 and "invalid environment name `../x`" in bad.output
+    assert not (root / "data" / "envs").exists()
