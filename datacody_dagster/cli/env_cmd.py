@@ -24,10 +24,12 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def list_(project_dir: ProjectDir = Path(".")) -> None:
         """Environments with their plan, built assets, blocking failures and size."""
+        from datacody_dagster.config import load_settings
         from datacody_dagster.envs.build import env_root
         from datacody_dagster.versioning.env_state import PROD, list_states, load_state
 
         root = project_dir.resolve()
+        warehouse = load_settings(root).warehouse_dir
         table = Table()
         for col in ("env", "plan", "built", "blocking failures", "size"):
             table.add_column(col)
@@ -35,7 +37,7 @@ def register(app: typer.Typer) -> None:
             state = load_state(root, name)
             if state is None:
                 continue
-            folder = root / "data/warehouse" if name == PROD else env_root(root, name)
+            folder = root / warehouse if name == PROD else env_root(root, name)
             size = _size(folder)
             table.add_row(
                 name,

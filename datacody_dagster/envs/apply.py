@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.envs.build import file_md5
 from datacody_dagster.envs.journal import Journal, Move, checkpoint, clear_journal, write_journal
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.env_state import PROD, STATE_DIR, EnvState, load_state, save_state
@@ -89,6 +90,11 @@ def _check(project: CompiledProject, env: EnvState, prod: EnvState | None) -> No
         if entry is None or entry.path is None or not (project.root / entry.path).exists():
             raise _refuse(
                 f"env `{name}` lacks the output of {asset}",
+                f"re-plan: `datacody plan --env {name}`",
+            )
+        if entry.data_version and file_md5(project.root / entry.path) != entry.data_version:
+            raise _refuse(
+                f"{entry.path} changed since plan {env.plan_id} built and audited it",
                 f"re-plan: `datacody plan --env {name}`",
             )
 

@@ -129,9 +129,15 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
 
-def test_apply_refuses_when_prod_moved(proj: Path) -> None:
+def test_apply_refuses_when_prod_moved_or_env_changed(proj: Path) -> None:
     edit(proj, *AMOUNT)
     assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    audited = proj / "data/envs/dev/shop/revenue.parquet"
+    saved = audited.read_bytes()
+    shutil.copy(proj / "data/warehouse/shop/revenue.parquet", audited)  # not what was audited
+    tampered = cli(proj, "apply", "--env", "dev")
+    assert tampered.exit_code == 1 and "changed since plan" in tampered.output
+    audited.write_bytes(saved)
     project = compile_project(proj)
     record_held(project, project.plan.node("status_counts"), "0" * 32)  # someone materialized prod
     refused = cli(proj, "apply", "--env", "dev")
