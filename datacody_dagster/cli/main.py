@@ -25,16 +25,19 @@ app = typer.Typer(
 
 # Each module exposes `register(app)`. Keep this list sorted.
 COMMAND_MODULES: tuple[str, ...] = (
+    "datacody_dagster.cli.apply_cmd",
     "datacody_dagster.cli.check_cmd",
     "datacody_dagster.cli.checkout_cmd",
     "datacody_dagster.cli.compile_cmd",
     "datacody_dagster.cli.ddl_cmd",
     "datacody_dagster.cli.diff_cmd",
+    "datacody_dagster.cli.env_cmd",
     "datacody_dagster.cli.example_data_cmd",
     "datacody_dagster.cli.history_cmd",
     "datacody_dagster.cli.init_cmd",
     "datacody_dagster.cli.materialize_cmd",
     "datacody_dagster.cli.optimize_cmd",
+    "datacody_dagster.cli.plan_cmd",
     "datacody_dagster.cli.proposals_cmd",
     "datacody_dagster.cli.quarantine_cmd",
     "datacody_dagster.cli.propose_cmd",

@@ -5,7 +5,8 @@ It never imports dagster, duckdb or pyspark, so the CLI's `validate` and `compil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from datacody_dagster.compiler.index import ProjectIndex, build_index
@@ -23,6 +24,11 @@ class CompiledProject:
     root: Path
     settings: ProjectSettings
     plan: ProjectPlan
+    env: str = "prod"
+    """The environment outputs are written to (``datacody plan --env NAME``)."""
+    output_overrides: Mapping[str, str] = field(default_factory=dict)
+    """Asset name -> output path relative to the root, for assets an environment rebuilds;
+    every other asset is read from prod."""
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -32,7 +38,8 @@ class CompiledProject:
         return self.root / self.settings.warehouse_dir
 
     def output_path(self, node: Node) -> Path:
-        return self.root / node.output_relpath(self.settings.warehouse_dir)
+        override = self.output_overrides.get(node.name)
+        return self.root / (override or node.output_relpath(self.settings.warehouse_dir))
 
 
 def _index_and_diagnostics(root: Path, settings: ProjectSettings) -> tuple[ProjectIndex, list[Diagnostic]]:

@@ -145,6 +145,9 @@ def finalize(
         publish(staged, project.output_path(node))
     version_meta, data_version = _record_version(project, node)
     meta.update(version_meta)
+    from datacody_dagster.versioning.env_state import record_held
+
+    record_held(project, node, data_version.value if data_version else None)  # for `datacody plan`
     meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - started, 3))
     if failures:
         meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(failures))

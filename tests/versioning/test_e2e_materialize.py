@@ -51,10 +51,16 @@ def test_materialize_twice_then_history_diff_checkout(tmp_path: Path, dagster_ho
     assert history[0]["hash"] != history[1]["hash"]
     assert all(h["run_id"] and h["row_count"] == 3 and h["code_version"] for h in history)
 
+    # Every materialization leaves prod's environment state (what `datacody plan` compares with).
+    prod_state = json.loads((root / "data/.datacody/envs/prod.json").read_text())
+    assert prod_state["assets"]["customers"]["data_version"] == history[0]["hash"]
+
     diff = json.loads(_dc("diff", "customers", *p, "--json").stdout)
     assert diff["key"] == ["customer_id"]
     assert diff["rows"] == {"added": 1, "removed": 1, "changed": 1}
-    assert diff["sample"]["changed"] == [{"customer_id": 2, "changed": ["country"]}]
+    assert diff["sample"]["changed"] == [
+        {"customer_id": 2, "changed": ["country"], "old": {"country": "US"}, "new": {"country": "CA"}}
+    ]
 
     checkout = _dc("checkout", "customers", "1", *p)
     assert checkout.returncode == 0, checkout.stdout + checkout.stderr

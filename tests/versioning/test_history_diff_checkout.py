@@ -54,7 +54,10 @@ def test_diff_reports_exactly_the_changed_rows(project: Path, instance: Any, set
     assert d["schema"] == []
     assert d["changed_columns"] == {"name": 1, "price": 1}
     assert d["sample"]["added"] == [{"id": 5}] and d["sample"]["removed"] == [{"id": 1}]
-    assert d["sample"]["changed"] == [{"id": 2, "changed": ["price"]}, {"id": 3, "changed": ["name"]}]
+    assert d["sample"]["changed"] == [
+        {"id": 2, "changed": ["price"], "old": {"price": 2.0}, "new": {"price": 2.5}},
+        {"id": 3, "changed": ["name"], "old": {"name": "c"}, "new": {"name": "C"}},
+    ]
     text = cli("diff", "items", "1", "2", "-p", str(project))
     assert text.exit_code == 0 and "1 added" in text.output and "2 changed" in text.output
 

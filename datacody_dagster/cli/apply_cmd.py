@@ -1,0 +1,72 @@
+"""`datacody apply --env NAME` and `datacody rollback`: promote an environment, undo it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from datacody_dagster.cli.common import ProjectDir, console, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def apply(
+        env: Annotated[str, typer.Option("--env", help="Environment built by `datacody plan --env`.")],
+        project_dir: ProjectDir = Path("."),
+    ) -> None:
+        """Make prod hold what ENV holds for its plan: files linked into place, no recompute."""
+        from datacody_dagster.compiler import compile_project
+        from datacody_dagster.envs.apply import apply_env
+        from datacody_dagster.envs.recovery import recover_apply
+        from datacody_dagster.versioning.env_state import check_env_name, load_state
+
+        project = compile_project(project_dir)
+        recover_apply(project)
+        promoted = apply_env(project, check_env_name(env))
+        state = load_state(project.root, env)
+        plan_id = state.plan_id if state else ""
+        table = Table(title=f"applied plan {plan_id} from env `{env}`", title_justify="left")
+        for col in ("asset", "prod output", "DVC md5"):
+            table.add_column(col)
+        for p in promoted:
+            table.add_row(p.asset, p.path, p.md5 or "")
+        console.print(table)
+        console.print(f"undo with `datacody rollback --plan {plan_id}`")
+
+    @app.command()
+    @handle_errors
+    def rollback(
+        asset: Annotated[str | None, typer.Argument(help="Asset to restore.")] = None,
+        to: Annotated[
+            str | None, typer.Option("--to", help="Version number or hash prefix (default: the previous).")
+        ] = None,
+        plan: Annotated[
+            str | None, typer.Option("--plan", help="Restore every asset of an applied plan.")
+        ] = None,
+        project_dir: ProjectDir = Path("."),
+    ) -> None:
+        """Restore prod from DVC: ASSET to an earlier version, or all assets of a plan."""
+        from datacody_dagster.compiler import compile_project
+        from datacody_dagster.envs.recovery import recover_apply
+        from datacody_dagster.envs.rollback import rollback_asset, rollback_plan
+        from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+        if (asset is None) == (plan is None):
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME, "name an ASSET or a --plan ID (one of them)", hint="datacody rollback --help"
+                )
+            )
+        project = compile_project(project_dir)
+        recover_apply(project)
+        if plan is not None:
+            for name, md5 in rollback_plan(project, plan):
+                console.print(f"{name}: " + (f"restored {md5}" if md5 else "removed (the plan added it)"))
+            return
+        assert asset is not None
+        version, md5 = rollback_asset(project, asset, to)
+        console.print(f"{asset}: restored v{version} ({md5[:12]})")

@@ -1,0 +1,28 @@
+"""Finish or undo an apply that a crash interrupted (run at the start of env commands)."""
+
+from __future__ import annotations
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.envs.journal import clear_journal, read_journal
+
+
+def recover_apply(project: CompiledProject) -> str | None:
+    """``"rolled back"``, ``"rolled forward"`` or None when no apply was interrupted."""
+    journal = read_journal(project.root)
+    if journal is None:
+        return None
+    if journal.phase == "preparing":
+        import shutil
+
+        for move in journal.moves:
+            staged = project.root / move.staged
+            if staged.is_dir() and not staged.is_symlink():
+                shutil.rmtree(staged)
+            else:
+                staged.unlink(missing_ok=True)
+        clear_journal(project.root)
+        return "rolled back"
+    from datacody_dagster.envs.apply import finish
+
+    finish(project, journal)
+    return "rolled forward"

@@ -1,0 +1,181 @@
+"""plan --env, apply, rollback and env delete on a real project (DuckDB, DVC, Dagster instance).
+
+Prod is built once per module; each test works on a copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from datacody_dagster.cli.main import app
+from datacody_dagster.compiler import compile_project
+from datacody_dagster.envs.build import file_md5
+from datacody_dagster.envs.journal import CRASH_ENV, journal_path
+from datacody_dagster.versioning.env_state import PROD, load_state, record_held
+from tests.conftest import datacody_bin
+from tests.envs.helpers import build_prod, edit, shop_project
+
+AMOUNT = ("customer_id, amount, status", "customer_id, amount * 100 as amount, status")
+
+
+@pytest.fixture(scope="module")
+def prod_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = shop_project(tmp_path_factory.mktemp("prod") / "p", dvc=True)
+    build_prod(compile_project(root))
+    return root
+
+
+@pytest.fixture
+def proj(prod_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "p"
+    shutil.copytree(prod_template, root, symlinks=True)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return root
+
+
+def cli(root: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, [*args, "--project-dir", str(root)], catch_exceptions=False)
+
+
+def prod_md5s(root: Path) -> dict[str, str | None]:
+    folder = root / "data" / "warehouse" / "shop"
+    return {p.name: file_md5(p) for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
+    before = prod_md5s(proj)
+    edit(proj, *AMOUNT)
+    report = tmp_path / "plan.md"
+    planned = cli(proj, "plan", "--env", "dev", "--markdown", str(report))
+    assert planned.exit_code == 0, planned.output
+    env_dir = proj / "data" / "envs" / "dev"
+    built = sorted(p.relative_to(env_dir).as_posix() for p in env_dir.rglob("*") if p.is_file())
+    assert built == ["shop/orders.parquet", "shop/revenue.parquet"]  # the rest is read from prod
+    assert prod_md5s(proj) == before
+    text = report.read_text()
+    assert "| `orders` | built | 4 | 1/1 passed | +0 -0 ~4 (amount: 4) |" in text
+    assert "| `revenue` | built | 2 |  | +0 -0 ~2 (revenue: 2) |" in text  # keyed by its GROUP BY
+
+    diffed = cli(proj, "diff", "revenue", "--env", "dev", "--json")
+    assert diffed.exit_code == 0, diffed.output
+    assert json.loads(diffed.output)["rows"] == {"added": 0, "removed": 0, "changed": 2}
+
+    applied = cli(proj, "apply", "--env", "dev")
+    assert applied.exit_code == 0, applied.output
+    after = prod_md5s(proj)
+    for name in ("orders", "revenue"):
+        assert after[f"{name}.parquet"] == file_md5(env_dir / "shop" / f"{name}.parquet")
+    assert {k: v for k, v in after.items() if k not in ("orders.parquet", "revenue.parquet")} == {
+        k: v for k, v in before.items() if k not in ("orders.parquet", "revenue.parquet")
+    }
+    env_state, prod_state = load_state(proj, "dev"), load_state(proj, PROD)
+    assert env_state and prod_state and prod_state.plan_id == env_state.plan_id
+    assert prod_state.assets["orders"].data_version == after["orders.parquet"]
+    # A Dagster event and a DVC version carry the plan id.
+    import dagster as dg
+
+    from datacody_dagster.runtime.instance import project_instance
+
+    rec = project_instance(proj).fetch_materializations(dg.AssetKey("orders"), limit=1).records[0]
+    mat = rec.asset_materialization
+    assert mat is not None and mat.metadata["datacody/plan_id"].value == env_state.plan_id
+    assert mat.metadata["datacody/dvc_md5"].value == after["orders.parquet"]
+    assert after["orders.parquet"] in (proj / "data/warehouse/shop/orders.parquet.dvc").read_text()
+    # Prod now matches the specs; the same plan cannot be applied twice.
+    again = cli(proj, "plan", "--json")
+    assert again.exit_code == 0 and '"rebuild": []' in again.output
+    twice = cli(proj, "apply", "--env", "dev")
+    assert twice.exit_code == 1 and "already applied" in twice.output
+
+    undone = cli(proj, "rollback", "--plan", str(env_state.plan_id))
+    assert undone.exit_code == 0, undone.output
+    assert prod_md5s(proj) == before  # exact bytes from DVC
+    replanned = cli(proj, "plan", "--json")
+    assert '"rebuild": [\n    "orders",\n    "revenue"\n  ]' in replanned.output
+
+    # One asset back to the version the plan promoted (v1: apply, v2: rollback of the plan).
+    one = cli(proj, "rollback", "orders")
+    assert one.exit_code == 0, one.output
+    assert prod_md5s(proj)["orders.parquet"] == after["orders.parquet"]
+    planned_again = cli(proj, "plan", "--json")
+    assert '"asset": "orders",\n      "group": "shop",\n      "change": "unchanged"' in planned_again.output
+    undone = cli(proj, "rollback", "orders", "--to", "2")
+    assert undone.exit_code == 0 and prod_md5s(proj) == before
+
+    deleted = cli(proj, "env", "delete", "dev")
+    assert deleted.exit_code == 0, deleted.output
+    assert not env_dir.exists() and prod_md5s(proj) == before
+    assert cli(proj, "env", "delete", "prod").exit_code == 1
+
+
+def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
+    edit(proj, "select id as order_id", "select 1 as order_id")  # breaks `unique: order_id`
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 1
+    assert "orders: unique_order_id" in planned.output
+    assert not (proj / "data/envs/dev/shop/revenue.parquet").exists()  # reader not built
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
+
+
+def test_apply_refuses_when_prod_moved_or_env_changed(proj: Path) -> None:
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    audited = proj / "data/envs/dev/shop/revenue.parquet"
+    saved = audited.read_bytes()
+    shutil.copy(proj / "data/warehouse/shop/revenue.parquet", audited)  # not what was audited
+    tampered = cli(proj, "apply", "--env", "dev")
+    assert tampered.exit_code == 1 and "changed since plan" in tampered.output
+    audited.write_bytes(saved)
+    project = compile_project(proj)
+    record_held(project, project.plan.node("status_counts"), "0" * 32)  # someone materialized prod
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "prod moved since plan" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("point", "outcome"),
+    [
+        ("preparing", "old"),
+        ("staged-1", "old"),
+        ("committing", "new"),
+        ("renamed-0", "new"),
+        ("state-saved", "new"),
+    ],
+)
+def test_kill_during_apply_leaves_all_old_or_all_new(proj: Path, point: str, outcome: str) -> None:
+    from datacody_dagster.envs.recovery import recover_apply
+
+    before = prod_md5s(proj)
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    env = proj / "data/envs/dev/shop"
+    new = dict(before, **{f"{n}.parquet": file_md5(env / f"{n}.parquet") for n in ("orders", "revenue")})
+    killed = subprocess.run(
+        [datacody_bin(), "apply", "--env", "dev", "--project-dir", str(proj)],
+        env={**os.environ, CRASH_ENV: point, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert journal_path(proj).exists() or point == "state-saved"
+    recover_apply(compile_project(proj))
+    assert prod_md5s(proj) == (before if outcome == "old" else new)
+    assert not journal_path(proj).exists()
+    leftovers = [p.name for p in (proj / "data/warehouse/shop").iterdir() if ".apply-" in p.name]
+    assert leftovers == []
+    prod = load_state(proj, PROD)
+    assert prod is not None
+    assert prod.assets["orders"].data_version == (before if outcome == "old" else new)["orders.parquet"]
