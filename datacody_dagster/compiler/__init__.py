@@ -5,12 +5,14 @@ It never imports dagster, duckdb or pyspark, so the CLI's `validate` and `compil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from datacody_dagster.compiler.index import ProjectIndex, build_index
 from datacody_dagster.compiler.parse import parse_specs
 from datacody_dagster.compiler.plan import Node, ProjectPlan, build_plan
+from datacody_dagster.compiler.semantic import SemanticLayer
+from datacody_dagster.compiler.semantic_plan import build_semantic_layer
 from datacody_dagster.compiler.validate import validate
 from datacody_dagster.config import ProjectSettings, load_settings
 from datacody_dagster.errors import DatacodyError, Diagnostic, Severity
@@ -23,6 +25,8 @@ class CompiledProject:
     root: Path
     settings: ProjectSettings
     plan: ProjectPlan
+    semantic: SemanticLayer = field(default_factory=SemanticLayer)
+    """Semantic models and metrics (`semantic:` on assets, `metrics:` in files)."""
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -54,7 +58,9 @@ def compile_project(root: Path | str) -> CompiledProject:
     errs = [d for d in diags if d.severity == Severity.ERROR]
     if errs:
         raise DatacodyError(errs)
-    return CompiledProject(root=root, settings=settings, plan=build_plan(index))
+    return CompiledProject(
+        root=root, settings=settings, plan=build_plan(index), semantic=build_semantic_layer(index)
+    )
 
 
 __all__ = ["CompiledProject", "Node", "ProjectPlan", "compile_project", "diagnose"]
