@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "datacody_dagster.cli.history_cmd",
     "datacody_dagster.cli.init_cmd",
     "datacody_dagster.cli.materialize_cmd",
+    "datacody_dagster.cli.metrics_cmd",
     "datacody_dagster.cli.optimize_cmd",
     "datacody_dagster.cli.proposals_cmd",
     "datacody_dagster.cli.propose_cmd",
