@@ -25,6 +25,7 @@ app = typer.Typer(
 
 # Each module exposes `register(app)`. Keep this list sorted.
 COMMAND_MODULES: tuple[str, ...] = (
+    "datacody_dagster.cli.ask_cmd",
     "datacody_dagster.cli.check_cmd",
     "datacody_dagster.cli.checkout_cmd",
     "datacody_dagster.cli.compile_cmd",
