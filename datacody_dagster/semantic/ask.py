@@ -19,8 +19,8 @@ from datacody_dagster.semantic.matcher import match, metric_scores
 from datacody_dagster.semantic.query import MetricQuery, resolve
 from datacody_dagster.semantic.verified import VerifiedPair, similarity
 
-ATTEMPTS = 2
-"""One answer and one re-ask after a validation error."""
+RE_ASKS = 1
+"""After an answer fails validation, ask once more (instructor's max_retries counts re-asks)."""
 
 
 class AskAnswer(BaseModel):
@@ -125,7 +125,7 @@ def ask(layer: SemanticLayer, question: str, llm: Any | None, verified: list[Ver
     scored = sorted(((similarity(question, p.question), p) for p in verified), key=lambda s: -s[0])
     examples = [p for s, p in scored[:3] if s > 0]
     try:
-        answer = llm.model_copy(update={"max_retries": ATTEMPTS}).structured(
+        answer = llm.model_copy(update={"max_retries": RE_ASKS}).structured(
             AskAnswer,
             system=SYSTEM,
             user=prompt(layer, question, examples),
