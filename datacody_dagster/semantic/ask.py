@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from datacody_dagster.compiler.semantic import SemanticLayer
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.semantic.matcher import match, metric_scores
+from datacody_dagster.semantic.matcher import closest_metrics, match
 from datacody_dagster.semantic.query import MetricQuery, resolve
 from datacody_dagster.semantic.verified import VerifiedPair, similarity
 
@@ -106,11 +106,6 @@ def prompt(layer: SemanticLayer, question: str, examples: list[VerifiedPair]) ->
     return "\n\n".join(parts)
 
 
-def _closest_metrics(layer: SemanticLayer, question: str) -> tuple[str, ...]:
-    scored = [n for s, n in metric_scores(layer, question) if s > 0][:3]
-    return tuple(scored or [m.name for m in layer.metrics[:3]])
-
-
 def ask(layer: SemanticLayer, question: str, llm: Any | None, verified: list[VerifiedPair]) -> AskOutcome:
     """Map ``question`` to a query of ``layer``: through ``llm`` when online, else the matcher."""
     if not layer.metrics:
@@ -137,7 +132,7 @@ def ask(layer: SemanticLayer, question: str, llm: Any | None, verified: list[Ver
             None,
             "none",
             "the LLM named metrics or dimensions the layer does not have, twice",
-            _closest_metrics(layer, question),
+            closest_metrics(layer, question),
         )
     if not answer.answerable:
         return AskOutcome(
@@ -145,6 +140,6 @@ def ask(layer: SemanticLayer, question: str, llm: Any | None, verified: list[Ver
             None,
             "none",
             "no metric answers it (the LLM said so)",
-            _closest_metrics(layer, question),
+            closest_metrics(layer, question),
         )
     return AskOutcome(question, answer.to_query(), "llm", f"mapped by the LLM ({llm.model})")

@@ -8,10 +8,11 @@ and "top N"/"most"/"fewest" become an order and a limit. It says plainly when no
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
-from datacody_dagster.compiler.semantic import GroupBy, SemanticLayer
+from datacody_dagster.compiler.semantic import GroupBy, Metric, SemanticLayer
 from datacody_dagster.semantic.query import MetricQuery
 from datacody_dagster.semantic.verified import VerifiedPair, similarity
 from datacody_dagster.semantic.words import content_tokens, stem, tokens
@@ -62,6 +63,21 @@ def metric_scores(layer: SemanticLayer, question: str) -> list[tuple[float, str]
         strong = named + content_tokens(m.label)
         scored.append((_score(words, strong, content_tokens(m.description or ""), named), m.name))
     return sorted(scored, key=lambda s: (-s[0], s[1]))
+
+
+def closest_metrics(layer: SemanticLayer, question: str, n: int = 3) -> tuple[str, ...]:
+    """The metrics nearest to a question: by shared words, else by spelling of name, label, description."""
+    scored = [name for score, name in metric_scores(layer, question) if score > 0]
+    if scored:
+        return tuple(scored[:n])
+    text = question.lower()
+
+    def likeness(m: Metric) -> float:
+        return difflib.SequenceMatcher(
+            None, text, f"{m.name} {m.label} {m.description or ''}".lower()
+        ).ratio()
+
+    return tuple(m.name for m in sorted(layer.metrics, key=lambda m: -likeness(m))[:n])
 
 
 def _full_name_match(layer: SemanticLayer, words: set[str], name: str) -> bool:
@@ -170,7 +186,7 @@ def match(layer: SemanticLayer, question: str, verified: list[VerifiedPair] = ()
     metric_part = " ".join(w for w in metric_part.split() if stem(w.lower().strip("?.,!")) not in _TIME)
     metrics = _metrics(layer, metric_part) or _metrics(layer, head)
     if not metrics:
-        near = tuple(n for _, n in metric_scores(layer, question)[:3])
+        near = closest_metrics(layer, question)
         return Match(None, "none", "no metric name, label or description matches the question", near)
     where = None
     m = re.search(r"\bwhere\s+(.+?)\s*\??$", question, flags=re.IGNORECASE)
