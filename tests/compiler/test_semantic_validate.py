@@ -11,7 +11,7 @@ from tests.conftest import write_project
 SPEC = """\
 assets:
   orders:
-    sql: select 1 as order_id, 2 as customer_id, date '2024-01-01' as ordered_at, 9.5 as amount, 'FR' as country
+    sql: select 1 as order_id, 2 as customer_id, date '2024-01-01' as ordered_at, 9.5 as amount, 'FR' country
     semantic:
       entities:
         order: {type: primary, expr: order_id}
@@ -102,3 +102,27 @@ def test_valid_layer_compiles_to_metricflow_yaml(tmp_path: Path) -> None:
     assert "model: ref('orders')" in text and "agg_time_dimension: ordered_at" in text
     assert "filter: '{{ Dimension(''order__country'') }} = ''FR'''" in text
     assert "models/datacody/metricflow_time_spine.sql" in files
+
+
+def test_unknown_keys_in_semantic_and_metrics_suggest_the_right_key(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {
+            "a.yaml": """\
+        assets:
+          a:
+            sql: select 1 as x
+            semantic:
+              dimensions:
+                x: {typ: time}
+              measurs: {}
+        metrics:
+          m: {measur: x}
+        """
+        },
+        dvc=False,
+    )
+    msgs = _messages(tmp_path)
+    for where, key in (("6:13", "type"), ("7:7", "measures"), ("9:7", "measure")):
+        hint = f"did you mean `{key}`?"
+        assert any(m.startswith(f"asset_specs/a.yaml:{where}:") and hint in m for m in msgs), msgs
