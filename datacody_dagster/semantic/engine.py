@@ -74,6 +74,21 @@ def _bind_relations(project: CompiledProject, manifest: Any, con: Any) -> None:
         )
 
 
+def _require_outputs(project: CompiledProject) -> None:
+    """Fail fast (before dbt and MetricFlow load) when a semantic model's asset has no output yet."""
+    missing = []
+    for model in project.semantic.models:
+        node = project.plan.node(model.name)
+        is_view = node.kind == "sql" and node.materialized == "view"
+        if not is_view and not project.output_path(node).exists():
+            missing.append(node.name)
+    if missing:
+        raise DatacodyError(
+            f"no output yet for {', '.join(f'`{m}`' for m in missing)}: "
+            f"run `datacody materialize --select {' '.join(missing)}` first"
+        )
+
+
 def open_engine(project: CompiledProject) -> SemanticEngine:
     """MetricFlow over the warehouse's current outputs (raises DatacodyError when it cannot)."""
     from metricflow.engine.metricflow_engine import MetricFlowEngine
@@ -81,6 +96,7 @@ def open_engine(project: CompiledProject) -> SemanticEngine:
 
     from datacody_dagster.semantic.client import DuckDbSqlClient
 
+    _require_outputs(project)
     manifest = load_semantic_manifest(project)
     con = connect_for_reading(project)
     try:

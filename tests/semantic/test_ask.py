@@ -188,3 +188,15 @@ def test_a_correction_changes_later_answers(
     verified = VerifiedStore(warehouse_project).load()
     ask(compiled.semantic, later, _llm(monkeypatch, scripted), verified)
     assert question in scripted.raw[0] and "metrics=departures;group_by=airline_name" in scripted.raw[0]
+
+
+def test_ask_and_query_say_what_is_missing(example_project: Path, warehouse_project: Path) -> None:
+    res = runner.invoke(
+        app, ["metrics", "query", "-p", str(example_project), "-m", "departures", "-g", "carrier"]
+    )
+    assert res.exit_code == 1 and "no output yet for `stg_flights`" in res.output
+    assert "datacody materialize --select stg_flights" in res.output
+    res = runner.invoke(
+        app, ["ask", "departures by carrier", "-p", str(warehouse_project), "--group", "marts"]
+    )
+    assert res.exit_code == 1 and "no metrics to ask about" in res.output
