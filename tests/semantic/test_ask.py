@@ -181,6 +181,16 @@ def test_a_correction_changes_later_answers(
     assert doc["query"]["metrics"] == ["departures"] and doc["query"]["group_by"] == ["airline_name"]
     assert {r["carrier__airline_name"] for r in doc["rows"]} >= {"United Air Lines Inc."}
 
+    res = runner.invoke(
+        app, ["ask", "Total distance flown by carrier", "-p", str(warehouse_project), "--accept"]
+    )
+    assert res.exit_code == 0, res.output
+    pairs = {p.question: p.query.text() for p in VerifiedStore(warehouse_project).load()}
+    assert pairs == {
+        question: "metrics=departures;group_by=airline_name",
+        "Total distance flown by carrier": "metrics=distance_flown;group_by=carrier",
+    }
+
     # the LLM gets the verified pair as an example
     scripted = ScriptedAnthropic(
         {**VALID, "metrics": ["departures"], "group_by": ["airline_name"], "order_by": []}
