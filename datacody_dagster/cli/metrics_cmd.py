@@ -11,7 +11,7 @@ from rich.table import Table
 
 from datacody_dagster.cli.common import ProjectDir, console, handle_errors
 
-metrics_app = typer.Typer(help="Metrics of the semantic layer: list them, query them.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Metrics of the semantic layer: list, query, validate.", no_args_is_help=True)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -128,6 +128,24 @@ def query(
     with open_engine(project) as engine:
         result = run_query(engine, q, sql_only=sql)
     print_result(result, as_json, sql)
+
+
+@metrics_app.command("validate")
+@handle_errors
+def validate(project_dir: ProjectDir = Path(".")) -> None:
+    """MetricFlow's checks of the semantic layer, dry-run against the warehouse (exit 1 on errors)."""
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.errors import DatacodyError, Diagnostic
+    from datacody_dagster.semantic.validation import validate_semantic_layer
+
+    report = validate_semantic_layer(compile_project(project_dir))
+    for stage, errors in report.stages:
+        console.print(f"{stage}: {'ok' if not errors else f'{errors} error(s)'}")
+    for warning in report.warnings:
+        console.print(warning, markup=False, highlight=False)
+    if report.errors:
+        raise DatacodyError([Diagnostic("DC120", e) for e in report.errors])
+    console.print(f"ok: semantic layer valid ({len(report.warnings)} warning(s))")
 
 
 def register(app: typer.Typer) -> None:
