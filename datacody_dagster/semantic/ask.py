@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, model_validator
 
 from datacody_dagster.compiler.semantic import SemanticLayer
 from datacody_dagster.errors import DatacodyError
@@ -126,7 +126,12 @@ def ask(layer: SemanticLayer, question: str, llm: Any | None, verified: list[Ver
             user=prompt(layer, question, examples),
             context={"layer": layer},
         )
-    except InstructorRetryException:
+    except InstructorRetryException as exc:
+        if not isinstance(exc.__context__, ValidationError):  # the provider failed, not the answer
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise DatacodyError(
+                f"the LLM call failed ({first}); retry, or answer offline with --offline"
+            ) from exc
         return AskOutcome(
             question,
             None,
@@ -134,6 +139,13 @@ def ask(layer: SemanticLayer, question: str, llm: Any | None, verified: list[Ver
             "the LLM named metrics or dimensions the layer does not have, twice",
             closest_metrics(layer, question),
         )
+    except DatacodyError:
+        raise
+    except Exception as exc:  # network, auth, provider errors: say so, no traceback
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise DatacodyError(
+            f"the LLM call failed ({type(exc).__name__}: {first}); retry, or answer offline with --offline"
+        ) from exc
     if not answer.answerable:
         return AskOutcome(
             question,

@@ -210,3 +210,19 @@ def test_ask_and_query_say_what_is_missing(example_project: Path, warehouse_proj
         app, ["ask", "departures by carrier", "-p", str(warehouse_project), "--group", "marts"]
     )
     assert res.exit_code == 1 and "no metrics to ask about" in res.output
+
+
+def test_a_failing_llm_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, layer: SemanticLayer) -> None:
+    import httpx2
+
+    from datacody_dagster.errors import DatacodyError
+
+    def down(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(500, json={"type": "error", "error": {"type": "api_error", "message": "down"}})
+
+    monkeypatch.setenv("DATACODY_TEST_ANTHROPIC_KEY", "test-key")
+    llm = LlmResource(api_key_env="DATACODY_TEST_ANTHROPIC_KEY").with_http_client(
+        httpx2.Client(transport=httpx2.MockTransport(down))
+    )
+    with pytest.raises(DatacodyError, match="the LLM call failed"):
+        ask(layer, "departures by carrier", llm, [])
