@@ -74,6 +74,17 @@ def _bind_relations(project: CompiledProject, manifest: Any, con: Any) -> None:
         )
 
 
+def _connect(project: CompiledProject) -> Any:
+    """In-memory DuckDB; the project's DuckDB file is attached only when a view asset needs it, so
+    queries do not wait on (or fail at) the lock of a materialization that is writing it."""
+    import duckdb
+
+    nodes = [project.plan.node(m.name) for m in project.semantic.models]
+    if any(n.kind == "sql" and n.materialized == "view" for n in nodes):
+        return connect_for_reading(project)
+    return duckdb.connect()
+
+
 def _require_outputs(project: CompiledProject) -> None:
     """Fail fast (before dbt and MetricFlow load) when a semantic model's asset has no output yet."""
     missing = []
@@ -98,7 +109,7 @@ def open_engine(project: CompiledProject) -> SemanticEngine:
 
     _require_outputs(project)
     manifest = load_semantic_manifest(project)
-    con = connect_for_reading(project)
+    con = _connect(project)
     try:
         _bind_relations(project, manifest, con)
         mf = MetricFlowEngine(SemanticManifestLookup(manifest), DuckDbSqlClient(con))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 from pathlib import Path
@@ -150,3 +151,28 @@ def test_metrics_list(warehouse_project: Path) -> None:
     shorts = {g["short"]: g["name"] for g in doc["group_by"]}
     assert shorts["origin"] == "flight__origin" and shorts["day"] == "metric_time__day"
     assert shorts["carrier"] == "carrier"
+
+
+def test_queries_run_while_a_writer_holds_the_duckdb_file(warehouse_project: Path) -> None:
+    import sys
+    import time
+
+    db = warehouse_project / "data" / "datacody.duckdb"
+    script = (
+        f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.IOException):  # the lock is real: a second process cannot open it
+            duckdb.connect(str(db), read_only=True)
+        started = time.perf_counter()
+        res = runner.invoke(
+            app, ["metrics", "query", "-p", str(warehouse_project), "-m", "departures", "--json"]
+        )
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["rows"] == [{"departures": 336776}]
+        assert time.perf_counter() - started < 60
+    finally:
+        holder.kill()
+        holder.wait()
