@@ -26,6 +26,7 @@ app = typer.Typer(
 # Each module exposes `register(app)`. Keep this list sorted.
 COMMAND_MODULES: tuple[str, ...] = (
     "datacody_dagster.cli.apply_cmd",
+    "datacody_dagster.cli.ask_cmd",
     "datacody_dagster.cli.check_cmd",
     "datacody_dagster.cli.checkout_cmd",
     "datacody_dagster.cli.compile_cmd",
@@ -36,11 +37,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "datacody_dagster.cli.history_cmd",
     "datacody_dagster.cli.init_cmd",
     "datacody_dagster.cli.materialize_cmd",
+    "datacody_dagster.cli.metrics_cmd",
     "datacody_dagster.cli.optimize_cmd",
     "datacody_dagster.cli.plan_cmd",
     "datacody_dagster.cli.proposals_cmd",
-    "datacody_dagster.cli.quarantine_cmd",
     "datacody_dagster.cli.propose_cmd",
+    "datacody_dagster.cli.quarantine_cmd",
     "datacody_dagster.cli.scaffold_cmd",
     "datacody_dagster.cli.schema_cmd",
     "datacody_dagster.cli.suggest_cmd",

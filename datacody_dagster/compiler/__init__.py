@@ -12,6 +12,8 @@ from pathlib import Path
 from datacody_dagster.compiler.index import ProjectIndex, build_index
 from datacody_dagster.compiler.parse import parse_specs
 from datacody_dagster.compiler.plan import Node, ProjectPlan, build_plan
+from datacody_dagster.compiler.semantic import SemanticLayer
+from datacody_dagster.compiler.semantic_plan import build_semantic_layer
 from datacody_dagster.compiler.validate import validate
 from datacody_dagster.config import ProjectSettings, load_settings
 from datacody_dagster.errors import DatacodyError, Diagnostic, Severity
@@ -29,6 +31,8 @@ class CompiledProject:
     output_overrides: Mapping[str, str] = field(default_factory=dict)
     """Asset name -> output path relative to the root, for assets an environment rebuilds;
     every other asset is read from prod."""
+    semantic: SemanticLayer = field(default_factory=SemanticLayer)
+    """Semantic models and metrics (`semantic:` on assets, `metrics:` in files)."""
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -61,7 +65,9 @@ def compile_project(root: Path | str) -> CompiledProject:
     errs = [d for d in diags if d.severity == Severity.ERROR]
     if errs:
         raise DatacodyError(errs)
-    return CompiledProject(root=root, settings=settings, plan=build_plan(index))
+    return CompiledProject(
+        root=root, settings=settings, plan=build_plan(index), semantic=build_semantic_layer(index)
+    )
 
 
 __all__ = ["CompiledProject", "Node", "ProjectPlan", "compile_project", "diagnose"]

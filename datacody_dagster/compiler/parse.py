@@ -191,7 +191,24 @@ def _sibling_keys(loc: tuple[Any, ...]) -> list[str]:
         model = ColumnSpec
     if model is CheckEntry:
         return [*CHECK_KINDS, "severity", "name", "description"]
+    model = _semantic_model_at(parents) or model
     return [f.alias or n.rstrip("_") for n, f in model.model_fields.items()]
+
+
+def _semantic_model_at(parents: list[Any]) -> Any:
+    """The spec model of a `semantic:` section or a `metrics:` entry, when the key sits in one."""
+    from datacody_dagster.spec import DimensionSpec, EntitySpec, MeasureSpec, MetricSpec, SemanticSpec
+
+    if parents[:1] == ["metrics"] and len(parents) == 2:
+        return MetricSpec
+    if "semantic" not in parents:
+        return None
+    inner = parents[parents.index("semantic") + 1 :]
+    if not inner:
+        return SemanticSpec
+    if len(inner) == 2:
+        return {"entities": EntitySpec, "dimensions": DimensionSpec, "measures": MeasureSpec}.get(inner[0])
+    return None
 
 
 def _loc_keys(loc: tuple[Any, ...]) -> tuple[str | int, ...]:

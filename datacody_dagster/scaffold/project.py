@@ -29,6 +29,17 @@ assets:
     checks:
       - unique: order_id
       - accepted_values: {column: status, values: [placed, shipped, completed, returned]}
+    semantic:                    # what a row means (a MetricFlow semantic model)
+      entities:
+        order: {type: primary, expr: order_id}
+        customer: {type: foreign, expr: customer_id}
+      dimensions:
+        order_date: {type: time, granularity: day, label: Order date}
+        status: {label: Status, description: "placed, shipped, completed or returned"}
+      measures:
+        order_total: {agg: sum, expr: amount, description: Sum of order amounts}
+        order_count: {agg: count, expr: "1", description: Number of orders}
+        buyers: {agg: count_distinct, expr: customer_id, description: Distinct customers}
 
   customer_totals:
     description: Revenue and order count per customer
@@ -42,6 +53,22 @@ assets:
     checks:
       - range: {column: revenue, min: 0}
       - {row_count: {min: 1}, severity: warn}
+
+metrics:                         # `datacody metrics query -m revenue -g status,day`, `datacody ask`
+  revenue: {label: Revenue, description: Total amount of all orders, measure: order_total}
+  orders: {label: Orders, description: Number of orders placed, measure: order_count}
+  customers: {label: Customers, description: Number of distinct customers who ordered, measure: buyers}
+  average_order_value:
+    type: ratio
+    label: Average order value
+    description: Revenue per order
+    numerator: revenue
+    denominator: orders
+  completed_revenue:
+    label: Completed revenue
+    description: Revenue of completed orders only
+    measure: order_total
+    filter: "status = 'completed'"
 """
 
 EXAMPLE_CSV = """\

@@ -9,14 +9,26 @@ from datacody_dagster.spec.models import (
     SourceSpec,
     SpecFile,
 )
+from datacody_dagster.spec.semantic import (
+    DimensionSpec,
+    EntitySpec,
+    MeasureSpec,
+    MetricSpec,
+    SemanticSpec,
+)
 
 __all__ = [
     "CHECK_KINDS",
     "AssetSpecModel",
     "CheckEntry",
     "ColumnSpec",
+    "DimensionSpec",
+    "EntitySpec",
     "IncrementalSpec",
+    "MeasureSpec",
+    "MetricSpec",
     "OnCron",
+    "SemanticSpec",
     "SourceSpec",
     "SpecFile",
 ]

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacody_dagster.spec.checks import CheckEntry
+from datacody_dagster.spec.semantic import MetricSpec, SemanticSpec
 
 Engine = Literal["duckdb", "spark"]
 Materialization = Literal["view", "table", "incremental"]
@@ -93,6 +94,9 @@ class AssetSpecModel(_Spec):
     steps: list[dict[str, Any]] = Field(
         default_factory=list, description="Training-data steps applied in order to `from`."
     )
+    semantic: SemanticSpec | None = Field(
+        None, description="Entities, dimensions and measures: the asset as a MetricFlow semantic model."
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> AssetSpecModel:
@@ -113,3 +117,6 @@ class SpecFile(_Spec):
     engine: Engine | None = Field(None, description="Default engine of the file's assets.")
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     assets: dict[str, AssetSpecModel] = Field(default_factory=dict)
+    metrics: dict[str, MetricSpec] = Field(
+        default_factory=dict, description="Metrics over the measures of `semantic:` assets (MetricFlow)."
+    )

@@ -11,6 +11,7 @@ from datacody_dagster.compiler.validate import (
     python_refs,
     references,
     schedules,
+    semantic,
     sql_guard,
     steps,
     unique_names,
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     schedules.check,
     check_columns.check,
     steps.check,
+    semantic.check,
 )
 
 
