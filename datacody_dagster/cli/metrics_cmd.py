@@ -135,7 +135,7 @@ def query(
 def validate(project_dir: ProjectDir = Path(".")) -> None:
     """MetricFlow's checks of the semantic layer, dry-run against the warehouse (exit 1 on errors)."""
     from datacody_dagster.compiler import compile_project
-    from datacody_dagster.errors import DatacodyError, Diagnostic
+    from datacody_dagster.errors import INVALID_SEMANTIC, DatacodyError, Diagnostic
     from datacody_dagster.semantic.validation import validate_semantic_layer
 
     report = validate_semantic_layer(compile_project(project_dir))
@@ -144,7 +144,7 @@ def validate(project_dir: ProjectDir = Path(".")) -> None:
     for warning in report.warnings:
         console.print(warning, markup=False, highlight=False)
     if report.errors:
-        raise DatacodyError([Diagnostic("DC120", e) for e in report.errors])
+        raise DatacodyError([Diagnostic(INVALID_SEMANTIC, e) for e in report.errors])
     console.print(f"ok: semantic layer valid ({len(report.warnings)} warning(s))")
 
 

@@ -9,6 +9,8 @@ the manifests of materialization runs.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +47,16 @@ def semantic_manifest_json(project: CompiledProject) -> str:
     if path.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
         return path.read_text(encoding="utf-8")
     sync_generated_files(project)
-    _dbt_parse(project, path.parent)
-    if not path.exists():
-        raise DatacodyError("dbt parse wrote no semantic_manifest.json")
+    # each process parses into its own folder, then renames: concurrent commands never read half a file
+    scratch = path.parent / f"parse-{os.getpid()}"
+    try:
+        _dbt_parse(project, scratch)
+        parsed = scratch / path.name
+        if not parsed.exists():
+            raise DatacodyError("dbt parse wrote no semantic_manifest.json")
+        os.replace(parsed, path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     atomic_write_text(stamp, fingerprint)
     return path.read_text(encoding="utf-8")
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from datacody_dagster.compiler.semantic import ExprError, SemanticLayer, UnknownName
-from datacody_dagster.errors import DatacodyError
+from datacody_dagster.errors import UNKNOWN_SEMANTIC_NAME, DatacodyError, Diagnostic
 from datacody_dagster.semantic.engine import SemanticEngine
 
 
@@ -87,28 +87,26 @@ def _hint(exc: UnknownName) -> str:
 
 def resolve(layer: SemanticLayer, query: MetricQuery) -> ResolvedQuery:
     """Check every name against the layer; DatacodyError names the closest known ones."""
-    from datacody_dagster.errors import Diagnostic
-
     problems: list[Diagnostic] = []
     metrics: list[str] = []
     for name in query.metrics:
         try:
             metrics.append(layer.resolve_metric(name).name)
         except UnknownName as exc:
-            problems.append(Diagnostic("DC121", str(exc), hint=_hint(exc)))
+            problems.append(Diagnostic(UNKNOWN_SEMANTIC_NAME, str(exc), hint=_hint(exc)))
     home = layer.home_model(metrics[0]) if metrics else None
     group_by: list[str] = []
     for name in query.group_by:
         try:
             group_by.append(layer.resolve_group_by(name, home).name)
         except UnknownName as exc:
-            problems.append(Diagnostic("DC121", str(exc), hint=_hint(exc)))
+            problems.append(Diagnostic(UNKNOWN_SEMANTIC_NAME, str(exc), hint=_hint(exc)))
     where = None
     if query.where:
         try:
             where = layer.filter_template(query.where, home)
         except ExprError as exc:
-            problems.append(Diagnostic("DC121", str(exc), hint=exc.hint))
+            problems.append(Diagnostic(UNKNOWN_SEMANTIC_NAME, str(exc), hint=exc.hint))
     order_by: list[str] = []
     for item in query.order_by:
         desc, name = item.startswith("-"), item.lstrip("-").strip()
@@ -118,12 +116,14 @@ def resolve(layer: SemanticLayer, query: MetricQuery) -> ResolvedQuery:
             try:
                 resolved = layer.resolve_group_by(name, home).name
             except UnknownName as exc:
-                problems.append(Diagnostic("DC121", f"order by: {exc}", hint=_hint(exc)))
+                problems.append(Diagnostic(UNKNOWN_SEMANTIC_NAME, f"order by: {exc}", hint=_hint(exc)))
                 continue
             if resolved not in group_by:
                 problems.append(
                     Diagnostic(
-                        "DC121", f"order by `{name}`: it is not in the query", hint="add it to the group-by"
+                        UNKNOWN_SEMANTIC_NAME,
+                        f"order by `{name}`: it is not in the query",
+                        hint="add it to the group-by",
                     )
                 )
                 continue
