@@ -46,7 +46,7 @@ def env_for(root: Path) -> dict[str, str]:
 
 def start_run(root: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [datacody(), "materialize", "-q", "-p", str(root), "--wait-timeout", "120"],
+        [datacody(), "materialize", "-q", "--force", "-p", str(root), "--wait-timeout", "120"],
         env=env_for(root),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
