@@ -1,8 +1,10 @@
 """Dagster asset definitions for each kind of plan node (the execution side)."""
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import dagster as dg
 
@@ -29,19 +31,41 @@ def _fail(exc: DatacodyError, node: Node) -> dg.Failure:
     return dg.Failure(description="\n".join(lines))
 
 
+def uses_spark(node: Node) -> bool:
+    """Nodes whose work runs on Spark (sources and Python assets are written by datacody)."""
+    return node.engine == "spark" and node.kind in ("sql", "steps") and not node.is_source
+
+
+@contextlib.contextmanager
+def _spark_work(context: dg.AssetExecutionContext, node: Node) -> Iterator[Any]:
+    """The ``spark`` resource's session for a Spark node (None otherwise); a failure while the
+    master or Connect server is gone becomes an error naming its URL."""
+    if not uses_spark(node):
+        yield None
+        return
+    from datacody_dagster.engines.spark import cluster_errors
+
+    resource = context.resources.spark
+    with cluster_errors(resource.spark_config, resource.connect_timeout_s):
+        yield resource.spark_session
+
+
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
-    """A one-asset definition whose body writes the output with ``produce(project, node)``."""
+    """A one-asset definition whose body writes the output with ``produce(project, node, spark)``
+    (``spark``: the session of the ``spark`` resource for Spark nodes, else None)."""
 
     @dg.multi_asset(
         name=_op_name(node.kind, node.name),
         specs=[asset_spec_for(project, node)],
         check_specs=check_specs_for(node),
         can_subset=True,
+        required_resource_keys={"spark"} if uses_spark(node) else None,
     )
     def _asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         started = time.monotonic()
         try:
-            extra = produce(project, node) or {}
+            with _spark_work(context, node) as spark:
+                extra = produce(project, node, spark) or {}
             done = finalize(context, project, node, started, extra)
         except DatacodyError as exc:
             raise _fail(exc, node) from None
@@ -53,7 +77,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
 def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.sources import load_source
 
-    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+    def produce(project: CompiledProject, node: Node, spark: Any) -> dict[str, object]:
         load_source(project, node)
         return {"datacody/source_path": dg.MetadataValue.text(node.source_path or "")}
 
@@ -63,14 +87,14 @@ def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.python_assets import run_python_asset
 
-    def produce(project: CompiledProject, node: Node) -> None:
+    def produce(project: CompiledProject, node: Node, spark: Any) -> None:
         run_python_asset(project, node)
 
     return _single_node_asset(project, node, produce)
 
 
 def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node) -> dict[str, object]:
+    def produce(project: CompiledProject, node: Node, spark: Any) -> dict[str, object]:
         from datacody_dagster.steps import run_steps_asset
 
         assert node.from_asset is not None
@@ -81,7 +105,7 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
             node.steps,
             project.output_path(node),
             engine=node.engine,
-            spark=project.settings.spark,
+            spark=spark,
             partition_by=() if has_output_step else node.partition_by,
         )
         return {f"datacody/steps/{k}": v for k, v in (meta or {}).items()}
@@ -90,12 +114,12 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 
 
 def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node) -> None:
+    def produce(project: CompiledProject, node: Node, spark: Any) -> None:
         from datacody_dagster.engines.spark import materialize_sql
 
         assert node.sql is not None
         inputs = {d: project.output_path(project.plan.node(d)) for d in node.deps}
-        materialize_sql(node.sql, inputs, project.output_path(node), project.settings.spark)
+        materialize_sql(node.sql, inputs, project.output_path(node), spark)
 
     return _single_node_asset(project, node, produce)
 
