@@ -26,7 +26,7 @@ def labelled_corpus(path: Path) -> Path:
         docs.append(f"Release notes {i}: fixed bug number {i * 13} in the parser and the {i}th renderer")
         labels.append("text")
     rust = [
-        "fn main() { let v: Vec<i32> = (0..10).collect(); println!(\"{:?}\", v); }",
+        'fn main() { let v: Vec<i32> = (0..10).collect(); println!("{:?}", v); }',
         "struct Point { x: f64, y: f64 } impl Point { fn norm(&self) -> f64 { self.x.hypot(self.y) } }",
         "pub fn parse(input: &str) -> Result<Config, Error> { let doc = toml::from_str(input)?; Ok(doc) }",
         "pub fn parse(input: &str) -> Result<Config, Error> { let doc = toml::from_str(input)?; Ok(doc) } ",
