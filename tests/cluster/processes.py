@@ -44,7 +44,6 @@ def _env(work: Path) -> dict[str, str]:
             "SPARK_LOCAL_IP": "127.0.0.1",
             "SPARK_LOG_DIR": str(work / "logs"),
             "SPARK_WORKER_DIR": str(work / "work"),
-            "SPARK_DAEMON_MEMORY": "256m",
             "PYSPARK_PYTHON": sys.executable,
         }
     )
@@ -84,12 +83,13 @@ class Proc:
             os.killpg(self.pid, sig)
 
 
-def _start(name: str, args: list[str], work: Path) -> Proc:
+def _start(name: str, args: list[str], work: Path, daemon_memory: str = "256m") -> Proc:
     (work / "logs").mkdir(parents=True, exist_ok=True)
     log = work / "logs" / f"{name}.log"
+    env = {**_env(work), "SPARK_DAEMON_MEMORY": daemon_memory}
     with log.open("wb") as out:
         popen = subprocess.Popen(
-            args, env=_env(work), stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=work
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=work
         )
     return Proc(name, popen, log)
 
@@ -99,7 +99,9 @@ def _wait(what: str, ready: object, procs: list[Proc], timeout_s: float) -> None
     while time.monotonic() < deadline:
         for p in procs:
             if p.popen.poll() is not None:
-                raise RuntimeError(f"{p.name} exited: {p.log.read_text(errors='replace')[-2000:]}")
+                lines = p.log.read_text(errors="replace").splitlines()
+                causes = [ln for ln in lines if ("Exception" in ln or "Error" in ln) and "\tat " not in ln]
+                raise RuntimeError(f"{p.name} exited ({p.log}): " + "\n".join(causes[:10] or lines[-20:]))
         if ready():  # type: ignore[operator]
             return
         time.sleep(0.5)
@@ -228,8 +230,6 @@ def start_connect(work: Path, master: str = "local[1]", timeout_s: float = 240.0
             "datacody-test-connect",
             "--master",
             master,
-            "--driver-memory",
-            "1g",
             "--conf",
             "spark.connect.grpc.binding.address=127.0.0.1",
             "--conf",
@@ -248,6 +248,8 @@ def start_connect(work: Path, master: str = "local[1]", timeout_s: float = 240.0
             f"spark.pyspark.python={sys.executable}",
         ],
         work,
+        # The launcher sizes the Connect server (like the Thrift server) as a daemon.
+        daemon_memory="1g",
     )
     server = ConnectServer(work, port, proc)
     try:
