@@ -54,7 +54,7 @@ def _resources(project: CompiledProject) -> dict[str, object]:
         return {}
     from datacody_dagster.resources.spark import SparkResource
 
-    return {"spark": SparkResource.from_settings(project.settings.spark)}
+    return {"spark": SparkResource.from_settings(project.settings.spark, project.root)}
 
 
 def project_root() -> Path:

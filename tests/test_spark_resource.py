@@ -23,6 +23,7 @@ assets:
 def test_spark_projects_get_the_resource_with_resolved_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import dagster as dg
     from dagster_pyspark import LazyPySparkResource
 
     from datacody_dagster.definitions import build_definitions
@@ -43,7 +44,17 @@ def test_spark_projects_get_the_resource_with_resolved_settings(
     assert spark.connect_timeout_s == 7
     # A credential reaches Spark when the session starts but is not part of the shown config.
     assert "s3cr3t-value" not in repr(spark.spark_config) and "s3cr3t-value" not in repr(spark)
-    assert spark._hidden_conf == {"spark.hadoop.fs.s3a.secret.key": "s3cr3t-value"}
+    assert spark.hidden_conf() == {"spark.hadoop.fs.s3a.secret.key": "s3cr3t-value"}
+    # Dagster rebuilds resources from their shown config: the credential is read again.
+
+    expected = {"spark.hadoop.fs.s3a.secret.key": "s3cr3t-value"}
+
+    @dg.asset(required_resource_keys={"spark"})
+    def probe(context):  # type: ignore[no-untyped-def]
+        return dg.MaterializeResult(metadata={"ok": context.resources.spark.hidden_conf() == expected})
+
+    result = dg.materialize([probe], resources={"spark": spark})
+    assert result.asset_materializations_for_node("probe")[0].metadata["ok"].value is True
     # Only the Spark asset's step needs the resource.
     needs = {
         key.to_user_string(): asset.required_resource_keys

@@ -5,12 +5,14 @@ configuration); the session starts only when a Spark asset or check asks for it,
 when the step's resources are torn down. Local mode, a standalone cluster (``spark.master:
 spark://host:7077``) and Spark Connect (``spark.remote: sc://host:15002``) are all the same
 resource. Configuration values whose key looks like a credential are kept out of the shown
-configuration and passed to Spark only when the session starts.
+configuration: the resource re-reads them from ``resources/<env>.yaml`` (env-resolved) when the
+session starts, since Dagster rebuilds resources from their shown configuration.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,25 +24,41 @@ from datacody_dagster.config import SparkSettings
 _CREDENTIAL = re.compile(r"secret|password|token|credential|access\.?key|session\.?key", re.IGNORECASE)
 
 
+def _shown(conf: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in conf.items() if not _CREDENTIAL.search(k)}
+
+
 class SparkResource(LazyPySparkResource):
     """A SparkSession for Spark assets, steps and checks (local, standalone or Spark Connect)."""
 
     connect_timeout_s: float = Field(
         30.0, description="Seconds to wait for the master or Connect server before the step fails."
     )
-    _hidden_conf: dict[str, str] = PrivateAttr(default_factory=dict)
+    project_dir: str | None = Field(
+        None, description="Project whose resources/<env>.yaml holds the credential settings."
+    )
     _started_here: bool = PrivateAttr(default=False)
 
     @classmethod
-    def from_settings(cls, settings: SparkSettings) -> SparkResource:
+    def from_settings(cls, settings: SparkSettings, project_dir: Path | None = None) -> SparkResource:
         """The resource described by ``spark:`` in resources/<env>.yaml (already env-resolved)."""
         from datacody_dagster.engines.spark import session_config
 
-        conf = session_config(settings)
-        shown = {k: v for k, v in conf.items() if not _CREDENTIAL.search(k)}
-        resource = cls(spark_config=shown, connect_timeout_s=settings.connect_timeout_s)
-        resource._hidden_conf = {k: v for k, v in conf.items() if k not in shown}
-        return resource
+        return cls(
+            spark_config=_shown(session_config(settings)),
+            connect_timeout_s=settings.connect_timeout_s,
+            project_dir=str(project_dir) if project_dir is not None else None,
+        )
+
+    def hidden_conf(self) -> dict[str, str]:
+        """The credential settings left out of ``spark_config`` (read when a session starts)."""
+        if self.project_dir is None:
+            return {}
+        from datacody_dagster.config import load_settings
+        from datacody_dagster.engines.spark import session_config
+
+        conf = session_config(load_settings(Path(self.project_dir)).spark)
+        return {k: v for k, v in conf.items() if k not in _shown(conf)}
 
     def _init_session(self) -> None:
         if self._spark_session is None:
@@ -49,7 +67,7 @@ class SparkResource(LazyPySparkResource):
             from datacody_dagster.engines.spark import open_session
 
             before = SparkSession.getActiveSession()
-            config = {**self.spark_config, **self._hidden_conf}
+            config = {**self.spark_config, **self.hidden_conf()}
             self._spark_session = open_session(config, self.connect_timeout_s)
             self._started_here = self._spark_session is not before
 
