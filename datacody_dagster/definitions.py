@@ -41,7 +41,20 @@ def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
         schedules=schedules,
         sensors=sensors,
         executor=_executor(),
+        resources=_resources(project),
     )
+
+
+def _resources(project: CompiledProject) -> dict[str, object]:
+    """The ``spark`` resource (dagster-pyspark) when an asset runs on Spark, from ``spark:`` in
+    resources/<env>.yaml; pyspark is not imported for DuckDB-only projects."""
+    from datacody_dagster.runtime.assets import uses_spark
+
+    if not any(uses_spark(n) for n in project.plan.nodes):
+        return {}
+    from datacody_dagster.resources.spark import SparkResource
+
+    return {"spark": SparkResource.from_settings(project.settings.spark, project.root)}
 
 
 def project_root() -> Path:

@@ -34,7 +34,7 @@ from datacody_dagster.checks.context import SAMPLE_COLUMNS, SAMPLE_SIZE, json_sa
 from datacody_dagster.checks.model import CheckOutcome, CheckTarget
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.config import SparkSettings
-from datacody_dagster.engines.spark import spark_session, to_spark_sql
+from datacody_dagster.engines.spark import as_session, to_spark_sql
 from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS, kinds_where
 
 SPARK_KINDS = kinds_where(lambda k: "spark" in k.engines)
@@ -378,7 +378,7 @@ def _quiet_pyspark_errors() -> Iterator[None]:
 def evaluate_on_spark(
     target_parquet: Path,
     checks: Sequence[PlannedCheck],
-    settings: SparkSettings,
+    settings: SparkSettings | Any,
     resolve_path: Callable[[str], Path],
 ) -> list[CheckOutcome | None]:
     """Outcomes of ``checks`` on the Parquet file ``target_parquet``, evaluated on Spark, in order.
@@ -390,7 +390,7 @@ def evaluate_on_spark(
     handled = [c for c in checks if c.kind in SPARK_KINDS]
     if not handled:
         return [None] * len(checks)
-    spark = spark_session(settings)
+    spark = as_session(settings)
     with _quiet_pyspark_errors():
         try:
             ev = _Evaluator(spark, target_parquet, resolve_path)
@@ -422,31 +422,93 @@ def evaluate_on_spark(
 def evaluate_spark_asset_checks(
     target: CheckTarget,
     checks: Sequence[PlannedCheck],
-    settings: SparkSettings,
+    settings: SparkSettings | Any,
     resolve_path: Callable[[str], Path],
     *,
     history: Any = None,
     cache: Any = None,
 ) -> list[CheckOutcome]:
-    """All outcomes of a Spark asset: the supported kinds on Spark, the rest with DuckDB.
+    """All outcomes of a Spark asset: first what needs no job (cached outcomes of unchanged
+    data, checks the SQL proves, Parquet footer statistics), then the supported kinds on Spark,
+    the rest with DuckDB.
 
-    Each outcome's metadata says where it ran (``engine``: ``spark`` or ``duckdb``).
+    Each outcome's metadata says where it was settled (``engine``: ``spark``, ``duckdb``,
+    ``footer``, ``sql_proof``; a cached outcome keeps the engine of the run that computed it).
     """
     from datacody_dagster.checks import evaluate_checks
 
     assert target.parquet_path is not None
-    on_spark = evaluate_on_spark(target.parquet_path, checks, settings, resolve_path)
-    rest = [c for c, o in zip(checks, on_spark, strict=True) if o is None]
+    settled, keys = _settled_without_a_job(target, checks, cache)
+    todo = [i for i in range(len(checks)) if i not in settled]
+    on_spark = evaluate_on_spark(target.parquet_path, [checks[i] for i in todo], settings, resolve_path)
+    rest = [checks[i] for i, o in zip(todo, on_spark, strict=True) if o is None]
     duck = iter(evaluate_checks(target, rest, history=history, cache=cache) if rest else [])
-    out: list[CheckOutcome] = []
-    for outcome in on_spark:
+    for i, outcome in zip(todo, on_spark, strict=True):
         if outcome is None:
             d = next(duck)
-            outcome = replace(d, metadata={**d.metadata, "engine": "duckdb"})
+            settled[i] = replace(d, metadata={**d.metadata, "engine": "duckdb"})
         else:
-            outcome = _with_reason(outcome)
-        out.append(outcome)
-    return out
+            settled[i] = _with_reason(outcome)
+            if cache is not None and i in keys:
+                cache.put(keys[i], settled[i])
+    return [settled[i] for i in range(len(checks))]
+
+
+_NO_JOB_ENGINE = {"parquet_footer": "footer", "proven_by_sql": "sql_proof"}
+
+
+def _settled_without_a_job(
+    target: CheckTarget, checks: Sequence[PlannedCheck], cache: Any
+) -> tuple[dict[int, CheckOutcome], dict[int, str]]:
+    """Outcomes that need no Spark job, by index, and the cache key of every cacheable check.
+
+    The same shortcuts and cache keys as the DuckDB evaluator, so a check settled on one engine
+    is not re-run on the other for unchanged data.
+    """
+    from datacody_dagster.checks import engine, shortcuts
+    from datacody_dagster.checks.context import EvalContext, connect
+
+    done: dict[int, CheckOutcome] = {}
+    keys: dict[int, str] = {}
+    if cache is not None:
+        version = engine.data_version_of(target)
+        for i, check in enumerate(checks):
+            key = engine._key_for(target, check, version)
+            if key is not None:
+                keys[i] = key
+        hits = cache.get_many({key: checks[i] for i, key in keys.items()})
+        for i, key in keys.items():
+            hit = hits.get(key)
+            if hit is not None:
+                done[i] = hit if hit.check is checks[i] else replace(hit, check=checks[i])
+    todo = [(i, c) for i, c in enumerate(checks) if i not in done and c.kind in SPARK_KINDS]
+    if not todo:
+        return done, keys
+    fresh: dict[int, CheckOutcome] = {}
+    try:
+        con = connect(target, attach_db=False)
+    except Exception:
+        return done, keys  # Spark reads the data itself
+    try:
+        ctx = EvalContext(target, con)
+        fresh.update(engine._proven_by_sql(ctx, todo))
+        for i, check in todo:
+            if i not in fresh and check.kind in ROW_PREDICATE_KINDS | {"row_count"}:
+                outcome = shortcuts.settle_from_footer(ctx, check)
+                if outcome is not None:
+                    fresh[i] = outcome
+    except Exception:
+        pass  # an unreadable footer: Spark (or DuckDB) reports the problem
+    finally:
+        con.close()
+    for i, outcome in fresh.items():
+        method = str(outcome.metadata.get("method", ""))
+        done[i] = _with_reason(
+            replace(outcome, metadata={**outcome.metadata, "engine": _NO_JOB_ENGINE.get(method, "duckdb")})
+        )
+        if cache is not None and i in keys:
+            cache.put(keys[i], done[i])
+    return done, keys
 
 
 def _with_reason(outcome: CheckOutcome) -> CheckOutcome:

@@ -1,9 +1,11 @@
 """Dagster asset definitions for each kind of plan node (the execution side)."""
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -51,9 +53,28 @@ def _quarantine_failure(done: Finalized, node: Node) -> dg.Failure:
     )
 
 
+def uses_spark(node: Node) -> bool:
+    """Nodes whose work runs on Spark (sources and Python assets are written by datacody)."""
+    return node.engine == "spark" and node.kind in ("sql", "steps") and not node.is_source
+
+
+@contextlib.contextmanager
+def _spark_work(context: dg.AssetExecutionContext, node: Node) -> Iterator[Any]:
+    """The ``spark`` resource's session for a Spark node (None otherwise); a failure while the
+    master or Connect server is gone becomes an error naming its URL."""
+    if not uses_spark(node):
+        yield None
+        return
+    from datacody_dagster.engines.spark import cluster_errors
+
+    resource = context.resources.spark
+    with cluster_errors(resource.spark_config, resource.connect_timeout_s):
+        yield resource.spark_session
+
+
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
     """A one-asset definition whose body writes a candidate with ``produce(project, node, staged,
-    context)``.
+    context, spark)`` (``spark``: the ``spark`` resource's session for Spark nodes, else None).
 
     The candidate is audited, then published or quarantined (write-audit-publish). A run that
     selects only the asset's checks evaluates them on the current output and writes nothing.
@@ -64,6 +85,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
         specs=[asset_spec_for(project, node)],
         check_specs=check_specs_for(node),
         can_subset=True,
+        required_resource_keys={"spark"} if uses_spark(node) else None,
     )
     def _asset(
         context: dg.AssetExecutionContext,
@@ -74,7 +96,8 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
         started = time.monotonic()
         staged = stage_path(project, node)
         try:
-            extra = produce(project, node, staged, context) or {}
+            with _spark_work(context, node) as spark:
+                extra = produce(project, node, staged, context, spark) or {}
             done = finalize(context, project, node, started, extra, staged=staged)
         except DatacodyError as exc:
             drop_stage(staged)
@@ -102,7 +125,7 @@ def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.sources import load_source
 
     def produce(
-        project: CompiledProject, node: Node, staged: Path, context: dg.AssetExecutionContext
+        project: CompiledProject, node: Node, staged: Path, context: dg.AssetExecutionContext, _: Any
     ) -> dict[str, object]:
         inputs = input_files_metadata(project, node)  # before reading: a later write is a change
         load_source(project, node, staged)
@@ -116,7 +139,7 @@ def source_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
     from datacody_dagster.runtime.python_assets import run_python_asset
 
-    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> dict[str, object]:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object, __: Any) -> dict[str, object]:
         inputs = input_files_metadata(project, node)
         run_python_asset(project, node, staged)
         return inputs
@@ -125,7 +148,9 @@ def python_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 
 
 def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> dict[str, object]:
+    def produce(
+        project: CompiledProject, node: Node, staged: Path, _: object, spark: Any
+    ) -> dict[str, object]:
         from datacody_dagster.steps import run_steps_asset
 
         assert node.from_asset is not None
@@ -136,7 +161,7 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
             node.steps,
             staged,
             engine=node.engine,
-            spark=project.settings.spark,
+            spark=spark,
             partition_by=() if has_output_step else node.partition_by,
         )
         return {f"datacody/steps/{k}": v for k, v in (meta or {}).items()}
@@ -145,12 +170,12 @@ def steps_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
 
 
 def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition:
-    def produce(project: CompiledProject, node: Node, staged: Path, _: object) -> None:
+    def produce(project: CompiledProject, node: Node, staged: Path, _: object, spark: Any) -> None:
         from datacody_dagster.engines.spark import materialize_sql
 
         assert node.sql is not None
         inputs = {d: project.output_path(project.plan.node(d)) for d in node.deps}
-        materialize_sql(node.sql, inputs, staged, project.settings.spark)
+        materialize_sql(node.sql, inputs, staged, spark)
 
     return _single_node_asset(project, node, produce)
 

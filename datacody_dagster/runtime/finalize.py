@@ -83,8 +83,15 @@ def evaluate_node_checks(
                 raise LookupError(f"{name} is a DuckDB view")  # its checks stay on DuckDB
             return project.output_path(other)
 
+        # The run's `spark` resource when the step has it (Spark assets), else the settings.
+        spark = getattr(context.resources, "spark", None)
         outcomes = evaluate_spark_asset_checks(
-            target, checks, project.settings.spark, resolve_path, history=history, cache=cache
+            target,
+            checks,
+            spark.spark_session if spark is not None else project.settings.spark,
+            resolve_path,
+            history=history,
+            cache=cache,
         )
     else:
         outcomes = evaluate_checks(target, checks, history=history, cache=cache)

@@ -181,6 +181,7 @@ def materialize_project(
         stack.enter_context(_quiet_logging(verbose))
         result = dg.materialize(
             cast("list[dg.AssetsDefinition]", assets),
+            resources=dict(defs.resources or {}),
             instance=instance,
             selection=list(selected_keys),
             raise_on_error=False,

@@ -57,6 +57,18 @@ class DedupArgs(StepArgs):
     seed: int = 1
 
 
+class AugmentArgs(StepArgs):
+    label: str = Field(description="Class column whose rare values are oversampled.")
+    target_share: float = Field(gt=0.0, lt=1.0, description="Share of the rows each rare class reaches.")
+    method: Literal["oversample"] = "oversample"
+    seed: int = Field(1, description="Fixes which rows are copied (same on DuckDB and Spark).")
+    near_duplicates: DedupArgs | None = Field(
+        None,
+        description="Copy only rows this dedup keeps (e.g. `{column: content, threshold: 0.8}`), "
+        "so no near-duplicate is amplified.",
+    )
+
+
 class ScanArgs(StepArgs):
     columns: list[str] | None = Field(None, description="Text columns to scan; default: every string column.")
     action: Literal["flag", "redact", "drop"] = "flag"
@@ -79,6 +91,7 @@ STEP_ARGS: dict[str, type[StepArgs]] = {
     "scan_secrets": ScanArgs,
     "scan_pii": ScanArgs,
     "output": OutputArgs,
+    "augment": AugmentArgs,
 }
 
 SHORTHAND: dict[str, str] = {"filter": "predicate", "output": "partition_by"}

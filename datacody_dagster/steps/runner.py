@@ -58,6 +58,8 @@ def _summarise(
             meta.setdefault("scan", {})[_SUMMARY_KEYS[rec["kind"]]] = {
                 k: rec[k] for k in ("rows_flagged", "rows_by_kind", "matches_by_kind", "action")
             }
+        if rec["kind"] == "augment":
+            meta["augmented"] = {k: rec[k] for k in ("label", "target_share", "rows_added", "classes")}
         if rec["kind"] == "dedup":
             meta["duplicates"] = {
                 "clusters": rec["duplicate_clusters"],
@@ -97,16 +99,16 @@ def _run_spark(
     parsed: list[tuple[str, StepArgs]],
     output: Path,
     out_args: OutputArgs,
-    settings: SparkSettings | None,
+    settings: SparkSettings | Any,
 ) -> dict[str, Any]:
     from pyspark import StorageLevel
     from pyspark.sql import Column
     from pyspark.sql import functions as F
 
-    from datacody_dagster.engines.spark import spark_session, write_parquet_file, write_parquet_folder
+    from datacody_dagster.engines.spark import as_session, write_parquet_file, write_parquet_folder
     from datacody_dagster.steps.spark_io import read_input
 
-    spark = spark_session(settings)
+    spark = as_session(settings)
     cached: list[Any] = []
     try:
         df = read_input(spark, input).persist(StorageLevel.MEMORY_AND_DISK)
@@ -148,7 +150,10 @@ def _run_spark(
         return _summarise(records, rows_in, before, "spark", output, out_args, files)
     finally:
         for frame in cached:
-            frame.unpersist()
+            try:
+                frame.unpersist()
+            except Exception:
+                break  # the cluster went away: the error that got us here says so
 
 
 def run_steps_asset(
@@ -157,7 +162,7 @@ def run_steps_asset(
     output: Path,
     *,
     engine: str = "duckdb",
-    spark: SparkSettings | None = None,
+    spark: SparkSettings | Any = None,
     partition_by: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Apply ``steps`` in order to the Parquet at ``input`` and write ``output`` atomically.
@@ -167,7 +172,8 @@ def run_steps_asset(
     Both engines give the same rows (row order: input order). Returns plain metadata: rows in
     and out, one record per step (rows in/out, seconds, step details), ``scan`` counts per kind,
     ``duplicates`` (clusters, removed rows), the partitioning and the number of files.
-    ``partition_by`` (the asset's own key) applies when no `output` step sets it.
+    ``partition_by`` (the asset's own key) applies when no `output` step sets it. ``spark`` is
+    a SparkSession (from the ``spark`` resource) or :class:`SparkSettings`.
     """
     parsed = _parse(steps)
     out_args = _output_args(parsed, partition_by)

@@ -152,3 +152,14 @@ def test_translated_sql_matches_duckdb(tmp_path: Path, spark, spark_settings, sq
     expected = sorted(con.sql(plain).fetchall(), key=repr)
     got = duckdb.sql(f"select * from read_parquet('{out}')").fetchall()
     assert _same(sorted(got, key=repr), expected), (to_spark_sql(sql), got, expected)
+
+
+def test_augment_identical_on_both_engines(tmp_path: Path, spark) -> None:  # type: ignore[no-untyped-def]
+    from tests.steps.test_augment import AUGMENT, labelled_corpus
+
+    src = labelled_corpus(tmp_path / "in.parquet")
+    duck = run_steps_asset(src, [AUGMENT], tmp_path / "duck.parquet", engine="duckdb")
+    sprk = run_steps_asset(src, [AUGMENT], tmp_path / "spark.parquet", engine="spark", spark=spark)
+    assert duck["augmented"] == sprk["augmented"] and duck["augmented"]["rows_added"] == 34
+    # Same rows in the same order (originals, then copies by class and seed order).
+    assert pq.read_table(tmp_path / "spark.parquet").equals(pq.read_table(tmp_path / "duck.parquet"))

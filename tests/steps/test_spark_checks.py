@@ -269,11 +269,11 @@ def test_materialized_spark_asset_checks_run_on_spark(tmp_path: Path, dagster_ho
     assert engines == {
         ("customers", "unique_customer_id"): "spark",
         ("orders", "unique_order_id"): "spark",
-        ("orders", "not_null_customer_id"): "spark",
+        ("orders", "not_null_customer_id"): "footer",  # null counts in the Parquet footer
         ("orders", "accepted_values_status"): "spark",
         ("orders", "range_amount"): "spark",
         ("orders", "relationships_customer_id"): "spark",
-        ("orders", "row_count"): "spark",
+        ("orders", "row_count"): "footer",
         ("orders", "expression"): "spark",
         ("orders", "schema"): "duckdb",
     }
@@ -283,3 +283,40 @@ def test_materialized_spark_asset_checks_run_on_spark(tmp_path: Path, dagster_ho
     assert rel["failing_rows"].value == 1 and rel["total_rows"].value == 3
     assert "reason" in rel  # the same failure reason the DuckDB evaluator gives
     assert not summary.success  # the blocking relationships check failed
+
+
+@pytest.mark.parametrize("data", ["clean", "corrupt"])
+def test_asset_checks_use_the_footer_and_the_result_cache_before_spark(
+    tmp_path: Path, spark, data: str
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace as with_fields
+
+    from datacody_dagster.engines.spark_checks import evaluate_spark_asset_checks
+
+    from datacody_dagster.checks.cache import ResultCache
+
+    paths = _write(tmp_path, CLEAN if data == "clean" else CORRUPT)
+    target = with_fields(_duck_target(paths), data_version=f"md5-{data}")
+    cache = ResultCache(tmp_path / "cache.sqlite")
+    checks = [*CHECKS, *UNSUPPORTED[:1]]
+    first = evaluate_spark_asset_checks(target, checks, spark, lambda n: paths[n], cache=cache)
+    duck = evaluate_checks(_duck_target(paths), checks)
+    verdicts = [(o.check.name, o.passed, o.failing_rows, o.total_rows) for o in first]
+    assert verdicts == [(o.check.name, o.passed, o.failing_rows, o.total_rows) for o in duck]
+    engines = {o.check.name: o.metadata["engine"] for o in first}
+    assert engines["row_count"] == engines["row_count_small"] == "footer"  # no job for a count
+    assert engines["not_null_customer_id"] == "footer" and engines["schema"] == "duckdb"
+    assert engines["unique_order_id"] == engines["sql_big_placed"] == "spark"
+
+    # Unchanged data, unchanged checks: every outcome comes from the cache, no Spark job runs
+    # (`sql` checks read other data and `relationships` another asset's version: never cached).
+    cacheable = [c for c in checks if c.kind not in ("sql", "relationships")]
+    tracker = spark.sparkContext.statusTracker()
+    jobs = len(tracker.getJobIdsForGroup(None))
+    again = evaluate_spark_asset_checks(target, cacheable, spark, lambda n: paths[n], cache=cache)
+    assert all(o.reused for o in again), [o.check.name for o in again if not o.reused]
+    first_by_name = {v[0]: v[:3] for v in verdicts}
+    assert [(o.check.name, o.passed, o.failing_rows) for o in again] == [
+        first_by_name[c.name] for c in cacheable
+    ]
+    assert len(tracker.getJobIdsForGroup(None)) == jobs
