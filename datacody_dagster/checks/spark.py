@@ -32,7 +32,9 @@ from sqlglot import exp
 
 from datacody_dagster.checks.context import SAMPLE_COLUMNS, SAMPLE_SIZE, json_safe
 from datacody_dagster.checks.model import CheckOutcome, CheckTarget
+from datacody_dagster.checks.predicates import failing_predicate_sql
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.compiler.sql import strip_jinja_refs
 from datacody_dagster.config import SparkSettings
 from datacody_dagster.engines.spark import as_session, to_spark_sql
 from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS, kinds_where
@@ -46,55 +48,14 @@ def spark_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def spark_literal(value: Any) -> str:
-    """A Spark SQL literal for a YAML scalar (backslashes escaped: Spark unescapes literals)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def file_relation(path: Path) -> str:
     """Spark SQL reading a Parquet file (or folder) directly: the query text is pasteable."""
     return "parquet." + spark_ident(str(path))
 
 
-def translate_predicate(sql: str) -> str:
-    """A DuckDB-dialect boolean expression in Spark SQL."""
-    return sqlglot.parse_one(sql, read="duckdb").sql(dialect="spark")
-
-
 def failing_predicate(check: PlannedCheck) -> str:
     """Spark SQL boolean true exactly for the rows the check rejects (as sqltext's DuckDB one)."""
-    args = check.args
-    col = spark_ident(args["column"]) if args.get("column") else ""
-    match check.kind:
-        case "not_null":
-            return f"{col} IS NULL"
-        case "accepted_values":
-            values = list(args["values"])
-            textual = values and all(isinstance(v, str) for v in values)
-            lhs = f"CAST({col} AS STRING)" if textual else col
-            rendered = ", ".join(spark_literal(v) for v in values) or "NULL"
-            return f"({col} IS NOT NULL AND {lhs} NOT IN ({rendered}))"
-        case "range":
-            parts = []
-            if args.get("min") is not None:
-                parts.append(f"{col} < {spark_literal(args['min'])}")
-            if args.get("max") is not None:
-                parts.append(f"{col} > {spark_literal(args['max'])}")
-            return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
-        case "regex":
-            # RE2's full match in Java terms: anchored at both ends (\z, not $, which also matches
-            # before a final newline), and (?d) so only \n ends a line, as in RE2.
-            pattern = spark_literal(f"(?d)\\A(?:{args['pattern']})\\z")
-            return f"({col} IS NOT NULL AND NOT CAST({col} AS STRING) RLIKE {pattern})"
-        case "expression":
-            return f"NOT ({translate_predicate(str(args['expression']))})"
-    raise ValueError(f"{check.kind} has no row predicate")
+    return failing_predicate_sql(check, "spark")
 
 
 def _unique_query(check: PlannedCheck, relation: str) -> str:
@@ -321,7 +282,7 @@ class _Evaluator:
         """The user's DuckDB SELECT in Spark SQL, asset names read from their Parquet files."""
         text = str(check.args["sql"])
         try:
-            tree = sqlglot.parse_one(re.sub(r"\{\{[^}]*'([^']+)'\s*\)\s*\}\}", r"\1", text), read="duckdb")
+            tree = sqlglot.parse_one(strip_jinja_refs(text), read="duckdb")
         except Exception:
             return None
         ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}

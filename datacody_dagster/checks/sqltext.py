@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from datacody_dagster.checks.predicates import failing_predicate_sql
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.errors import DatacodyError, Diagnostic
 from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS
@@ -42,33 +43,8 @@ def parse_age(text: str) -> timedelta:
 
 
 def failing_predicate(check: PlannedCheck) -> str:
-    """SQL boolean that is true exactly for the rows the check rejects."""
-    args = check.args
-    col = ident(args["column"]) if args.get("column") else ""
-    match check.kind:
-        case "not_null":
-            return f"{col} is null"
-        case "accepted_values":
-            values = list(args["values"])
-            # dbt quotes the values and compares as text; casting avoids cast errors on numbers.
-            textual = values and all(isinstance(v, str) for v in values)
-            lhs = f"cast({col} as varchar)" if textual else col
-            rendered = ", ".join(literal(v) for v in values) or "null"
-            return f"({col} is not null and {lhs} not in ({rendered}))"
-        case "range":
-            parts = []
-            if args.get("min") is not None:
-                parts.append(f"{col} < {literal(args['min'])}")
-            if args.get("max") is not None:
-                parts.append(f"{col} > {literal(args['max'])}")
-            return "(" + " or ".join(parts) + ")" if parts else "false"
-        case "regex":
-            pattern = literal(args["pattern"])
-            return f"({col} is not null and not regexp_full_match(cast({col} as varchar), {pattern}))"
-        case "expression":
-            # Like dbt_utils.expression_is_true: a null result is not a failure.
-            return f"not ({args['expression']})"
-    raise ValueError(f"{check.kind} has no row predicate")
+    """DuckDB SQL boolean that is true exactly for the rows the check rejects."""
+    return failing_predicate_sql(check, "duckdb")
 
 
 def failing_rows_query(check: PlannedCheck, relation: str, ref_relation: str | None = None) -> str:
