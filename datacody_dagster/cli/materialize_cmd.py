@@ -26,8 +26,10 @@ def register(app: typer.Typer) -> None:
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Dagster and dbt logs.")] = False,
     ) -> None:
         """Materialize assets (all by default) with their checks; exit 1 on any failure."""
+        from datacody_dagster.envs.recovery import recover_at
         from datacody_dagster.runtime.materialize import materialize_project
 
+        recover_at(project_dir.resolve())  # finish an apply killed midway before prod is written again
         summary = materialize_project(project_dir.resolve(), select, show_progress=not quiet, verbose=verbose)
         if not quiet or not summary.success:
             table = Table(title="materialization", show_lines=False)
