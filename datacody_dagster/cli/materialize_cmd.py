@@ -49,8 +49,10 @@ def register(app: typer.Typer) -> None:
         Assets whose code, checks, input data and output are unchanged since their last
         materialization are not rebuilt: their row says `up to date`.
         """
+        from datacody_dagster.envs.recovery import recover_at
         from datacody_dagster.runtime.materialize import materialize_project
 
+        recover_at(project_dir.resolve())  # finish an apply killed midway before prod is written again
         summary = materialize_project(
             project_dir.resolve(),
             select,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.envs.journal import clear_journal, read_journal
+from datacody_dagster.envs.journal import clear_journal, journal_path, read_journal
 
 
 def recover_apply(project: CompiledProject) -> str | None:
@@ -26,3 +28,13 @@ def recover_apply(project: CompiledProject) -> str | None:
 
     finish(project, journal)
     return "rolled forward"
+
+
+def recover_at(root: Path) -> str | None:
+    """:func:`recover_apply` for commands that have not compiled the project (cheap when no
+    apply was interrupted: one file check)."""
+    if not journal_path(root).exists():
+        return None
+    from datacody_dagster.compiler import compile_project
+
+    return recover_apply(compile_project(root))

@@ -155,7 +155,7 @@ def test_apply_refuses_when_prod_moved_or_env_changed(proj: Path) -> None:
     ],
 )
 def test_kill_during_apply_leaves_all_old_or_all_new(proj: Path, point: str, outcome: str) -> None:
-    from datacody_dagster.envs.recovery import recover_apply
+    from datacody_dagster.envs.recovery import recover_at
 
     before = prod_md5s(proj)
     edit(proj, *AMOUNT)
@@ -171,7 +171,7 @@ def test_kill_during_apply_leaves_all_old_or_all_new(proj: Path, point: str, out
     )
     assert killed.returncode == -9, killed.stdout + killed.stderr
     assert journal_path(proj).exists() or point == "state-saved"
-    recover_apply(compile_project(proj))
+    assert recover_at(proj) == ("rolled back" if outcome == "old" else "rolled forward")
     assert prod_md5s(proj) == (before if outcome == "old" else new)
     assert not journal_path(proj).exists()
     leftovers = [p.name for p in (proj / "data/warehouse/shop").iterdir() if ".apply-" in p.name]
