@@ -52,7 +52,7 @@ def _resources(project: CompiledProject) -> dict[str, object]:
 
     if not any(uses_spark(n) for n in project.plan.nodes):
         return {}
-    from datacody_dagster.resources.spark import SparkResource
+    from datacody_dagster.engines.spark_resource import SparkResource
 
     return {"spark": SparkResource.from_settings(project.settings.spark, project.root)}
 

@@ -169,7 +169,7 @@ def spark_session(settings: SparkSettings | None = None) -> Any:
     """A SparkSession for ``settings`` outside Dagster (CLI, tests, benchmarks).
 
     Inside Dagster, sessions come from the ``spark`` resource
-    (:class:`datacody_dagster.resources.spark.SparkResource`), which calls the same
+    (:class:`datacody_dagster.engines.spark_resource.SparkResource`), which calls the same
     :func:`open_session`.
     """
     settings = settings or SparkSettings()

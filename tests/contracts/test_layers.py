@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "datacody_dagster"
 # - `steps` below `checks`: training-data checks reuse the steps' scanners, never the reverse.
 # - `progress` (terminal rendering of run events) is used by runtime and cli.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "cron"),
+    ("errors", "cron", "temp_names"),
     ("spec",),
     ("config",),
     ("compiler",),
@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("versioning", "assistant"),
     ("progress",),
     ("runtime",),
+    ("envs", "semantic"),
     ("definitions",),
     ("component",),
     ("cli",),
