@@ -55,11 +55,37 @@ _FORBIDDEN_NODES = (
 _ALLOWED_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 
+MAX_NESTING = 100
+"""Deepest parenthesis nesting accepted (sqlglot parses recursively; real SQL stays under 20)."""
+
+
+def nesting_problem(sql: str) -> SqlProblem | None:
+    """A problem at the first parenthesis nested deeper than ``MAX_NESTING``, if any."""
+    depth = 0
+    line, col = 1, 0
+    for ch in sql:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                return SqlProblem(f"SQL nested deeper than {MAX_NESTING} parentheses", line, col)
+        elif ch == ")":
+            depth -= 1
+    return None
+
+
 def parse_select(sql: str) -> exp.Expression | SqlProblem:
     """Parse spec SQL; return the expression or a problem (syntax, or not one SELECT)."""
     text = strip_jinja_refs(sql)
+    too_deep = nesting_problem(text)
+    if too_deep is not None:
+        return too_deep
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
+    except RecursionError:
+        return SqlProblem("SQL too deeply nested to parse")
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         desc = str(first.get("description") or exc).split("\n")[0]

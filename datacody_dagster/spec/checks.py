@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from datacody_dagster.spec.names import Name
 
 CheckSeverity = Literal["error", "warn"]
 
@@ -20,25 +22,27 @@ class _Args(BaseModel):
 
 
 class AcceptedValuesArgs(_Args):
-    column: str | None = Field(None, description="Column to check (implied under `columns:`).")
-    values: list[Any] = Field(description="The only values allowed; nulls are not judged.")
+    column: Name | None = Field(None, description="Column to check (implied under `columns:`).")
+    values: list[str | int | float | bool | None] = Field(
+        description="The only values allowed; nulls are not judged."
+    )
 
 
 class RangeArgs(_Args):
-    column: str | None = Field(None, description="Column to check (implied under `columns:`).")
+    column: Name | None = Field(None, description="Column to check (implied under `columns:`).")
     min: float | None = Field(None, description="Smallest allowed value (inclusive).")
     max: float | None = Field(None, description="Largest allowed value (inclusive).")
 
 
 class RegexArgs(_Args):
-    column: str | None = Field(None, description="Column to check (implied under `columns:`).")
+    column: Name | None = Field(None, description="Column to check (implied under `columns:`).")
     pattern: str = Field(description="Regular expression every non-null value must match fully.")
 
 
 class RelationshipsArgs(_Args):
-    column: str | None = Field(None, description="Foreign-key column (implied under `columns:`).")
-    to: str = Field(description="Asset or source holding the referenced key.")
-    field: str = Field(description="Key column in the referenced asset.")
+    column: Name | None = Field(None, description="Foreign-key column (implied under `columns:`).")
+    to: Name = Field(description="Asset or source holding the referenced key.")
+    field: Name = Field(description="Key column in the referenced asset.")
 
 
 class RowCountArgs(_Args):
@@ -47,12 +51,12 @@ class RowCountArgs(_Args):
 
 
 class FreshnessArgs(_Args):
-    column: str | None = Field(None, description="Timestamp or date column.")
+    column: Name | None = Field(None, description="Timestamp or date column.")
     max_age: str = Field(description="Largest allowed age of the newest value, e.g. `2d`, `6h`.")
 
 
 class DriftArgs(_Args):
-    column: str | None = Field(None, description="Column whose distribution is compared.")
+    column: Name | None = Field(None, description="Column whose distribution is compared.")
     threshold: float = Field(0.2, description="PSI (numbers) or total-variation (text) limit.")
 
 
@@ -62,19 +66,19 @@ class RowCountAnomalyArgs(_Args):
 
 
 class ScanArgs(_Args):
-    columns: list[str] | None = Field(None, description="Text columns to scan (default: all).")
+    columns: list[Name] | None = Field(None, description="Text columns to scan (default: all).")
     max_rate: float = Field(0.0, description="Largest allowed fraction of flagged rows.")
 
 
 class DuplicatesArgs(_Args):
-    column: str | None = Field(None, description="Text column compared.")
+    column: Name | None = Field(None, description="Text column compared.")
     method: Literal["exact", "minhash"] = "exact"
     threshold: float = Field(0.8, description="Jaccard similarity for near-duplicates.")
     max_rate: float = Field(0.0, description="Largest allowed fraction of duplicate rows.")
 
 
 # `True` is the bare form under `columns:` (`checks: [unique]`): the column is implied.
-ColumnList = str | list[str] | bool
+ColumnList = Name | list[Name] | bool
 
 CHECK_KINDS: tuple[str, ...] = (
     "not_null",
@@ -113,7 +117,7 @@ class CheckEntry(BaseModel):
     freshness: FreshnessArgs | None = None
     expression: str | None = Field(None, description="A SQL predicate every row must satisfy.")
     sql: str | None = Field(None, description="A SELECT returning the failing rows.")
-    schema_: dict[str, str] | None = Field(
+    schema_: dict[Name, str] | None = Field(
         None, alias="schema", description="Expected columns and their types."
     )
     drift: DriftArgs | None = None
@@ -137,6 +141,14 @@ class CheckEntry(BaseModel):
                 return {data: {}}
             return {data: True}
         return data
+
+    @field_validator("not_null", "unique", mode="before")
+    @classmethod
+    def _some_columns(cls, value: Any) -> Any:
+        # `unique: false`, `0` or `[]` would check nothing (and `0` is not a column).
+        if value is False or value == [] or (isinstance(value, (int, float)) and value is not True):
+            raise ValueError("name a column or a list of columns (e.g. `unique: order_id`)")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> CheckEntry:

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 from datacody_dagster.compiler.index import ProjectIndex
 from datacody_dagster.compiler.validate import (
+    check_arguments,
     check_columns,
     cycles,
+    group_names,
     python_refs,
     references,
     schedules,
@@ -20,6 +22,7 @@ from datacody_dagster.errors import Diagnostic
 Rule = Callable[[ProjectIndex], list[Diagnostic]]
 
 RULES: tuple[Rule, ...] = (
+    group_names.check,
     unique_names.check,
     sql_guard.check,
     references.check,
@@ -27,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     python_refs.check,
     schedules.check,
     check_columns.check,
+    check_arguments.check,
     steps.check,
 )
 
