@@ -11,10 +11,11 @@ suggestions) because it preserves comments and layout. Booleans follow YAML 1.2 
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml as pyyaml
 from pydantic import ValidationError
@@ -28,8 +29,7 @@ from datacody_dagster.spec.checks import CHECK_KINDS
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where a key (or list item) and its value start; 0-based like YAML marks."""
 
     key_line: int
@@ -119,8 +119,9 @@ class DuplicateKeyError(Exception):
 
 MAX_DEPTH = 40
 """Deepest nesting of mappings and lists a spec may use (real specs stay under 10)."""
-MAX_NODES = 200_000
-"""Most YAML nodes a file may expand to, aliases counted at every use (refuses alias bombs)."""
+MAX_NODES = 100_000
+"""Most YAML nodes beyond what the text spells out (one per two characters) a file may expand
+to, aliases counted at every use: refuses alias bombs, never a large plain file."""
 MAX_BYTES = 2_000_000
 """Largest spec file read (a spec of 1,000 assets is ~300 KB)."""
 
@@ -133,7 +134,7 @@ class YamlLimitError(Exception):
         self.message, self.line, self.col, self.hint = message, line, col, hint
 
 
-def _index_positions(root: pyyaml.Node, out: Positions) -> None:
+def _index_positions(root: pyyaml.Node, out: Positions, max_nodes: int = MAX_NODES) -> None:
     """Record the position of every key and list item, walking iteratively.
 
     The walk also enforces the limits: an alias that contains itself, nesting beyond
@@ -147,9 +148,9 @@ def _index_positions(root: pyyaml.Node, out: Positions) -> None:
         node, path, above = stack.pop()
         visited += 1
         mark = node.start_mark
-        if visited > MAX_NODES:
+        if visited > max_nodes:
             raise YamlLimitError(
-                f"the file expands to more than {MAX_NODES:,} YAML nodes (aliases counted at each use)",
+                f"the file expands to more than {max_nodes:,} YAML nodes (aliases counted at each use)",
                 mark.line,
                 mark.column,
                 "write the values out instead of repeating large anchors (`*name`)",
@@ -220,7 +221,15 @@ def _load(text: str) -> tuple[Any, Positions]:
         root = loader.get_single_node()
         if root is None:
             return None, positions
-        _index_positions(root, positions)
+        # The walk allocates a tuple per node and creates no cycles: the collector's passes
+        # over a growing heap would cost more than the walk itself.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            _index_positions(root, positions, MAX_NODES + len(text) // 2)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         return loader.construct_document(root), positions
     finally:
         loader.dispose()
@@ -367,7 +376,13 @@ def parse_spec_text(text: str, path: Path, display_path: str) -> tuple[ParsedFil
                 continue
             seen.add((keys, err["type"]))
             line, col = _position(positions, keys)
-            where = ".".join(str(k) for k in keys) or "(file)"
+            where = (
+                "".join(
+                    c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                    for c in ".".join(str(k) for k in keys)
+                )
+                or "(file)"
+            )
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{keys[-1]}`"

@@ -143,9 +143,14 @@ def fingerprint(*parts: str) -> str:
 
 
 def rewrite_table_refs(
-    expression: exp.Expression, render: Mapping[str, str] | Callable[[str], str | None]
+    expression: exp.Expression,
+    render: Mapping[str, str] | Callable[[str], str | None],
+    escape: Callable[[str], str] | None = None,
 ) -> str:
-    """Pretty SQL with each referenced table replaced by ``render(name)`` (e.g. a ref())."""
+    """Pretty SQL with each referenced table replaced by ``render(name)`` (e.g. a ref()).
+
+    ``escape`` is applied to the SQL text before the replacements go in (the emitter escapes
+    Jinja in literals and comments, but not in the ``ref()`` it inserts)."""
     lookup = render.get if isinstance(render, Mapping) else render
     cte_names = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     placeholders: dict[str, str] = {}
@@ -167,6 +172,8 @@ def rewrite_table_refs(
             new.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
         table.replace(new)
     text = copy.sql(dialect=DIALECT, pretty=True)
+    if escape is not None:
+        text = escape(text)
     for token, replacement in placeholders.items():
         text = text.replace(token, replacement)
     return text

@@ -19,7 +19,10 @@ def spark_predicate(predicate: str) -> str:
 def run_arrow(table: pa.Table, args: FilterArgs) -> tuple[pa.Table, Metadata]:
     import duckdb
 
-    con = duckdb.connect()
+    from datacody_dagster.engines.sandbox import confined_connection
+
+    # The predicate is spec text: it runs on a connection that may touch no file at all.
+    con = confined_connection([])
     try:
         con.register("step_input", table)
         out = con.sql(f"select * from step_input where ({args.predicate})").to_arrow_table()
