@@ -73,7 +73,12 @@ def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConne
                     ) from None
                 time.sleep(0.2)
     if attach_wanted and target.sandbox is not None:
-        confine(con, target.sandbox)  # after the SET and ATTACH above, which it forbids
+        directories = list(target.sandbox)
+        if target.search_path is not None:
+            # Views created by dbt read `../data/...` relative to the dbt project; DuckDB checks
+            # a relative path by its text, so the same folders are allowed in that form too.
+            directories += [Path(os.path.relpath(d, target.search_path)) for d in target.sandbox]
+        confine(con, directories)  # after the SET and ATTACH above, which it forbids
     return con
 
 

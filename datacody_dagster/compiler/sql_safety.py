@@ -62,6 +62,15 @@ def file_function_problem(sql: str) -> TextProblem | None:
     return None
 
 
+def qualified_table_problem(query: exp.Expr) -> TextProblem | None:
+    """A ``db.table`` reference: Spark reads ``parquet.`/path``` / ``csv.`/path``` as files, and
+    specs name assets by plain name only."""
+    for table in query.find_all(exp.Table):
+        if table.args.get("db") or table.args.get("catalog"):
+            return TextProblem(f"`{table.sql(dialect=DIALECT)}`: name assets without a qualifier")
+    return None
+
+
 def jinja_problem(text: str, allow_refs: bool = False) -> TextProblem | None:
     """The first Jinja opener (``{{``, ``{%``, ``{#``) in ``text``; ref()/source() when allowed."""
     masked = _JINJA_REF.sub(lambda m: " " * len(m.group()), text) if allow_refs else text

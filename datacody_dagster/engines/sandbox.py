@@ -76,3 +76,26 @@ def project_directories(project: Any, extra: Iterable[Path] = ()) -> list[Path] 
     ]
     folders = [p if p.is_dir() else p.parent for p in sources]
     return data_directories(project.root, project.settings, [*folders, *extra])
+
+
+def require_inside(project: Any, paths: Iterable[Path], location: Any = None) -> None:
+    """Raise unless every path resolves (symlinks followed) inside the project's data folders.
+
+    For engines without a sandbox of their own (Spark): paths are checked before they get them.
+    """
+    from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+
+    directories = project_directories(project)
+    if directories is None:
+        return
+    for path in paths:
+        resolved = Path(path).resolve()
+        if not any(resolved.is_relative_to(d) for d in directories):
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME,
+                    f"{path} resolves outside the project's data folders",
+                    location,
+                    "keep data under data/ (or set `allow_external_access: true` in resources/<env>.yaml)",
+                )
+            )

@@ -84,6 +84,8 @@ FILE_SQL = [
     "select * from '/etc/passwd'",
     'select * from "../../x.csv"',
     "select * from read_ndjson('OUTSIDE/x.json')",
+    "select * from parquet.`/etc/x.parquet`",
+    "select * from csv.`/etc/passwd`",
 ]
 
 JINJA_SQL = [
@@ -113,6 +115,7 @@ CHECKS = [
     "sql: \"select 1; copy (select 1) to 'OUTSIDE/x.csv'\"",
     "sql: \"attach 'OUTSIDE/evil.duckdb'\"",
     "sql: select * from glob('/etc/*')",
+    "sql: select * from text.`/etc/passwd`",
     'sql: "select \'{{ env_var(\\"ANTHROPIC_API_KEY\\") }}\' as k"',
     "expression: \"amount > 0; copy (select 1) to 'OUTSIDE/x.csv'\"",
     "expression: \"amount > 0) union select * from read_text('/etc/passwd') --\"",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from datacody_dagster import errors
+from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.index import ProjectIndex
-from datacody_dagster.compiler.sql_safety import file_function_problem
+from datacody_dagster.compiler.sql_safety import file_function_problem, qualified_table_problem
 from datacody_dagster.compiler.validate.walk import entry_checks, text_location
 from datacody_dagster.errors import Diagnostic
 from datacody_dagster.spec import AssetSpecModel
@@ -25,6 +28,19 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         for keys, chk in entry_checks(entry):
             if chk.kind in ("sql", "expression") and isinstance(chk.value, str):
                 texts.append(((*keys, chk.kind), chk.value))
+        queries: list[tuple[tuple[str | int, ...], exp.Expr]] = []
+        if entry.query is not None:
+            queries.append((("sql",), entry.query))
+        for keys, chk in entry_checks(entry):
+            if chk.kind == "sql" and isinstance(chk.value, str):
+                parsed = sqlmod.parse_select(chk.value)
+                if not isinstance(parsed, sqlmod.SqlProblem):
+                    queries.append(((*keys, "sql"), parsed))
+        for keys, query in queries:
+            qualified = qualified_table_problem(query)
+            if qualified is not None:
+                loc = entry.file.value_location(entry.section, entry.name, *keys)
+                diags.append(Diagnostic(errors.UNSAFE_SQL, f"`{entry.name}`: {qualified.message}", loc, HINT))
         for keys, text in texts:
             problem = file_function_problem(text)
             if problem is not None:
