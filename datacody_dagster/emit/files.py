@@ -9,6 +9,7 @@ from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.emit.dbt import GENERATED_DIR, emit_dbt_files, scaffold_files
+from datacody_dagster.emit.dbt_profile import require_confined_profile
 
 
 @dataclass
@@ -44,6 +45,7 @@ def sync_generated_files(project: CompiledProject, check_only: bool = False) -> 
             target = dbt_dir / rel
             if not target.exists():
                 atomic_write_text(target, text)
+    require_confined_profile(project.root, dbt_dir, project.settings.dbt_project_dir)
     wanted = emit_dbt_files(project)
     for rel, text in sorted(wanted.items()):
         target = dbt_dir / rel

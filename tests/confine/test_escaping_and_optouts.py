@@ -82,3 +82,29 @@ def test_sandbox_folders_are_the_data_folders(tmp_path: Path) -> None:
     write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
     dirs = project_directories(compile_project(tmp_path))
     assert dirs == [(tmp_path / "data").resolve()]
+
+
+def test_profile_without_the_sandbox_plugin_is_refused(tmp_path: Path) -> None:
+    from datacody_dagster.emit.files import sync_generated_files
+    from datacody_dagster.errors import DatacodyError
+
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
+    old = "datacody:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../data/datacody.duckdb}\n"
+    (tmp_path / "dbt_project").mkdir()
+    (tmp_path / "dbt_project" / "profiles.yml").write_text(old, encoding="utf-8")
+    with pytest.raises(DatacodyError, match="does not load the sandbox plugin"):
+        sync_generated_files(compile_project(tmp_path))
+    assert not (tmp_path / "dbt_project" / "models").exists()
+    (tmp_path / "resources" / "dev.yaml").write_text(
+        "dvc:\n  enabled: false\nallow_external_access: true\n", encoding="utf-8"
+    )
+    assert sync_generated_files(compile_project(tmp_path)).written
+
+
+def test_new_projects_get_the_sandbox_plugin(tmp_path: Path) -> None:
+    from datacody_dagster.emit.dbt_profile import profile_problem
+    from datacody_dagster.emit.files import sync_generated_files
+
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
+    sync_generated_files(compile_project(tmp_path))
+    assert profile_problem(tmp_path / "dbt_project" / "profiles.yml") is None
