@@ -194,6 +194,12 @@ PYTHON = [
     "json:loads",
 ]
 
+FILTERS = [
+    "size > 0) union all select * from step_input --",
+    "size > 0; copy (select 1) to 'OUTSIDE/x.csv'",
+    "size in (select size from read_text('/etc/passwd'))",
+]
+
 NAMES = [
     'group: attack\nassets:\n  "../../x":\n    sql: select 1 as v\n',
     'group: "/abs/path"\nassets:\n  x:\n    sql: select 1 as v\n',
@@ -261,6 +267,15 @@ def _probes() -> list[Probe]:
             "python_shadow_os", "python modules", _python("os:system"), files={"os.py": "def system(): ...\n"}
         )
     )
+    probes += [
+        Probe(
+            f"filter_{i}",
+            "check injection",
+            "group: attack\nsources:\n  code:\n    path: data/raw/*.py\n    format: text\nassets:\n"
+            f'  evil:\n    from: code\n    steps:\n      - filter: "{f}"\n',
+        )
+        for i, f in enumerate(FILTERS)
+    ]
     probes += [Probe(f"name_{i}", "names", t) for i, t in enumerate(NAMES)]
     probes += [
         Probe(

@@ -97,15 +97,24 @@ def test_check_sql_runs_confined(tmp_path: Path) -> None:
     assert outcomes[2].passed  # reading the asset's own Parquet still works
 
 
-def test_filter_step_predicate_touches_no_file() -> None:
+def test_filter_step_predicate_is_rerendered_and_touches_no_file() -> None:
+    from datacody_dagster.engines.sandbox import confined_connection
     from datacody_dagster.steps.filter import run_arrow
     from datacody_dagster.steps.spec import FilterArgs
 
     table = pa.table({"a": [1, 2]})
     out, _ = run_arrow(table, FilterArgs(predicate="a > 1"))
     assert out.num_rows == 1
+    with pytest.raises(DatacodyError, match="subquery"):
+        # Built without validation, as if it had got past `validate`: run_arrow re-renders it.
+        evil = FilterArgs.model_construct(
+            predicate="a > 0 or (select count(*) from read_text('/etc/passwd')) > 0"
+        )
+        run_arrow(table, evil)
+    # The connection the predicate runs on may open no file at all.
+    con = confined_connection([])
     with pytest.raises(Exception, match="Permission"):
-        run_arrow(table, FilterArgs(predicate="a > 0 or (select count(*) from read_text('/etc/passwd')) > 0"))
+        con.sql("select * from read_text('/etc/passwd')").fetchall()
 
 
 def test_python_module_reexporting_os_is_refused_at_run_time(tmp_path: Path) -> None:

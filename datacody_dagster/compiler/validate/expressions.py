@@ -1,4 +1,4 @@
-"""DC112: `expression:` checks are one scalar predicate; `sql:` checks are one SELECT."""
+"""DC110: `expression:` checks are one scalar predicate; `sql:` checks are one SELECT."""
 
 from __future__ import annotations
 
