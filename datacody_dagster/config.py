@@ -69,6 +69,13 @@ class ProjectSettings(_Settings):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     llm: LlmSettings = Field(default_factory=lambda: LlmSettings())
     optimizer: dict[str, Any] = Field(default_factory=dict)
+    allow_external_access: bool = Field(
+        False, description="Let spec SQL read and write outside the project's data folders (opt-out)."
+    )
+    python_modules: list[str] = Field(
+        default_factory=list,
+        description="Importable packages `python:` assets may use (besides the project).",
+    )
 
 
 def load_settings(root: Path, env: str | None = None) -> ProjectSettings:

@@ -48,6 +48,11 @@ INVALID_PYTHON_REF = "DC107"
 INVALID_SCHEDULE = "DC108"
 INVALID_SEMANTIC = "DC120"
 UNKNOWN_SEMANTIC_NAME = "DC121"
+UNSAFE_SQL = "DC110"  # file-reading functions, statements or subqueries where a predicate goes
+UNSAFE_TEXT = "DC111"  # Jinja in text that reaches dbt
+UNSAFE_OPTION = "DC113"
+UNSAFE_PATH = "DC114"
+UNSAFE_PYTHON = "DC115"
 STALE_GENERATED = "DC200"
 RUNTIME = "DC300"
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ import duckdb
 from datacody_dagster.checks.footer import FooterStats, read_footer
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.sqltext import ident
+from datacody_dagster.engines.sandbox import confine, confined_connection
 from datacody_dagster.errors import DatacodyError, Diagnostic
 from datacody_dagster.runtime.outputs import DB_ALIAS
 
@@ -25,19 +27,21 @@ SAMPLE_COLUMNS = 12
 _LOCK_WAIT_S = 10.0
 
 
-_shared: tuple[int, duckdb.DuckDBPyConnection] | None = None
+_shared: dict[tuple[Path, ...] | None, tuple[int, duckdb.DuckDBPyConnection]] = {}
 _shared_lock = threading.Lock()
 
 
-def _in_memory() -> duckdb.DuckDBPyConnection:
+def _in_memory(sandbox: tuple[Path, ...] | None) -> duckdb.DuckDBPyConnection:
     """A new session on a process-wide in-memory database (a cursor costs microseconds, a new
     database tens of milliseconds, which dominates checks on small tables). Sessions share no
-    state the checks set: ``set`` is session-local and nothing is created in the database."""
-    global _shared
+    state the checks set: ``set`` is session-local and nothing is created in the database.
+    One database per sandbox: its confinement is locked for the database's life."""
     with _shared_lock:
-        if _shared is None or _shared[0] != os.getpid():  # never reuse a database across fork
-            _shared = (os.getpid(), duckdb.connect())
-        return _shared[1].cursor()
+        shared = _shared.get(sandbox)
+        if shared is None or shared[0] != os.getpid():  # never reuse a database across fork
+            shared = (os.getpid(), confined_connection(sandbox))
+            _shared[sandbox] = shared
+        return shared[1].cursor()
 
 
 def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConnection:
@@ -46,7 +50,7 @@ def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConne
     With an attachment the database is private to this evaluation (closing it releases the file,
     which a writer may be waiting for); without one it is a session on a shared database."""
     attach_wanted = attach_db and target.duckdb_database is not None and target.duckdb_database.exists()
-    con = duckdb.connect() if attach_wanted else _in_memory()
+    con = confined_connection(None) if attach_wanted else _in_memory(target.sandbox)
     if target.search_path is not None:
         con.execute(f"set file_search_path = {_quote(str(target.search_path))}")
     if attach_wanted:
@@ -68,6 +72,13 @@ def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConne
                         )
                     ) from None
                 time.sleep(0.2)
+    if attach_wanted and target.sandbox is not None:
+        directories = list(target.sandbox)
+        if target.search_path is not None:
+            # Views created by dbt read `../data/...` relative to the dbt project; DuckDB checks
+            # a relative path by its text, so the same folders are allowed in that form too.
+            directories += [Path(os.path.relpath(d, target.search_path)) for d in target.sandbox]
+        confine(con, directories)  # after the SET and ATTACH above, which it forbids
     return con
 
 

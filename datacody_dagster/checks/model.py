@@ -30,6 +30,8 @@ class CheckTarget:
     run_id: str | None = None
     """The Dagster run that produced the data; its own materialization is not a baseline."""
     search_path: Path | None = None
+    sandbox: tuple[Path, ...] | None = None
+    """Folders check SQL may read (engines/sandbox.py); None: unconfined (the project opted out)."""
     proven_unique_keys: tuple[tuple[str, ...], ...] = ()
     """Column tuples the asset's SQL makes unique by construction (no scan needed)."""
     proven_not_null: tuple[str, ...] = ()

@@ -59,6 +59,14 @@ def target_for(
         resolve_version=resolve_version,
         run_id=run_id,
         search_path=(project.root / project.settings.dbt_project_dir) if needs_db else None,
+        sandbox=_sandbox(project),
         proven_unique_keys=node.proven_unique_keys,
         proven_not_null=node.proven_not_null,
     )
+
+
+def _sandbox(project: CompiledProject) -> tuple[Path, ...] | None:
+    from datacody_dagster.engines.sandbox import project_directories
+
+    dirs = project_directories(project)
+    return None if dirs is None else tuple(dirs)

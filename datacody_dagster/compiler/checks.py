@@ -132,7 +132,9 @@ def _describe(kind: str, args: dict[str, Any]) -> str:
 
 def _args_for(kind: str, value: Any, column: str | None) -> dict[str, Any]:
     if kind == "expression":
-        return {"expression": value}
+        from datacody_dagster.compiler.sql_safety import render_predicate
+
+        return {"expression": render_predicate(value)}  # re-rendered by sqlglot, never pasted
     if kind == "sql":
         return {"sql": value}
     if kind == "schema":

@@ -97,7 +97,7 @@ def source_header_columns(root: Path, source: SourceSpec) -> list[str] | None:
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh, delimiter=delim), None)
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, csv.Error, TypeError):  # TypeError: a 2-char delimiter
         return None
     if not header or source.options.get("header") is False:
         return None

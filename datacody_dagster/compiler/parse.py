@@ -11,10 +11,11 @@ suggestions) because it preserves comments and layout. Booleans follow YAML 1.2 
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml as pyyaml
 from pydantic import ValidationError
@@ -28,8 +29,7 @@ from datacody_dagster.spec.checks import CHECK_KINDS
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where a key (or list item) and its value start; 0-based like YAML marks."""
 
     key_line: int
@@ -96,8 +96,14 @@ class _SpecLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: i
     """libyaml's fast composer with YAML 1.2 booleans (`NO`, `yes`, `on` stay strings)."""
 
 
+# YAML 1.1's timestamps are dropped too (1.2 has none): `2020-02-30` stays text instead of
+# failing in the constructor without a position.
 _SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
     for first, resolvers in pyyaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _SpecLoader.add_implicit_resolver(
@@ -111,27 +117,91 @@ class DuplicateKeyError(Exception):
         self.key, self.line, self.col = key, line, col
 
 
-def _index_positions(node: pyyaml.Node, path: tuple[str | int, ...], out: Positions) -> None:
-    if isinstance(node, pyyaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                raise DuplicateKeyError(key, key_node.start_mark.line, key_node.start_mark.column)
-            seen.add(key)
-            out[(*path, key)] = Position(
-                key_node.start_mark.line,
-                key_node.start_mark.column,
-                value_node.start_mark.line,
-                value_node.start_mark.column,
-                isinstance(value_node, pyyaml.ScalarNode) and value_node.style in ("|", ">"),
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and lists a spec may use (real specs stay under 10)."""
+MAX_NODES = 100_000
+"""Most YAML nodes beyond what the text spells out (one per two characters) a file may expand
+to, aliases counted at every use: refuses alias bombs, never a large plain file."""
+MAX_BYTES = 2_000_000
+"""Largest spec file read (a spec of 1,000 assets is ~300 KB)."""
+
+
+class YamlLimitError(Exception):
+    """A structural limit of spec files (depth, size, recursive alias) was exceeded."""
+
+    def __init__(self, message: str, line: int, col: int, hint: str):
+        super().__init__(message)
+        self.message, self.line, self.col, self.hint = message, line, col, hint
+
+
+def _index_positions(root: pyyaml.Node, out: Positions, max_nodes: int = MAX_NODES) -> None:
+    """Record the position of every key and list item, walking iteratively.
+
+    The walk also enforces the limits: an alias that contains itself, nesting beyond
+    ``MAX_DEPTH`` and more than ``MAX_NODES`` nodes once aliases are expanded (a YAML "billion
+    laughs" of 1.5 KB would otherwise expand to gigabytes) are refused at the node's position.
+    """
+    # (node, path, ids of the collection nodes above it)
+    stack: list[tuple[pyyaml.Node, tuple[str | int, ...], frozenset[int]]] = [(root, (), frozenset())]
+    visited = 0
+    while stack:
+        node, path, above = stack.pop()
+        visited += 1
+        mark = node.start_mark
+        if visited > max_nodes:
+            raise YamlLimitError(
+                f"the file expands to more than {max_nodes:,} YAML nodes (aliases counted at each use)",
+                mark.line,
+                mark.column,
+                "write the values out instead of repeating large anchors (`*name`)",
             )
-            _index_positions(value_node, (*path, key), out)
-    elif isinstance(node, pyyaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            mark = item.start_mark
-            out[(*path, i)] = Position(mark.line, mark.column, mark.line, mark.column)
-            _index_positions(item, (*path, i), out)
+        if not isinstance(node, (pyyaml.MappingNode, pyyaml.SequenceNode)):
+            continue
+        if id(node) in above:
+            raise YamlLimitError(
+                "recursive alias: an anchor is used inside its own value",
+                mark.line,
+                mark.column,
+                "an alias (`*name`) may only refer to an anchor (`&name`) defined before and outside it",
+            )
+        if len(above) >= MAX_DEPTH:
+            raise YamlLimitError(
+                f"nesting deeper than {MAX_DEPTH} levels",
+                mark.line,
+                mark.column,
+                "flatten this value; spec values are shallow mappings and lists",
+            )
+        inner = above | {id(node)}
+        children: list[tuple[pyyaml.Node, tuple[str | int, ...], frozenset[int]]] = []
+        if isinstance(node, pyyaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, pyyaml.ScalarNode):
+                    kmark = key_node.start_mark
+                    raise YamlLimitError(
+                        "a key must be a plain name, not a mapping or list",
+                        kmark.line,
+                        kmark.column,
+                        "write `name: value`",
+                    )
+                key = str(key_node.value)
+                if key in seen:
+                    raise DuplicateKeyError(key, key_node.start_mark.line, key_node.start_mark.column)
+                seen.add(key)
+                out[(*path, key)] = Position(
+                    key_node.start_mark.line,
+                    key_node.start_mark.column,
+                    value_node.start_mark.line,
+                    value_node.start_mark.column,
+                    isinstance(value_node, pyyaml.ScalarNode) and value_node.style in ("|", ">"),
+                )
+                children.append((value_node, (*path, key), inner))
+        else:
+            for i, item in enumerate(node.value):
+                imark = item.start_mark
+                out[(*path, i)] = Position(imark.line, imark.column, imark.line, imark.column)
+                children.append((item, (*path, i), inner))
+        stack.extend(reversed(children))
 
 
 def _position(positions: Positions, keys: tuple[str | int, ...]) -> tuple[int, int]:
@@ -151,7 +221,15 @@ def _load(text: str) -> tuple[Any, Positions]:
         root = loader.get_single_node()
         if root is None:
             return None, positions
-        _index_positions(root, (), positions)
+        # The walk allocates a tuple per node and creates no cycles: the collector's passes
+        # over a growing heap would cost more than the walk itself.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            _index_positions(root, positions, MAX_NODES + len(text) // 2)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         return loader.construct_document(root), positions
     finally:
         loader.dispose()
@@ -223,10 +301,48 @@ def _loc_keys(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    offset = max(0, min(offset, len(text)))
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+# What YAML's reader refuses (C0 controls but tab/LF/CR, DEL, C1 but NEL, surrogates, U+FFFE/F).
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _syntax_diagnostic(display_path: str, line: int, col: int, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(errors.YAML_SYNTAX, message, Location(display_path, line, col), hint)
+
+
 def parse_spec_text(text: str, path: Path, display_path: str) -> tuple[ParsedFile | None, list[Diagnostic]]:
     """Parse one spec file's text; return the file or the diagnostics explaining why not."""
+    bad = _UNPRINTABLE.search(text)
+    if bad is not None:
+        line, col = _line_col(text, bad.start())
+        return None, [
+            _syntax_diagnostic(
+                display_path,
+                line,
+                col,
+                f"control character U+{ord(bad.group()):04X} is not allowed in a spec file",
+                "remove it (write `\\t`, `\\x1b`... inside a double-quoted string if the value needs it)",
+            )
+        ]
+    if len(text) > MAX_BYTES:
+        return None, [
+            _syntax_diagnostic(
+                display_path,
+                1,
+                1,
+                f"spec file is larger than {MAX_BYTES:,} characters",
+                "split the group into several spec files",
+            )
+        ]
     try:
         data, positions = _load(text)
+    except YamlLimitError as exc:
+        return None, [_syntax_diagnostic(display_path, exc.line + 1, exc.col + 1, exc.message, exc.hint)]
     except pyyaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(display_path, mark.line + 1, mark.column + 1) if mark else Location(display_path)
@@ -246,6 +362,13 @@ def parse_spec_text(text: str, path: Path, display_path: str) -> tuple[ParsedFil
                 f"duplicate key `{exc.key}`",
                 Location(display_path, exc.line + 1, exc.col + 1),
                 "each key may appear once per mapping; merge or rename the entries",
+            )
+        ]
+    except pyyaml.YAMLError as exc:  # the reader's errors carry an offset, not a mark
+        line, col = _line_col(text, int(getattr(exc, "position", 0) or 0))
+        return None, [
+            _syntax_diagnostic(
+                display_path, line, col, f"YAML error: {str(exc).splitlines()[0]}", "check the text here"
             )
         ]
     if data is None:
@@ -270,7 +393,13 @@ def parse_spec_text(text: str, path: Path, display_path: str) -> tuple[ParsedFil
                 continue
             seen.add((keys, err["type"]))
             line, col = _position(positions, keys)
-            where = ".".join(str(k) for k in keys) or "(file)"
+            where = (
+                "".join(
+                    c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                    for c in ".".join(str(k) for k in keys)
+                )
+                or "(file)"
+            )
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{keys[-1]}`"
@@ -297,10 +426,26 @@ def _drop_union_noise(diags: list[Diagnostic]) -> list[Diagnostic]:
 def parse_spec_file(path: Path, root: Path) -> tuple[ParsedFile | None, list[Diagnostic]]:
     display = errors.relative_display_path(path, root)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Diagnostic(errors.YAML_SYNTAX, f"cannot read spec file: {exc}", Location(display))]
-    return parse_spec_text(text, path, display)
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [
+            Diagnostic(errors.YAML_SYNTAX, f"cannot read spec file: {exc}", Location(display, 1, 1))
+        ]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        prefix = raw[: exc.start].decode("utf-8", errors="replace")
+        line, col = _line_col(prefix, len(prefix))
+        return None, [
+            _syntax_diagnostic(
+                display,
+                line,
+                col,
+                f"spec files are UTF-8; byte 0x{raw[exc.start]:02x} here is not valid UTF-8",
+                "save the file as UTF-8",
+            )
+        ]
+    return parse_spec_text(text.removeprefix("\ufeff"), path, display)
 
 
 def spec_paths(specs_dir: Path) -> list[Path]:

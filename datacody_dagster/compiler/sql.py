@@ -55,11 +55,37 @@ _FORBIDDEN_NODES = (
 _ALLOWED_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 
+MAX_NESTING = 100
+"""Deepest parenthesis nesting accepted (sqlglot parses recursively; real SQL stays under 20)."""
+
+
+def nesting_problem(sql: str) -> SqlProblem | None:
+    """A problem at the first parenthesis nested deeper than ``MAX_NESTING``, if any."""
+    depth = 0
+    line, col = 1, 0
+    for ch in sql:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                return SqlProblem(f"SQL nested deeper than {MAX_NESTING} parentheses", line, col)
+        elif ch == ")":
+            depth -= 1
+    return None
+
+
 def parse_select(sql: str) -> exp.Expression | SqlProblem:
     """Parse spec SQL; return the expression or a problem (syntax, or not one SELECT)."""
     text = strip_jinja_refs(sql)
+    too_deep = nesting_problem(text)
+    if too_deep is not None:
+        return too_deep
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
+    except RecursionError:
+        return SqlProblem("SQL too deeply nested to parse")
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         desc = str(first.get("description") or exc).split("\n")[0]
@@ -117,9 +143,14 @@ def fingerprint(*parts: str) -> str:
 
 
 def rewrite_table_refs(
-    expression: exp.Expression, render: Mapping[str, str] | Callable[[str], str | None]
+    expression: exp.Expression,
+    render: Mapping[str, str] | Callable[[str], str | None],
+    escape: Callable[[str], str] | None = None,
 ) -> str:
-    """Pretty SQL with each referenced table replaced by ``render(name)`` (e.g. a ref())."""
+    """Pretty SQL with each referenced table replaced by ``render(name)`` (e.g. a ref()).
+
+    ``escape`` is applied to the SQL text before the replacements go in (the emitter escapes
+    Jinja in literals and comments, but not in the ``ref()`` it inserts)."""
     lookup = render.get if isinstance(render, Mapping) else render
     cte_names = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     placeholders: dict[str, str] = {}
@@ -141,6 +172,8 @@ def rewrite_table_refs(
             new.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
         table.replace(new)
     text = copy.sql(dialect=DIALECT, pretty=True)
+    if escape is not None:
+        text = escape(text)
     for token, replacement in placeholders.items():
         text = text.replace(token, replacement)
     return text

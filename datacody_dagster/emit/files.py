@@ -8,6 +8,7 @@ from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.emit.dbt import GENERATED_DIR, emit_dbt_files, scaffold_files
+from datacody_dagster.emit.dbt_profile import require_confined_profile
 from datacody_dagster.emit.semantic import emit_semantic_files
 from datacody_dagster.temp_names import temp_name
 
@@ -45,6 +46,7 @@ def sync_generated_files(project: CompiledProject, check_only: bool = False) -> 
             target = dbt_dir / rel
             if not target.exists():
                 atomic_write_text(target, text)
+    require_confined_profile(project.root, dbt_dir, project.settings.dbt_project_dir)
     wanted = {**emit_dbt_files(project), **emit_semantic_files(project)}
     for rel, text in sorted(wanted.items()):
         target = dbt_dir / rel

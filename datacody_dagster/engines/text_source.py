@@ -71,7 +71,9 @@ def load_text_source(root: Path, glob: str, *, max_bytes: int = 2_000_000) -> pa
     files larger than ``max_bytes`` are skipped (generated or vendored blobs, not training text).
     """
     base, pattern = resolve_text_glob(Path(root), glob)
-    files = sorted(p for p in base.glob(pattern) if p.is_file())
+    inside = base.resolve()
+    # A `..` or a symbolic link must not carry the glob out of its base folder.
+    files = sorted(p for p in base.glob(pattern) if p.is_file() and p.resolve().is_relative_to(inside))
     rows: dict[str, list[object]] = {"path": [], "content": [], "size": [], "language": []}
     for file in files:
         size = file.stat().st_size

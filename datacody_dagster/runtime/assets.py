@@ -174,7 +174,11 @@ def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition
         from datacody_dagster.engines.spark import materialize_sql
 
         assert node.sql is not None
+        from datacody_dagster.engines.sandbox import require_inside
+
         inputs = {d: project.output_path(project.plan.node(d)) for d in node.deps}
+        # Spark has no sandbox of its own: every path is resolved and checked before it gets one.
+        require_inside(project, [*inputs.values(), project.output_path(node), staged], node.location)
         materialize_sql(node.sql, inputs, staged, spark)
 
     return _single_node_asset(project, node, produce)

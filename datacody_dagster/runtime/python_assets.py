@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.compiler.python_modules import imported_module_problem, module_problem
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,9 +26,17 @@ def load_callable(project: CompiledProject, node: Node) -> Callable[..., Any]:
     root = str(project.root)
     if root not in sys.path:
         sys.path.insert(0, root)
+    allow = list(getattr(project.settings, "python_modules", []))
+    problem = module_problem(project.root, node.python, allow)
     try:
-        module = importlib.import_module(module_name)
-        return getattr(module, func_name)  # type: ignore[no-any-return]
+        if problem is None:
+            module = importlib.import_module(module_name)
+            problem = imported_module_problem(project.root, module, module_name, allow)
+            func = getattr(module, func_name)
+            if problem is None and getattr(func, "__module__", module_name) != module_name:
+                problem = f"`{func_name}` is imported into `{module_name}`, not defined there"
+            if problem is None:
+                return func  # type: ignore[no-any-return]
     except (ImportError, AttributeError) as exc:
         raise DatacodyError(
             Diagnostic(
@@ -37,6 +46,14 @@ def load_callable(project: CompiledProject, node: Node) -> Callable[..., Any]:
                 "the module must be importable from the project root or the installed packages",
             )
         ) from None
+    raise DatacodyError(
+        Diagnostic(
+            RUNTIME,
+            f"asset `{node.name}`: `{node.python}` is not run: {problem}",
+            node.location,
+            "allow the package in resources/<env>.yaml (`python_modules: [pkg]`)",
+        )
+    )
 
 
 def to_arrow(result: Any, node: Node) -> pa.Table:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from datacody_dagster.spec.durations import parse_duration
+from datacody_dagster.spec.names import Name
 
 _COLUMN = "Column to check (implied under `columns:`)."
 
@@ -26,12 +27,12 @@ def _ordered(low: float | None, high: float | None) -> None:
 
 
 class AcceptedValuesArgs(_Args):
-    column: str | None = Field(None, description=_COLUMN)
+    column: Name | None = Field(None, description=_COLUMN)
     values: list[Any] = Field(description="The only values allowed; nulls are not judged.")
 
 
 class RangeArgs(_Args):
-    column: str | None = Field(None, description=_COLUMN)
+    column: Name | None = Field(None, description=_COLUMN)
     min: float | None = Field(None, description="Smallest allowed value (inclusive).")
     max: float | None = Field(None, description="Largest allowed value (inclusive).")
 
@@ -42,7 +43,7 @@ class RangeArgs(_Args):
 
 
 class RegexArgs(_Args):
-    column: str | None = Field(None, description=_COLUMN)
+    column: Name | None = Field(None, description=_COLUMN)
     pattern: str = Field(description="Regular expression every non-null value must match fully.")
 
     @field_validator("pattern")
@@ -60,9 +61,9 @@ class RegexArgs(_Args):
 
 
 class RelationshipsArgs(_Args):
-    column: str | None = Field(None, description="Foreign-key column (implied under `columns:`).")
-    to: str = Field(description="Asset or source holding the referenced key.")
-    field: str = Field(description="Key column in the referenced asset.")
+    column: Name | None = Field(None, description="Foreign-key column (implied under `columns:`).")
+    to: Name = Field(description="Asset or source holding the referenced key.")
+    field: Name = Field(description="Key column in the referenced asset.")
 
 
 class RowCountArgs(_Args):
@@ -76,7 +77,7 @@ class RowCountArgs(_Args):
 
 
 class FreshnessArgs(_Args):
-    column: str | None = Field(None, description="Timestamp or date column.")
+    column: Name | None = Field(None, description="Timestamp or date column.")
     max_age: str = Field(description="Largest allowed age of the newest value, e.g. `2d`, `6h`.")
 
     @field_validator("max_age")
@@ -87,7 +88,7 @@ class FreshnessArgs(_Args):
 
 
 class DriftArgs(_Args):
-    column: str | None = Field(None, description="Column whose distribution is compared.")
+    column: Name | None = Field(None, description="Column whose distribution is compared.")
     threshold: float = Field(0.2, gt=0, description="PSI (numbers) or total-variation (text) limit.")
 
 
@@ -97,12 +98,12 @@ class RowCountAnomalyArgs(_Args):
 
 
 class ScanArgs(_Args):
-    columns: list[str] | None = Field(None, description="Text columns to scan (default: all).")
+    columns: list[Name] | None = Field(None, description="Text columns to scan (default: all).")
     max_rate: float = Field(0.0, ge=0, le=1, description="Largest allowed fraction of flagged rows.")
 
 
 class DuplicatesArgs(_Args):
-    column: str | None = Field(None, description="Text column compared.")
+    column: Name | None = Field(None, description="Text column compared.")
     method: Literal["exact", "minhash"] = "exact"
     threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity for near-duplicates.")
     max_rate: float = Field(0.0, ge=0, le=1, description="Largest allowed fraction of duplicate rows.")
@@ -115,7 +116,7 @@ class ColumnsArgs(_Args):
     """`not_null` (one column per planned check) and `unique` (a key of one or more columns)."""
 
     columns: list[str]
-    column: str | None = None
+    column: Name | None = None
 
 
 class ExpressionArgs(_Args):

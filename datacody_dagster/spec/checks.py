@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from datacody_dagster.spec.check_args import (
     AcceptedValuesArgs,
@@ -25,6 +25,7 @@ from datacody_dagster.spec.check_args import (
     ScanArgs,
 )
 from datacody_dagster.spec.check_kinds import CHECK_KINDS, KINDS
+from datacody_dagster.spec.names import Name
 
 __all__ = ["CHECK_KINDS", "CheckEntry", "CheckSeverity", "ColumnList"]
 
@@ -32,7 +33,7 @@ CheckSeverity = Literal["error", "warn"]
 
 
 # `True` is the bare form under `columns:` (`checks: [unique]`): the column is implied.
-ColumnList = str | list[str] | bool
+ColumnList = Name | list[Name] | bool
 
 
 class CheckEntry(BaseModel):
@@ -52,7 +53,7 @@ class CheckEntry(BaseModel):
     freshness: FreshnessArgs | None = None
     expression: str | None = Field(None, description="A SQL predicate every row must satisfy.")
     sql: str | None = Field(None, description="A SELECT returning the failing rows.")
-    schema_: dict[str, str] | None = Field(
+    schema_: dict[Name, str] | None = Field(
         None, alias="schema", description="Expected columns and their types."
     )
     drift: DriftArgs | None = None
@@ -79,6 +80,14 @@ class CheckEntry(BaseModel):
         if isinstance(data, str):
             return {data: KINDS[data].bare_value if data in KINDS else True}
         return data
+
+    @field_validator("not_null", "unique", mode="before")
+    @classmethod
+    def _some_columns(cls, value: Any) -> Any:
+        # `unique: false`, `0` or `[]` would check nothing (and `0` is not a column).
+        if value is False or value == [] or (isinstance(value, (int, float)) and value is not True):
+            raise ValueError("name a column or a list of columns (e.g. `unique: order_id`)")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> CheckEntry:

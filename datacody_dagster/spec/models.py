@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacody_dagster.spec.checks import CheckEntry
+from datacody_dagster.spec.names import Name
 from datacody_dagster.spec.semantic import MetricSpec, SemanticSpec
 
 Engine = Literal["duckdb", "spark"]
@@ -41,8 +42,8 @@ class OnCron(_Spec):
 class IncrementalSpec(_Spec):
     """How an incremental asset picks new rows."""
 
-    unique_key: str | list[str] | None = Field(None, description="Key used to merge new rows.")
-    cursor: str | None = Field(
+    unique_key: Name | list[Name] | None = Field(None, description="Key used to merge new rows.")
+    cursor: Name | None = Field(
         None, description="Monotonic column; only rows beyond the current maximum are read."
     )
 
@@ -57,7 +58,7 @@ class SourceSpec(_Spec):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Reader options, e.g. {delim: ';', header: true}."
     )
-    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    columns: dict[Name, ColumnSpec] = Field(default_factory=dict)
     checks: list[CheckEntry] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
 
@@ -73,12 +74,12 @@ class AssetSpecModel(_Spec):
     python: str | None = Field(
         None, description="`module:function` returning a table; upstream tables are passed by name."
     )
-    deps: list[str] = Field(
+    deps: list[Name] = Field(
         default_factory=list, description="Extra upstream assets (SQL deps are inferred)."
     )
     materialized: Materialization = "table"
     incremental: IncrementalSpec | None = None
-    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    columns: dict[Name, ColumnSpec] = Field(default_factory=dict)
     checks: list[CheckEntry] = Field(default_factory=list)
     schedule: str | None = Field(None, description="Cron schedule, e.g. '0 6 * * *'.")
     automation: Literal["eager"] | OnCron | None = Field(
@@ -87,10 +88,10 @@ class AssetSpecModel(_Spec):
     engine: Engine | None = Field(None, description="duckdb (default) or spark.")
     owners: list[str] | None = None
     tags: dict[str, str] = Field(default_factory=dict)
-    partition_by: list[str] | None = Field(
+    partition_by: list[Name] | None = Field(
         None, description="Write a folder of Parquet files partitioned by these columns."
     )
-    from_: str | None = Field(None, alias="from", description="Input asset of a `steps:` pipeline.")
+    from_: Name | None = Field(None, alias="from", description="Input asset of a `steps:` pipeline.")
     steps: list[dict[str, Any]] = Field(
         default_factory=list, description="Training-data steps applied in order to `from`."
     )
@@ -111,12 +112,12 @@ class AssetSpecModel(_Spec):
 class SpecFile(_Spec):
     """One file of `asset_specs/`: a group of sources and assets."""
 
-    group: str | None = Field(None, description="Dagster group name; default: the file's stem.")
+    group: Name | None = Field(None, description="Dagster group name; default: the file's stem.")
     description: str | None = None
     owners: list[str] = Field(default_factory=list, description="Inherited by every asset.")
     engine: Engine | None = Field(None, description="Default engine of the file's assets.")
-    sources: dict[str, SourceSpec] = Field(default_factory=dict)
-    assets: dict[str, AssetSpecModel] = Field(default_factory=dict)
+    sources: dict[Name, SourceSpec] = Field(default_factory=dict)
+    assets: dict[Name, AssetSpecModel] = Field(default_factory=dict)
     metrics: dict[str, MetricSpec] = Field(
         default_factory=dict, description="Metrics over the measures of `semantic:` assets (MetricFlow)."
     )

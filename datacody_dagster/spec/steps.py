@@ -8,9 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlglot.errors import ParseError
 
 
 class StepArgs(BaseModel):
@@ -25,12 +23,12 @@ class FilterArgs(StepArgs):
     @field_validator("predicate")
     @classmethod
     def _parses(cls, value: str) -> str:
-        try:
-            parsed = sqlglot.parse_one(value, read="duckdb")
-        except ParseError as exc:
-            raise ValueError(f"not a SQL predicate: {str(exc).splitlines()[0]}") from None
-        if isinstance(parsed, (sqlglot.exp.Query, sqlglot.exp.DDL, sqlglot.exp.DML)):
-            raise ValueError("a filter is a row predicate, e.g. `lines > 10 and language = 'python'`")
+        from datacody_dagster.compiler.sql_safety import TextProblem, parse_predicate
+
+        # One scalar predicate (no statement, no subquery): it runs re-rendered by sqlglot.
+        parsed = parse_predicate(value)
+        if isinstance(parsed, TextProblem):
+            raise ValueError(f"{parsed.message}; a filter is a row predicate, e.g. `lines > 10`")
         return value
 
 

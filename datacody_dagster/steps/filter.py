@@ -19,11 +19,16 @@ def spark_predicate(predicate: str) -> str:
 def run_arrow(table: pa.Table, args: FilterArgs) -> tuple[pa.Table, Metadata]:
     import duckdb
 
-    con = duckdb.connect()
+    from datacody_dagster.compiler.sql_safety import render_predicate
+    from datacody_dagster.engines.sandbox import confined_connection
+
+    # The predicate is spec text: it runs on a connection that may touch no file at all.
+    con = confined_connection([])
     try:
         con.register("step_input", table)
-        out = con.sql(f"select * from step_input where ({args.predicate})").to_arrow_table()
-    except duckdb.Error as exc:
+        predicate = render_predicate(args.predicate)  # re-rendered by sqlglot, never pasted
+        out = con.sql(f"select * from step_input where ({predicate})").to_arrow_table()
+    except (duckdb.Error, ValueError) as exc:
         raise step_error(
             f"step `filter`: {str(exc).splitlines()[0]}", "check the predicate's column names"
         ) from None

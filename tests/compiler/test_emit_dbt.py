@@ -55,7 +55,8 @@ assets:
 
 
 def _emit(root: Path) -> dict[str, str]:
-    write_project(root, {"shop.yaml": SPEC}, {"data/raw/orders.csv": "id,customer_id,status,amount\n"})
+    files = {"data/raw/orders.csv": "id,customer_id,status,amount\n", "pkg/mod.py": "def scores(): ...\n"}
+    write_project(root, {"shop.yaml": SPEC}, files)
     return emit_dbt_files(compile_project(root))
 
 

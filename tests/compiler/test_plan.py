@@ -24,7 +24,9 @@ assets:
 
 
 def _plan(root: Path, text: str = BASE):  # type: ignore[no-untyped-def]
-    write_project(root, {"shop.yaml": text}, {"data/orders.csv": "id,amount\n1,5\n"})
+    write_project(
+        root, {"shop.yaml": text}, {"data/orders.csv": "id,amount\n1,5\n", "pkg/mod.py": "def fn(): ...\n"}
+    )
     return compile_project(root).plan
 
 

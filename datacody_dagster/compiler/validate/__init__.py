@@ -6,12 +6,20 @@ from collections.abc import Callable
 
 from datacody_dagster.compiler.index import ProjectIndex
 from datacody_dagster.compiler.validate import (
+    check_arguments,
     check_columns,
     cycles,
+    expressions,
+    file_functions,
+    group_names,
+    jinja_text,
+    python_modules,
     python_refs,
     references,
     schedules,
     semantic,
+    source_options,
+    source_paths,
     sql_guard,
     steps,
     unique_names,
@@ -21,6 +29,7 @@ from datacody_dagster.errors import Diagnostic
 Rule = Callable[[ProjectIndex], list[Diagnostic]]
 
 RULES: tuple[Rule, ...] = (
+    group_names.check,
     unique_names.check,
     sql_guard.check,
     references.check,
@@ -28,8 +37,15 @@ RULES: tuple[Rule, ...] = (
     python_refs.check,
     schedules.check,
     check_columns.check,
+    check_arguments.check,
     steps.check,
     semantic.check,
+    file_functions.check,
+    jinja_text.check,
+    expressions.check,
+    source_options.check,
+    source_paths.check,
+    python_modules.check,
 )
 
 

@@ -8,32 +8,38 @@ from datacody_dagster.errors import Diagnostic
 
 
 def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
-    """Elementary cycles found by DFS, each reported once as ``[a, b, ..., a]``."""
+    """Elementary cycles found by DFS, each reported once as ``[a, b, ..., a]``.
+
+    The walk keeps its own stack: a chain of thousands of assets must not hit Python's
+    recursion limit.
+    """
     state: dict[str, int] = {}
-    stack: list[str] = []
     cycles: list[list[str]] = []
     seen: set[frozenset[str]] = set()
 
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for dep in graph.get(node, []):
-            if dep not in graph:
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path: list[str] = [root]
+        state[root] = 1
+        pending: list[list[str]] = [[d for d in reversed(graph.get(root, [])) if d in graph]]
+        while pending:
+            deps = pending[-1]
+            if not deps:
+                pending.pop()
+                state[path.pop()] = 2
                 continue
+            dep = deps.pop()
             if state.get(dep) == 1:
-                cycle = [*stack[stack.index(dep) :], dep]
+                cycle = [*path[path.index(dep) :], dep]
                 key = frozenset(cycle)
                 if key not in seen:
                     seen.add(key)
                     cycles.append(cycle)
             elif state.get(dep) is None:
-                visit(dep)
-        stack.pop()
-        state[node] = 2
-
-    for node in sorted(graph):
-        if node not in state:
-            visit(node)
+                state[dep] = 1
+                path.append(dep)
+                pending.append([d for d in reversed(graph.get(dep, [])) if d in graph])
     return cycles
 
 

@@ -1,0 +1,110 @@
+"""The emitter's second wall (Jinja escaped in everything it writes) and the explicit opt-outs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+from jinja2 import meta
+
+from datacody_dagster.compiler import compile_project, diagnose
+from datacody_dagster.emit.dbt import emit_dbt_files, escape_jinja
+from datacody_dagster.engines.sandbox import project_directories
+from tests.confine.reproducers import RAW_CSV, RAW_SPEC
+from tests.conftest import write_project
+
+OUR_JINJA = {"ref", "source", "config", "this", "is_incremental"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{{ env_var('K') }}", "{% do run_query('x') %}", "{# c #}", "a}b{c", "{'a': 1}", "}}{{", "plain"],
+)
+def test_escaped_text_renders_back_to_itself(text: str) -> None:
+    assert jinja2.Environment().from_string(escape_jinja(text)).render() == text
+
+
+def test_braces_in_sql_literals_and_struct_literals_reach_duckdb_as_text(tmp_path: Path) -> None:
+    spec = """\
+assets:
+  braces:
+    description: "Curly {braces} and a } alone"
+    sql: |
+      select {'a': 1} as s, 'x}y{z' as t, id from raw_orders
+    checks:
+      - accepted_values: {column: t, values: ["x}y{z"]}
+"""
+    write_project(
+        tmp_path, {"raw.yaml": RAW_SPEC, "b.yaml": spec}, {"data/raw/orders.csv": RAW_CSV}, dvc=False
+    )
+    files = emit_dbt_files(compile_project(tmp_path))
+    env = jinja2.Environment()
+    for path, text in files.items():
+        ast = env.parse(text)
+        assert meta.find_undeclared_variables(ast) <= OUR_JINJA, path
+    model = files["models/datacody/b/braces.sql"]
+    rendered = env.from_string(model).render(ref=lambda n: n, source=lambda a, b: b, config=lambda **k: "")
+    assert "{'a': 1}" in rendered.replace('"', "'") and "'x}y{z'" in rendered
+
+
+def test_allow_external_access_is_an_explicit_opt_out(tmp_path: Path) -> None:
+    outside = tmp_path / "shared"
+    outside.mkdir()
+    (outside / "orders.csv").write_text(RAW_CSV, encoding="utf-8")
+    root = tmp_path / "p"
+    spec = "sources:\n  raw_orders:\n    path: ../shared/orders.csv\n"
+    write_project(root, {"raw.yaml": spec}, dvc=False)
+    _, diags = diagnose(root)
+    assert [d.code for d in diags] == ["DC114"]
+    (root / "resources" / "dev.yaml").write_text(
+        "dvc:\n  enabled: false\nallow_external_access: true\n", encoding="utf-8"
+    )
+    project = compile_project(root)
+    assert project_directories(project) is None  # no sandbox at run time either
+
+
+def test_python_modules_allow_list(tmp_path: Path) -> None:
+    spec = "assets:\n  parsed:\n    python: json:loads\n    deps: [raw_orders]\n"
+    write_project(
+        tmp_path, {"raw.yaml": RAW_SPEC, "py.yaml": spec}, {"data/raw/orders.csv": RAW_CSV}, dvc=False
+    )
+    _, diags = diagnose(tmp_path)
+    assert [d.code for d in diags] == ["DC115"]
+    (tmp_path / "resources" / "dev.yaml").write_text(
+        "dvc:\n  enabled: false\npython_modules: [json]\n", encoding="utf-8"
+    )
+    _, diags = diagnose(tmp_path)
+    assert diags == []
+
+
+def test_sandbox_folders_are_the_data_folders(tmp_path: Path) -> None:
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
+    dirs = project_directories(compile_project(tmp_path))
+    assert dirs == [(tmp_path / "data").resolve()]
+
+
+def test_profile_without_the_sandbox_plugin_is_refused(tmp_path: Path) -> None:
+    from datacody_dagster.emit.files import sync_generated_files
+    from datacody_dagster.errors import DatacodyError
+
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
+    old = "datacody:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../data/datacody.duckdb}\n"
+    (tmp_path / "dbt_project").mkdir()
+    (tmp_path / "dbt_project" / "profiles.yml").write_text(old, encoding="utf-8")
+    with pytest.raises(DatacodyError, match="does not load the sandbox plugin"):
+        sync_generated_files(compile_project(tmp_path))
+    assert not (tmp_path / "dbt_project" / "models").exists()
+    (tmp_path / "resources" / "dev.yaml").write_text(
+        "dvc:\n  enabled: false\nallow_external_access: true\n", encoding="utf-8"
+    )
+    assert sync_generated_files(compile_project(tmp_path)).written
+
+
+def test_new_projects_get_the_sandbox_plugin(tmp_path: Path) -> None:
+    from datacody_dagster.emit.dbt_profile import profile_problem
+    from datacody_dagster.emit.files import sync_generated_files
+
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
+    sync_generated_files(compile_project(tmp_path))
+    assert profile_problem(tmp_path / "dbt_project" / "profiles.yml") is None

@@ -1,0 +1,274 @@
+"""A mutation fuzzer for spec files, run in-process through what `validate` and `compile` do.
+
+Seeds are the repository's example specs and a jaffle_shop-like project; mutators work on
+bytes, lines and YAML/SQL tokens (control characters, invalid UTF-8, anchors and aliases,
+deep nesting, Jinja, names with `../`, unicode, huge values). A case passes when:
+
+- no exception other than :class:`DatacodyError` escapes parse, validate, plan, emit or write;
+- it takes at most ``HANG_S`` seconds;
+- every error diagnostic carries ``file:line:col`` (line, col >= 1) in a spec file of the
+  project, at least one of them in the mutated file (or it is a cross-file error);
+- when it compiles, every written file is inside the project and the emitted dbt files hold
+  no Jinja but datacody's own (``ref``, ``source``, ``config``, ``this``, ``is_incremental``).
+
+`bench/fuzz.py` runs it by hand (20,000+ cases); `tests/fuzz/` runs a bounded number.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from datacody_dagster.compiler import compile_project, diagnose
+from datacody_dagster.emit.files import sync_generated_files
+from datacody_dagster.errors import DatacodyError, Diagnostic
+
+REPO = Path(__file__).resolve().parents[2]
+HANG_S = 5.0
+OUR_JINJA = {"ref", "source", "config", "this", "is_incremental"}
+CROSS_FILE = {"DC100", "DC101", "DC102", "DC105"}
+
+JAFFLE = """\
+group: jaffle
+owners: [team:analytics]
+sources:
+  raw_customers: {path: data/raw/customers.csv, description: Customers}
+  raw_orders:
+    path: data/raw/orders.csv
+    options: {nullstr: NA, delim: ","}
+    columns:
+      id: {type: integer, checks: [unique, not_null]}
+assets:
+  stg_customers:
+    materialized: view
+    sql: select id as customer_id, first_name, last_name from raw_customers
+    checks:
+      - unique: customer_id
+  stg_orders:
+    sql: |
+      select id as order_id, user_id as customer_id, order_date, status, amount
+      from {{ ref('raw_orders') }}
+    checks:
+      - not_null: [order_id, customer_id]
+      - accepted_values: {column: status, values: [placed, shipped, completed, returned]}
+      - expression: amount >= 0 or status = 'returned'
+  customers:
+    description: One row per customer
+    sql: |
+      with o as (select customer_id, count(*) as orders, sum(amount) as total
+                 from stg_orders group by customer_id)
+      select c.customer_id, c.first_name, o.orders, o.total
+      from stg_customers c left join o using (customer_id)
+    columns:
+      customer_id: {type: integer, description: Key, checks: [unique]}
+    checks:
+      - relationships: {column: customer_id, to: stg_customers, field: customer_id}
+      - {row_count: {min: 1}, severity: warn}
+      - sql: select * from customers where total < 0
+    schedule: "0 6 * * *"
+  orders_incr:
+    materialized: incremental
+    incremental: {unique_key: order_id, cursor: order_date}
+    sql: select * from stg_orders
+"""
+
+JAFFLE_DATA = {
+    "data/raw/customers.csv": "id,first_name,last_name\n1,Ada,L\n2,Grace,H\n",
+    "data/raw/orders.csv": "id,user_id,order_date,status,amount\n1,1,2024-01-01,placed,10\n",
+}
+
+TOKENS = [
+    "{{", "}}", "{%", "%}", "{#", "{{ env_var('ANTHROPIC_API_KEY') }}", "{{ ref('x') }}",
+    "&a ", "*a", "&b [*b]", "<<: *a", "!!python/object:os.system", "!!binary", "? ", "- ", ": ",
+    "[", "]", "{", "}", "(" * 200, ")" * 200, "'", '"', "\\", "|", ">", "#", "---", "...",
+    "\t", "\r", "\x00", "\x07", "\x1b", "\x7f", "\u202e", "\ufeff", "\ud7ff", "é", "日本",
+    "../", "/etc/passwd", "stdlib://../../", "read_text('/etc/passwd')", "glob('/*')", "; ",
+    "copy (select 1) to '/tmp/x'", "null", "~", "true", "false", "0", "-1", "1e999", "0x1F",
+    "2020-02-30", "1:20:30", ".inf", ".nan", "a" * 300, "x" * 70, " " * 40, "\n", "\n  ",
+    "unique: false", "unique: []", "unique: 0", "checks: [unique]", "python: os:system",
+    "materialized: incremental", "incremental: {cursor: x}", "deps: [a, a]", "from: x",
+    "steps: [{filter: x}]", "schema: {a: int}", "engine: spark", "path: data/*.csv",
+]  # fmt: skip
+
+_BAD_BYTES = [b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\x80", b"\xf8\x88\x80\x80\x80"]
+
+
+def seeds() -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(mutated file name, spec files, data files) per seed project."""
+    example = {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "asset_specs").glob("*.yaml"))}
+    out = [(name, example, {}) for name in example]
+    out.append(("jaffle.yaml", {"jaffle.yaml": JAFFLE}, JAFFLE_DATA))
+    return out
+
+
+def mutate(rng: random.Random, text: str) -> bytes:
+    """One to four random mutations of a spec's text."""
+    data = text.encode("utf-8")
+    for _ in range(rng.choice((1, 1, 1, 2, 3, 4))):
+        op = rng.randrange(9)
+        pos = rng.randrange(len(data) + 1)
+        if op == 0 and data:  # delete a range
+            end = min(len(data), pos + rng.randint(1, 40))
+            data = data[:pos] + data[end:]
+        elif op == 1:  # insert a token
+            data = data[:pos] + rng.choice(TOKENS).encode("utf-8", "surrogatepass") + data[pos:]
+        elif op == 2:  # invalid UTF-8
+            data = data[:pos] + rng.choice(_BAD_BYTES) + data[pos:]
+        elif op == 3 and data:  # flip a byte
+            i = min(pos, len(data) - 1)
+            data = data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+        elif op == 4:  # duplicate a line
+            lines = data.split(b"\n")
+            i = rng.randrange(len(lines))
+            lines.insert(i, lines[i])
+            data = b"\n".join(lines)
+        elif op == 5:  # delete a line
+            lines = data.split(b"\n")
+            del lines[rng.randrange(len(lines))]
+            data = b"\n".join(lines)
+        elif op == 6:  # re-indent a line
+            lines = data.split(b"\n")
+            i = rng.randrange(len(lines))
+            lines[i] = (b" " * rng.choice([0, 1, 2, 4, 6, 8])) + lines[i].lstrip(b" ")
+            data = b"\n".join(lines)
+        elif op == 7:  # replace a scalar after `: ` with a token
+            i = data.find(b": ", pos)
+            if i >= 0:
+                end = data.find(b"\n", i)
+                end = len(data) if end < 0 else end
+                data = data[: i + 2] + rng.choice(TOKENS).encode("utf-8", "surrogatepass") + data[end:]
+        else:  # repeat a chunk (long chains, big files)
+            end = min(len(data), pos + rng.randint(1, 200))
+            data = data[:pos] + data[pos:end] * rng.randint(2, 30) + data[pos:]
+    return data
+
+
+@dataclass
+class Report:
+    cases: int = 0
+    compiled: int = 0
+    refused: int = 0
+    crashes: Counter[str] = field(default_factory=Counter)
+    hangs: int = 0
+    bad_locations: int = 0
+    leaks: int = 0
+    slowest_s: float = 0.0
+    examples: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.crashes and not self.hangs and not self.bad_locations and not self.leaks
+
+
+class _Hang(Exception):
+    pass
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    def raise_hang(signum: int, frame: object) -> None:
+        raise _Hang
+
+    old = signal.signal(signal.SIGALRM, raise_hang)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _located(d: Diagnostic, specs: set[str]) -> bool:
+    loc = d.location
+    return loc is not None and loc.line >= 1 and loc.col >= 1 and loc.file in specs
+
+
+def _jinja_ok(text: str) -> bool:
+    """The emitted file's Jinja uses only datacody's own names (no env_var, run_query...)."""
+    try:
+        ast = jinja2.Environment().parse(text)
+    except jinja2.TemplateSyntaxError:
+        return False
+    return meta.find_undeclared_variables(ast) <= OUR_JINJA
+
+
+def run_case(root: Path, name: str, data: bytes, others: set[str], report: Report) -> None:
+    """Write ``data`` as ``asset_specs/name`` and put it through validate and compile."""
+    spec_dir = root / "asset_specs"
+    (spec_dir / name).write_bytes(data)
+    specs = {f"asset_specs/{p}" for p in (*others, name)}
+    report.cases += 1
+    started = time.monotonic()
+    signature = None
+    try:
+        with _deadline(HANG_S):
+            _, diags = diagnose(root)
+            errs = [d for d in diags if d.severity == "error"]
+            if errs:
+                report.refused += 1
+                if not all(_located(d, specs) for d in errs) or not any(
+                    (d.location is not None and d.location.file == f"asset_specs/{name}")
+                    or d.code in CROSS_FILE
+                    for d in errs
+                ):
+                    report.bad_locations += 1
+                    report.examples.setdefault("location:" + errs[0].code, data)
+                return
+            project = compile_project(root)
+            sync_generated_files(project)
+            report.compiled += 1
+            dbt_dir = root / "dbt_project"
+            for path in (dbt_dir / "models").rglob("*"):
+                if not path.resolve().is_relative_to(root.resolve()):
+                    report.leaks += 1
+                if path.is_file() and not _jinja_ok(path.read_text(encoding="utf-8")):
+                    report.leaks += 1
+                    report.examples.setdefault("jinja", data)
+    except _Hang:
+        report.hangs += 1
+        report.examples.setdefault("hang", data)
+    except DatacodyError:
+        report.refused += 1
+    except Exception as exc:  # the point of the fuzzer: anything else is a crash
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        signature = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
+        report.crashes[signature] += 1
+        report.examples.setdefault(signature, data)
+    finally:
+        report.slowest_s = max(report.slowest_s, time.monotonic() - started)
+
+
+def fuzz(cases: int, seed: int, workdir: Path) -> Report:
+    """Run ``cases`` mutated spec files (reproducible for a given ``seed``)."""
+    rng = random.Random(seed)
+    report = Report()
+    projects = []
+    for i, (name, files, data_files) in enumerate(seeds()):
+        root = workdir / f"seed{i}"
+        (root / "asset_specs").mkdir(parents=True)
+        (root / "resources").mkdir()
+        (root / "resources" / "dev.yaml").write_text("dvc:\n  enabled: false\n", encoding="utf-8")
+        for fname, text in files.items():
+            (root / "asset_specs" / fname).write_text(text, encoding="utf-8")
+        for rel, text in data_files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text, encoding="utf-8")
+        if (REPO / "examples").is_dir():
+            shutil.copytree(REPO / "examples", root / "examples")
+        projects.append((root, name, files[name], set(files) - {name}))
+    for _ in range(cases):
+        root, name, text, others = rng.choice(projects)
+        run_case(root, name, mutate(rng, text), others, report)
+        (root / "asset_specs" / name).write_text(text, encoding="utf-8")
+    return report
