@@ -7,7 +7,7 @@ rates), so `validate` reports a bad argument at its line instead of the check fa
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,7 +28,9 @@ def _ordered(low: float | None, high: float | None) -> None:
 
 class AcceptedValuesArgs(_Args):
     column: Name | None = Field(None, description=_COLUMN)
-    values: list[Any] = Field(description="The only values allowed; nulls are not judged.")
+    values: list[str | int | float | bool | None] = Field(
+        description="The only values allowed (scalars); nulls are not judged."
+    )
 
 
 class RangeArgs(_Args):

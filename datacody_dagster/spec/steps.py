@@ -19,17 +19,7 @@ class StepArgs(BaseModel):
 
 class FilterArgs(StepArgs):
     predicate: str = Field(description="DuckDB-dialect row predicate, e.g. `lines > 10`.")
-
-    @field_validator("predicate")
-    @classmethod
-    def _parses(cls, value: str) -> str:
-        from datacody_dagster.compiler.sql_safety import TextProblem, parse_predicate
-
-        # One scalar predicate (no statement, no subquery): it runs re-rendered by sqlglot.
-        parsed = parse_predicate(value)
-        if isinstance(parsed, TextProblem):
-            raise ValueError(f"{parsed.message}; a filter is a row predicate, e.g. `lines > 10`")
-        return value
+    # Checked to be one scalar predicate by compiler/validate/steps.py; run re-rendered by sqlglot.
 
 
 class CodeQualityArgs(StepArgs):

@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datacody_dagster.spec.steps import AugmentArgs
 from datacody_dagster.steps.base import PERSISTED, ROW_KEY, Metadata, StepKind, require_columns, step_error
-from datacody_dagster.steps.spec import AugmentArgs
 
 _P = 2147483647  # MINSTD: products stay below 2**47, exact in int64 on every engine
 _A = 48271

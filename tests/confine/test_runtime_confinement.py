@@ -98,9 +98,8 @@ def test_check_sql_runs_confined(tmp_path: Path) -> None:
 
 
 def test_filter_step_predicate_is_rerendered_and_touches_no_file() -> None:
-    from datacody_dagster.steps.spec import FilterArgs
-
     from datacody_dagster.engines.sandbox import confined_connection
+    from datacody_dagster.spec.steps import FilterArgs
     from datacody_dagster.steps.filter import run_arrow
 
     table = pa.table({"a": [1, 2]})

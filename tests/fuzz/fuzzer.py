@@ -27,16 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-from jinja2 import meta
-
 from datacody_dagster.compiler import compile_project, diagnose
 from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import DatacodyError, Diagnostic
+from tests.confine.our_jinja import emitted_file_ok
 
 REPO = Path(__file__).resolve().parents[2]
 HANG_S = 5.0
-OUR_JINJA = {"ref", "source", "config", "this", "is_incremental"}
 CROSS_FILE = {"DC100", "DC101", "DC102", "DC105"}
 
 JAFFLE = """\
@@ -194,15 +191,6 @@ def _located(d: Diagnostic, specs: set[str]) -> bool:
     return loc is not None and loc.line >= 1 and loc.col >= 1 and loc.file in specs
 
 
-def _jinja_ok(text: str) -> bool:
-    """The emitted file's Jinja uses only datacody's own names (no env_var, run_query...)."""
-    try:
-        ast = jinja2.Environment().parse(text)
-    except jinja2.TemplateSyntaxError:
-        return False
-    return meta.find_undeclared_variables(ast) <= OUR_JINJA
-
-
 def run_case(root: Path, name: str, data: bytes, others: set[str], report: Report) -> None:
     """Write ``data`` as ``asset_specs/name`` and put it through validate and compile."""
     spec_dir = root / "asset_specs"
@@ -232,7 +220,7 @@ def run_case(root: Path, name: str, data: bytes, others: set[str], report: Repor
             for path in (dbt_dir / "models").rglob("*"):
                 if not path.resolve().is_relative_to(root.resolve()):
                     report.leaks += 1
-                if path.is_file() and not _jinja_ok(path.read_text(encoding="utf-8")):
+                if path.is_file() and not emitted_file_ok(path.name, path.read_text(encoding="utf-8")):
                     report.leaks += 1
                     report.examples.setdefault("jinja", data)
     except _Hang:

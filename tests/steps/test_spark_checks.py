@@ -291,9 +291,8 @@ def test_asset_checks_use_the_footer_and_the_result_cache_before_spark(
 ) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace as with_fields
 
-    from datacody_dagster.engines.spark_checks import evaluate_spark_asset_checks
-
     from datacody_dagster.checks.cache import ResultCache
+    from datacody_dagster.checks.spark import evaluate_spark_asset_checks
 
     paths = _write(tmp_path, CLEAN if data == "clean" else CORRUPT)
     target = with_fields(_duck_target(paths), data_version=f"md5-{data}")

@@ -6,9 +6,10 @@ from pydantic import ValidationError
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import Entry, ProjectIndex
+from datacody_dagster.compiler.sql_safety import TextProblem, parse_predicate
 from datacody_dagster.errors import Diagnostic, Location
 from datacody_dagster.spec import AssetSpecModel
-from datacody_dagster.spec.steps import SHORTHAND, STEP_ARGS, StepSpecError, parse_step
+from datacody_dagster.spec.steps import SHORTHAND, STEP_ARGS, FilterArgs, StepSpecError, parse_step
 
 
 def _loc(entry: Entry, *keys: str | int) -> Location:
@@ -16,9 +17,26 @@ def _loc(entry: Entry, *keys: str | int) -> Location:
     return loc
 
 
+def _filter_diagnostics(entry: Entry, i: int, args: FilterArgs) -> list[Diagnostic]:
+    """One scalar predicate (no statement, no subquery, no file function): it runs re-rendered."""
+    parsed = parse_predicate(args.predicate)
+    if not isinstance(parsed, TextProblem):
+        return []
+    return [
+        Diagnostic(
+            errors.UNSAFE_SQL,
+            f"asset `{entry.name}`, step {i + 1} `filter`: {parsed.message}",
+            _loc(entry, "steps", i, "filter"),
+            "a filter is a row predicate, e.g. `lines > 10`",
+        )
+    ]
+
+
 def _step_diagnostics(entry: Entry, i: int, item: object) -> list[Diagnostic]:
     try:
-        parse_step(item)
+        _, args = parse_step(item)
+        if isinstance(args, FilterArgs):
+            return _filter_diagnostics(entry, i, args)
     except StepSpecError as exc:
         return [
             Diagnostic(
