@@ -186,23 +186,22 @@ def history_suggestions(node: Node, history: CheckHistory | None) -> list[Sugges
 
 
 def repeated_failures(instance: Any, node: Node, limit: int = 10) -> list[RepeatedFailure]:
-    """Checks whose latest evaluations failed ``REPEATS``+ times in a row for the same reason."""
-    from dagster import AssetCheckKey, AssetKey
+    """Checks whose latest verdicts failed ``REPEATS``+ times in a row for the same reason.
+
+    Planned-but-skipped evaluations (the run stopped upstream) carry no verdict: they neither
+    break nor extend a streak.
+    """
+    from datacody_dagster.checks.verdicts import check_verdicts
 
     out = []
     for check in node.checks:
-        key = AssetCheckKey(AssetKey([node.name]), check.name)
-        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit)
         reasons: list[str] = []
-        for rec in records:  # newest first
-            evaluation = rec.evaluation
-            if evaluation is None or evaluation.passed:
+        for verdict in check_verdicts(instance, node.name, check.name, limit):  # newest first
+            if verdict.passed:
                 break
-            meta = evaluation.metadata or {}
-            reason = getattr(meta.get("reason"), "value", None) or "failed"
-            if reasons and reason != reasons[0]:
+            if reasons and verdict.reason != reasons[0]:
                 break
-            reasons.append(str(reason))
+            reasons.append(verdict.reason)
         if len(reasons) >= REPEATS:
             out.append(
                 RepeatedFailure(check.name, len(reasons), reasons[0], _CAUSES.get(check.kind, "unknown"))
@@ -267,8 +266,6 @@ def _commented_entries(suggestions: Sequence[Suggestion]) -> Any:
         seq.append(entry)
         seq.yaml_add_eol_comment(f"suggested: {s.reason}", i)
     return seq
-
-
 
 
 def write_suggestions(project: CompiledProject, node: Node, suggestions: Sequence[Suggestion]) -> Path:

@@ -178,23 +178,17 @@ def _materializations(
 def _check_history(
     instance: DagsterInstance, key: AssetKey, check: str, limit: int
 ) -> tuple[CheckSignal, ...]:
-    from dagster import AssetCheckEvaluation, AssetCheckKey
+    # Planned-but-skipped evaluations carry no verdict and are left out by check_verdicts.
+    from datacody_dagster.checks.verdicts import check_verdicts
 
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        AssetCheckKey(key, check), limit=limit
-    )
     out = []
-    for rec in records:
-        entry = rec.event
-        evaluation = entry.dagster_event.event_specific_data if entry and entry.dagster_event else None
-        if entry is None or not isinstance(evaluation, AssetCheckEvaluation):
-            continue
-        meta = dict(evaluation.metadata or {})
+    for verdict in check_verdicts(instance, key, check, limit):
+        meta = verdict.metadata
         failing = _number(meta, "failing_rows")
         out.append(
             CheckSignal(
-                timestamp=float(entry.timestamp),
-                passed=bool(evaluation.passed),
+                timestamp=verdict.timestamp,
+                passed=verdict.passed,
                 failing_rows=int(failing) if failing is not None else None,
                 duration_s=_number(meta, "duration_s") if "duration_s" in meta else _number(meta, DURATION),
             )
