@@ -19,7 +19,7 @@ from datacody_dagster.compiler.checks import PlannedCheck
 
 CACHE_RELPATH = "data/.datacody/check_cache.sqlite"
 # Results that depend on the clock, on history or on other tables are never reused.
-UNCACHEABLE_KINDS = frozenset({"freshness", "drift", "row_count_anomaly", "sql"})
+UNCACHEABLE_KINDS = frozenset({"freshness", "drift", "row_count_anomaly", "distribution", "sql"})
 _SCHEMA_VERSION = "1"
 
 

@@ -58,7 +58,17 @@ def entry_columns(entry: CheckEntry, implied: str | None = None) -> list[str]:
     if kind in {"pii", "secrets"}:
         return list(value.columns or []) if value is not None else []
     col: str | None = getattr(value, "column", None) or implied
-    if kind in {"accepted_values", "range", "regex", "relationships", "freshness", "drift", "duplicates"}:
+    if kind in {
+        "accepted_values",
+        "range",
+        "regex",
+        "relationships",
+        "freshness",
+        "drift",
+        "duplicates",
+        "null_fraction",
+        "distribution",
+    }:
         return [col] if col else []
     return []
 
@@ -99,6 +109,10 @@ def _describe(kind: str, args: dict[str, Any]) -> str:
             return f"`{col}` distribution stays close to the previous materialization"
         case "row_count_anomaly":
             return "row count is in line with recent history"
+        case "null_fraction":
+            return f"at most {args['max']:.2%} of `{col}` is null"
+        case "distribution":
+            return f"{', '.join(args['metrics'])} of `{col}` stay in line with history"
         case "pii":
             return "no personal data (emails, phones, cards, IBANs) in text columns"
         case "secrets":

@@ -56,6 +56,8 @@ class AssetSignals:
     name: str
     materializations: tuple[MaterializationSignal, ...] = ()
     checks: dict[str, tuple[CheckSignal, ...]] = field(default_factory=dict)
+    false_alarms: dict[str, int] = field(default_factory=dict)
+    """Per check: evaluations people marked as false alarms (`datacody feedback`)."""
 
     @property
     def runs(self) -> int:
@@ -196,6 +198,16 @@ def _check_history(
     return tuple(sorted(out, key=lambda c: c.timestamp))
 
 
+def _false_alarms(instance: DagsterInstance, key: AssetKey) -> dict[str, int]:
+    from datacody_dagster.checks.feedback import read_feedback
+
+    counts: dict[str, int] = {}
+    for item in read_feedback(instance, key.to_user_string()):
+        if item.verdict == "false_alarm":
+            counts[item.check] = counts.get(item.check, 0) + 1
+    return counts
+
+
 def collect_signals(
     instance: DagsterInstance,
     plan: ProjectPlan,
@@ -212,5 +224,6 @@ def collect_signals(
             name=node.name,
             materializations=_materializations(instance, key, node.name, limit, steps),
             checks={c.name: _check_history(instance, key, c.name, limit) for c in node.checks},
+            false_alarms=_false_alarms(instance, key) if node.checks else {},
         )
     return Signals(assets=assets, collected_at=time.time())
