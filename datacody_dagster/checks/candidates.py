@@ -35,6 +35,8 @@ ERROR_MIN_BATCHES_CALIBRATED = 30
 MIN_BATCHES_CALIBRATED = 6
 """Fewer past batches than this: no distribution or row-count band is proposed."""
 ASSET_FALSE_ALARM_BUDGET = 0.01
+APPROX_DISTINCT = 0.9
+"""approx_count_distinct is off by a few percent: this share of the rows reads as all distinct."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def column_candidates(
 
 def _keylike(seen: list[tuple[int, dict[str, Any]]]) -> bool:
     """Distinct in every batch (approximately): a key, non-null by construction."""
-    return all(c.get("distinct", 0) >= 0.97 * (rows - c["nulls"]) for rows, c in seen) and any(
+    return all(c.get("distinct", 0) >= APPROX_DISTINCT * (rows - c["nulls"]) for rows, c in seen) and any(
         rows - c["nulls"] > 1 for rows, c in seen
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from datacody_dagster.checks.candidates import (
     ACCEPTED_MAX,
+    APPROX_DISTINCT,
     ERROR_MIN_BATCHES,
     MIN_ROWS,
     Suggestion,
@@ -121,7 +122,7 @@ def _unique_and_format(
             for q in profiles
             if col in q.get("columns", {})
         ]
-        distinct_everywhere = all(d >= 0.97 * nn for nn, d in past if nn > 1)
+        distinct_everywhere = all(d >= APPROX_DISTINCT * nn for nn, d in past if nn > 1)
         if keyish and nonnull > 1 and distinct_everywhere and ("unique", (col,)) not in have:
             # approx_count_distinct is an estimate: confirm uniqueness exactly before proposing it.
             row = ctx.con.execute(
@@ -172,10 +173,15 @@ def validated_suggestions(
     ctx: EvalContext, node: Node, current: dict[str, Any], past: Sequence[HistoryRecord]
 ) -> list[Suggestion]:
     """Checks that held on the current batch and on every past one with a profile."""
+
+    def same_data(r: HistoryRecord) -> bool:  # the current batch is usually the latest record
+        if current.get("data_version") is not None and r.data_version == current["data_version"]:
+            return True
+        prof = r.profile or {}
+        return prof.get("rows") == current["rows"] and prof.get("columns") == current["columns"]
+
     profiles = [current] + [
-        r.profile
-        for r in past
-        if r.profile and r.profile.get("columns") and r.data_version != current.get("data_version")
+        r.profile for r in past if r.profile and r.profile.get("columns") and not same_data(r)
     ]
     if int(current["rows"]) < MIN_ROWS and len(profiles) == 1:
         return []
