@@ -142,21 +142,25 @@ def _spread(values: Sequence[float]) -> float:
     return statistics.fmean(abs(v - med) for v in values)
 
 
-def _trimmed(points: list[Point], seasonal: bool, lookback: int) -> tuple[list[Point], list[float]]:
-    """Points with rare residual outliers marked as incidents, and the clean residuals."""
+def _trimmed(points: list[Point], seasonal: bool, lookback: int) -> tuple[list[Point], list[float], int]:
+    """Points with rare residual outliers replaced, the clean residuals, how many were replaced."""
     resid = _residuals(points, seasonal, lookback)
     if len(resid) < MIN_RESIDUALS:
-        return points, [r for _, r in resid]
+        return points, [r for _, r in resid], 0
     values = [r for _, r in resid]
     med, scale = statistics.median(values), _mad_scale(values)
     if scale <= 0:
-        return points, values
+        return points, values, 0
     bad = {i for i, r in resid if abs(r - med) > OUTLIER_SCALES * scale}
     # Only rare outliers are incidents; a recurring pattern (a weekly dip) is the baseline.
     if not bad or len(bad) > MAX_INCIDENT_SHARE * len(resid):
-        return points, values
-    points = [Point(p.value, p.timestamp, True) if i in bad else p for i, p in enumerate(points)]
-    return points, [r for _, r in _residuals(points, seasonal, lookback)]
+        return points, values, 0
+    # An outlier's value is replaced by its prediction rather than dropped: dropping it would
+    # make the median of "the last few points" reach one batch further back, which lags on a
+    # trend (ids, dates) by a whole batch.
+    fixed = {i: points[i].value - r + med for i, r in resid if i in bad}
+    points = [Point(fixed[i], p.timestamp) if i in fixed else p for i, p in enumerate(points)]
+    return points, [r for _, r in _residuals(points, seasonal, lookback)], len(bad)
 
 
 def _seasonal(points: list[Point], mode: str, now: float) -> bool:
@@ -192,7 +196,7 @@ def learn_band(
     points = [p for p in history if math.isfinite(p.value)]
     seasonal = _seasonal(points, seasonality, now)
     lookback = _lookback(points, seasonal, now)
-    points, resid = _trimmed(points, seasonal, lookback)
+    points, resid, trimmed = _trimmed(points, seasonal, lookback)
     if len(resid) < MIN_RESIDUALS:
         return None
     bias = statistics.median(resid)
@@ -224,7 +228,7 @@ def learn_band(
         scale=scale,
         k=k,
         points=len(clean),
-        excluded=len(points) - len(clean),
+        excluded=len(points) - len(clean) + trimmed,
         seasonal=seasonal,
         estimated_false_alarm_rate=rate,
         binding=binding,

@@ -119,7 +119,9 @@ def distribution_outcome(
     ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None, profile: dict[str, Any]
 ) -> CheckOutcome:
     """Each metric of the column within the band learned from history."""
-    column = check.args["column"]
+    column = check.args.get("column")
+    if not column:
+        return CheckOutcome(check, False, error="distribution needs a `column` (or sit under `columns:`)")
     query = f"select {ident(column)} from {ctx.target.relation}"
     col_now = (profile.get("columns") or {}).get(column)
     rows = int(profile.get("rows") or 0)

@@ -119,7 +119,9 @@ def sql_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
 
 def null_fraction_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
     """`null_fraction`: the share of nulls in a column stays at or under ``max``."""
-    column = check.args["column"]
+    column = check.args.get("column")
+    if not column:
+        return CheckOutcome(check, False, error="null_fraction needs a `column` (or sit under `columns:`)")
     c = ident(column)
     row = ctx.con.execute(f"select count(*), count(*) - count({c}) from {ctx.target.relation}").fetchall()[0]
     total, nulls = int(row[0]), int(row[1])

@@ -263,3 +263,17 @@ def test_feedback_without_a_failure_is_a_clear_error(tmp_path: Path, home: dg.Da
     assert "no failed evaluation" in result.output
     result = CliRunner().invoke(app, ["feedback", "trips", "nope", "--false-alarm", "-p", str(root)])
     assert result.exit_code == 1 and "has no check named 'nope'" in result.output
+
+
+def test_bad_calibration_arguments_point_at_the_spec(tmp_path: Path) -> None:
+    from datacody_dagster.errors import DatacodyError
+
+    spec = SPEC + "    checks:\n      - distribution: {column: distance, max_false_alarm_rate: 2}\n"
+    root = write_project(tmp_path / "p", {"g.yaml": spec}, dvc=False)
+    with pytest.raises(DatacodyError) as info:
+        compile_project(root)
+    text = str(info.value)
+    assert "asset_specs/g.yaml:6:" in text and "max_false_alarm_rate" in text and "less than 0.5" in text
+    path = _batch(tmp_path / "t.parquet", 0)
+    out = evaluate_checks(target(path, "trips"), checks("trips", {"distribution": {}}))[0]
+    assert not out.passed and "needs a `column`" in (out.error or "")
