@@ -3,9 +3,10 @@
 A statistic of each past batch (a row count, a column mean, a null fraction...) forms a series.
 Each point is predicted by the median of the few clean points before it (of the same weekday
 when the history shows a weekly pattern), so slow trends and seasons do not read as anomalies;
-the prediction errors (residuals) give a robust scale (MAD). Past incidents are left out: points
-the caller marks (failed verdicts nobody called a false alarm) and residuals far outside the
-rest. The tolerance is the widest of
+the prediction errors (residuals) give a robust scale (MAD, or the mean absolute deviation when
+that is larger). Past incidents are kept out of the baseline: points the caller marks (failed
+verdicts nobody called a false alarm) are dropped, and rare residuals far outside the rest are
+replaced by their prediction. The tolerance is the widest of
 
 - ``k * scale`` with ``k`` the normal quantile of the budget, inflated for short histories,
 - the largest clean residual (the band would have passed on every clean past batch),

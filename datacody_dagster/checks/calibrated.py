@@ -163,6 +163,11 @@ def distribution_outcome(
         if band is None:
             results[metric] = {"observed": observed, "note": f"{len(values)} past batches: too few to learn"}
             continue
+        if band.scale == 0:
+            # Never moved in the history: no scale to calibrate against, and a first move of a
+            # statistic is as likely natural as not (range and accepted_values judge constants).
+            results[metric] = {"observed": _r(observed), "note": f"constant over {band.points} past batches"}
+            continue
         results[metric] = {"observed": _r(observed), **band.as_metadata()}
         if not band.contains(observed):
             failed.append(f"{metric} {_r(observed)} outside [{_r(band.lower)}, {_r(band.upper)}]")

@@ -157,7 +157,7 @@ def _null_candidates(
 
 def _stable_range(seen: list[tuple[int, dict[str, Any]]]) -> tuple[float, float, float, float] | None:
     """(min, max) bounds from the historical extremes, widened by half their span or, for a
-    long tail, by twice the distance from the p90 (p10) to the extreme. Proposed only when the
+    long tail, by three times the distance from the p90 (p10) to the extreme. Proposed only when the
     older half of the history, widened by a quarter span, already covered the newer half (a
     column that trends, like a month number or a season's temperatures, gets no range)."""
     ext = [
@@ -176,8 +176,8 @@ def _stable_range(seen: list[tuple[int, dict[str, Any]]]) -> tuple[float, float,
             return None
     p10s = [float(e[2][0]) for e in ext if e[2][0] is not None]
     p90s = [float(e[2][8]) for e in ext if e[2][8] is not None]
-    up = max(0.5 * (hi - lo), 2 * (hi - max(p90s)) if p90s else 0.0)
-    down = max(0.5 * (hi - lo), 2 * (min(p10s) - lo) if p10s else 0.0)
+    up = max(0.5 * (hi - lo), 3 * (hi - max(p90s)) if p90s else 0.0)
+    down = max(0.5 * (hi - lo), 3 * (min(p10s) - lo) if p10s else 0.0)
     low = 0 if lo >= 0 and lo - down < 0 else _round_bound(lo - down, up=False)
     return low, _round_bound(hi + up, up=True), lo, hi
 

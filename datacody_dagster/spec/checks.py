@@ -51,11 +51,6 @@ class FreshnessArgs(_Args):
     max_age: str = Field(description="Largest allowed age of the newest value, e.g. `2d`, `6h`.")
 
 
-class DriftArgs(_Args):
-    column: str | None = Field(None, description="Column whose distribution is compared.")
-    threshold: float = Field(0.2, description="PSI (numbers) or total-variation (text) limit.")
-
-
 Seasonality = Literal["auto", "none", "weekday"]
 
 
@@ -74,6 +69,16 @@ class _Calibrated(_Args):
         "(`none`), or when history shows a weekly pattern (`auto`).",
     )
     window: int = Field(60, ge=3, le=1000, description="How many past materializations are read.")
+
+
+class DriftArgs(_Calibrated):
+    column: str | None = Field(None, description="Column whose distribution is compared.")
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        description="PSI (numbers) or total-variation (text) limit; unset, it is learned from the "
+        "scores between past batches (0.2 until the history is long enough).",
+    )
 
 
 class RowCountAnomalyArgs(_Calibrated):

@@ -277,3 +277,18 @@ def test_bad_calibration_arguments_point_at_the_spec(tmp_path: Path) -> None:
     path = _batch(tmp_path / "t.parquet", 0)
     out = evaluate_checks(target(path, "trips"), checks("trips", {"distribution": {}}))[0]
     assert not out.passed and "needs a `column`" in (out.error or "")
+
+
+def test_drift_threshold_learned_from_past_batch_scores(tmp_path: Path, home: dg.DagsterInstance) -> None:
+    _project_with_history(tmp_path / "p", home, 12, nulls={})
+    planned = checks("trips", {"drift": {"column": "distance"}}, {"drift": {"column": "carrier"}})
+    history = DagsterCheckHistory(home)
+    clean = evaluate_checks(target(_batch(tmp_path / "c.parquet", 12), "trips"), planned, history=history)
+    assert [o.passed for o in clean] == [True, True], [o.metadata for o in clean]
+    learned = clean[0].metadata["threshold_learned_from"]
+    assert learned["past_scores"] == 11 and clean[0].metadata["threshold"] >= 0.1
+    assert "estimated_false_alarm_rate" in clean[0].metadata
+    km = evaluate_checks(
+        target(_batch(tmp_path / "k.parquet", 12, scale=1.609), "trips"), planned, history=history
+    )
+    assert [o.passed for o in km] == [False, True]
