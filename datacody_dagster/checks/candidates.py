@@ -117,8 +117,16 @@ def column_candidates(
     return out
 
 
+_KEY_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER", "VARCHAR"}
+)
+
+
 def _keylike(seen: list[tuple[int, dict[str, Any]]]) -> bool:
-    """Distinct in every batch (approximately): a key, non-null by construction."""
+    """An integer or text column distinct in every batch (approximately): a key, non-null by
+    construction (a continuous measure can be near-distinct too: it is no key)."""
+    if not seen or str(seen[0][1].get("type", "")).upper() not in _KEY_TYPES:
+        return False
     return all(c.get("distinct", 0) >= APPROX_DISTINCT * (rows - c["nulls"]) for rows, c in seen) and any(
         rows - c["nulls"] > 1 for rows, c in seen
     )
@@ -221,7 +229,8 @@ def calibrated_candidates(
     have_kinds: set[str],
     counts: int,
 ) -> list[Suggestion]:
-    """`distribution` per number/time column and the learned `row_count_anomaly`.
+    """`distribution` per number (not identifier) and time column and the learned
+    `row_count_anomaly`.
 
     They share the asset's false-alarm budget: each gets an even share.
     """
@@ -232,6 +241,8 @@ def calibrated_candidates(
         for col, prof in (current.get("columns") or {}).items():
             if _has(existing, "distribution", col):
                 continue
+            if prof["class"] == "number" and _keylike(_batches(profiles, col)):
+                continue  # an identifier counts up: its mean is no distribution to watch
             if prof["class"] == "number":
                 picks.append((col, ["mean", "p50", "spread"]))
             elif prof["class"] == "temporal":
