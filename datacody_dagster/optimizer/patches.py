@@ -170,7 +170,8 @@ def _edit_check(asset: CommentedMap, entry: Entry, patch: m.TuneCheck | m.Remove
     assert isinstance(index, int)
     item = seq[index]
     if isinstance(item, str):  # bare `unique` under a column
-        item = CommentedMap([(item, {} if item in {"row_count", "drift", "pii", "secrets"} else True)])
+        args_kinds = {"row_count", "drift", "pii", "secrets", "distribution"}
+        item = CommentedMap([(item, {} if item in args_kinds else True)])
         seq[index] = item
     kind = next(k for k in item if k not in {"severity", "name", "description"})
     if shared and column is not None:

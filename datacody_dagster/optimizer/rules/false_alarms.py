@@ -9,7 +9,7 @@ from datacody_dagster.optimizer.rules.base import RuleContext
 
 RULE = "check_false_alarms"
 MIN_FALSE_ALARMS = 2
-CALIBRATED_KINDS = frozenset({"distribution", "row_count_anomaly"})
+CALIBRATED_KINDS = frozenset({"distribution", "row_count_anomaly", "drift"})
 
 
 def check_false_alarms(ctx: RuleContext) -> list[Proposal]:
