@@ -292,3 +292,17 @@ def test_drift_threshold_learned_from_past_batch_scores(tmp_path: Path, home: dg
         target(_batch(tmp_path / "k.parquet", 12, scale=1.609), "trips"), planned, history=history
     )
     assert [o.passed for o in km] == [False, True]
+
+
+def test_past_incidents_stay_out_of_the_baseline() -> None:
+    from datacody_dagster.checks.calibrate import Point, learn_band
+
+    day = 86_400.0
+    values = [100.0 + (i * 7) % 5 for i in range(20)]
+    values[12] = 400.0  # a past incident: a failed verdict nobody called a false alarm
+    flagged = [Point(v, i * 7 * day, incident=(i == 12)) for i, v in enumerate(values)]
+    band = learn_band(flagged, 20 * 7 * day)
+    assert band is not None and band.excluded == 1 and band.upper < 120
+    assert not band.contains(400.0) and band.contains(values[-1])
+    meta = band.as_metadata()
+    assert meta["baseline_batches"] == 19 and 0 <= meta["estimated_false_alarm_rate"] <= 0.01
