@@ -244,9 +244,9 @@ def calibrated_candidates(
             if prof["class"] == "number" and _keylike(_batches(profiles, col)):
                 continue  # an identifier counts up: its mean is no distribution to watch
             if prof["class"] == "number":
-                picks.append((col, ["mean", "p50", "spread"]))
+                picks.append((col, ["mean", "spread"]))
             elif prof["class"] == "temporal":
-                picks.append((col, ["min", "max", "distinct_fraction"]))
+                picks.append((col, ["min", "max"]))
             elif prof["class"] == "text" and prof.get("distinct", 0) > ACCEPTED_MAX:
                 picks.append((col, ["distinct_fraction"]))
     anomaly = counts >= MIN_BATCHES_CALIBRATED and "row_count_anomaly" not in have_kinds
