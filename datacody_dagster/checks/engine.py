@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from datacody_dagster.checks import keys, learning, rows, shortcuts, table_kinds
+from datacody_dagster.checks import calibrated, keys, learning, rows, shortcuts, table_kinds
 from datacody_dagster.checks.cache import ResultCache, cache_key
 from datacody_dagster.checks.context import DB_ALIAS, EvalContext, connect
 from datacody_dagster.checks.history import CheckHistory, file_md5
@@ -184,8 +184,16 @@ def _run_all(
         except Exception as exc:  # one broken check must not take the others down
             msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             out.update({i: CheckOutcome(c, False, error=msg) for i, c in uniques})
+    profile: dict[str, Any] | None = None
     for i, check in todo:
         if i in out:
+            continue
+        if check.kind == "distribution":
+            try:
+                profile = profile if profile is not None else calibrated.current_profile(ctx)
+                out[i] = calibrated.distribution_outcome(ctx, check, history, profile)
+            except Exception as exc:  # one broken check must not take the others down
+                out[i] = CheckOutcome(check, False, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
             continue
         out[i] = _single(ctx, check, history)
     return out
@@ -202,8 +210,12 @@ def _single(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None)
                 return table_kinds.sql_outcome(ctx, check)
             case "drift":
                 return learning.drift_outcome(ctx, check, history)
+            case "row_count_anomaly" if check.args.get("threshold") is None:
+                return calibrated.row_count_band_outcome(ctx, check, history)
             case "row_count_anomaly":
                 return learning.anomaly_outcome(ctx, check, history)
+            case "null_fraction":
+                return table_kinds.null_fraction_outcome(ctx, check)
             case kind if kind in TRAINING_KINDS:
                 return _training(ctx, check)
     except Exception as exc:  # one broken check must not take the others down

@@ -78,6 +78,26 @@ class DagsterCheckHistory:
             )
         return out
 
+    def incident_runs(self, asset: str, check: str, limit: int = 200) -> set[str]:
+        """Runs whose data failed ``check`` (planned-but-skipped evaluations are no verdict)."""
+        from datacody_dagster.checks.verdicts import check_verdicts
+
+        out: set[str] = set()
+        for v in check_verdicts(self.instance, asset, check, limit):
+            if not v.passed:
+                out.update(r for r in (v.run_id, v.target_run_id) if r)
+        return out
+
+    def false_alarms(self, asset: str, check: str) -> list[dict[str, Any]]:
+        """Evaluations of ``check`` that people marked as false alarms (`datacody feedback`)."""
+        from datacody_dagster.checks.feedback import read_feedback
+
+        return [
+            f.as_json()
+            for f in read_feedback(self.instance, asset)
+            if f.check == check and f.verdict == "false_alarm"
+        ]
+
 
 def baseline_records(history: CheckHistory, target: CheckTarget, limit: int) -> list[HistoryRecord]:
     """Past records usable as a baseline for ``target``, newest first.

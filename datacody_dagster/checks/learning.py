@@ -38,7 +38,8 @@ def total_variation(expected: dict[str, float], actual: dict[str, float]) -> flo
 
 def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:
     column = check.args["column"]
-    threshold = float(check.args.get("threshold", 0.2))
+    fixed = check.args.get("threshold")
+    threshold = float(fixed) if fixed is not None else 0.2
     query = f"select {ident(column)} from {ctx.target.relation}"
     if history is None:
         return CheckOutcome(
@@ -108,12 +109,30 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
             note=f"no comparable distribution for {column!r} ({column_class(col_prof.get('type', ''))})"
         )
         return CheckOutcome(check, True, 0, ctx.row_count, query=query, metadata=meta)
+    if fixed is None:
+        threshold = _learned(history, ctx, check, meta)
     passed = score <= threshold
     if not passed:
         meta["reason"] = f"{column} distribution moved ({meta['method']} {score:.3f} > {threshold})"
     return CheckOutcome(
         check, passed, 0 if passed else ctx.row_count, ctx.row_count, query=query, metadata=meta
     )
+
+
+def _learned(history: CheckHistory, ctx: EvalContext, check: PlannedCheck, meta: dict[str, Any]) -> float:
+    """The threshold learned from past batch-to-batch scores (metadata says how)."""
+    import time
+
+    from datacody_dagster.checks.drift_threshold import learned_threshold
+
+    records = list(reversed(baseline_records(history, ctx.target, int(check.args.get("window", 60)))))
+    now = ctx.target.materialized_at if ctx.target.materialized_at is not None else time.time()
+    threshold, band, scores = learned_threshold(records, check.args["column"], now, check.args)
+    meta["threshold"] = round(threshold, 6)
+    meta["threshold_learned_from"] = {"past_scores": scores, **(band.as_metadata() if band else {})}
+    if band is not None:
+        meta["estimated_false_alarm_rate"] = meta["threshold_learned_from"]["estimated_false_alarm_rate"]
+    return threshold
 
 
 def _previous_profile(

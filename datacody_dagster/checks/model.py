@@ -36,6 +36,8 @@ class CheckTarget:
     """Column tuples the asset's SQL makes unique by construction (no scan needed)."""
     proven_not_null: tuple[str, ...] = ()
     """Columns the asset's SQL makes non-null by construction (no scan needed)."""
+    materialized_at: float | None = None
+    """When the data was produced (default: now); its weekday picks seasonal baselines."""
     """Directory relative paths inside view definitions resolve against (the dbt project)."""
 
 

@@ -49,7 +49,9 @@ def compute_profile(ctx: EvalContext, data_version: str | None = None) -> dict[s
             terms += [f"min({c})", f"max({c})"]
         if kind == "number":
             qs = ", ".join(str(i / BINS) for i in range(1, BINS))
-            terms.append(f"approx_quantile({c}::double, [{qs}])")
+            terms += [f"approx_quantile({c}::double, [{qs}])", f"avg({c}::double)"]
+        if kind == "temporal":
+            terms += [f"epoch(min({c}))", f"epoch(max({c}))"]
         if kind == "text":
             terms += [f"min(length({c}))", f"max(length({c}))"]
     row = ctx.con.execute(f"select {', '.join(terms)} from {rel}").fetchone()
@@ -64,8 +66,15 @@ def compute_profile(ctx: EvalContext, data_version: str | None = None) -> dict[s
         if kind in {"number", "temporal"}:
             prof["min"], prof["max"] = json_safe(values.pop(0)), json_safe(values.pop(0))
         if kind == "number":
-            edges = sorted({float(e) for e in (values.pop(0) or []) if e is not None})
-            prof["edges"] = edges
+            deciles = [float(e) for e in (values.pop(0) or []) if e is not None]
+            prof["edges"] = sorted(set(deciles))
+            prof["deciles"] = deciles
+            mean = values.pop(0)
+            prof["mean"] = float(mean) if mean is not None else None
+        if kind == "temporal":
+            lo, hi = values.pop(0), values.pop(0)
+            prof["min_epoch"] = float(lo) if lo is not None else None
+            prof["max_epoch"] = float(hi) if hi is not None else None
         if kind == "text":
             prof["min_length"], prof["max_length"] = values.pop(0), values.pop(0)
         out[name] = prof

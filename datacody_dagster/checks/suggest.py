@@ -7,15 +7,24 @@ the same reason are reported with a likely cause.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datacody_dagster.checks.candidates import (
+    ACCEPTED_MAX,
+    APPROX_DISTINCT,
+    ERROR_MIN_BATCHES,
+    MIN_ROWS,
+    Suggestion,
+    calibrated_candidates,
+    column_candidates,
+    schema_candidate,
+)
 from datacody_dagster.checks.context import EvalContext, connect
-from datacody_dagster.checks.history import CheckHistory
+from datacody_dagster.checks.history import CheckHistory, HistoryRecord, file_md5
 from datacody_dagster.checks.profile import compute_profile
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.checks.targets import target_for
@@ -25,17 +34,8 @@ from datacody_dagster.compiler.plan import Node
 from datacody_dagster.errors import DatacodyError, Diagnostic
 from datacody_dagster.spec.check_kinds import kind_info
 
-MIN_ROWS = 20
-ACCEPTED_MAX = 12
 REPEATS = 3
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """One proposed check entry (as written in YAML) and why."""
-
-    entry: dict[str, Any]
-    reason: str
+HISTORY_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -90,104 +90,115 @@ def _patterns(ctx: EvalContext, columns: list[str]) -> dict[str, str]:
     return out
 
 
-def profile_suggestions(ctx: EvalContext, node: Node, profile: dict[str, Any]) -> list[Suggestion]:
-    """Checks the data already satisfies and that the spec does not state."""
-    rows = int(profile["rows"])
-    if rows < MIN_ROWS:
-        return []
-    have = _existing(node)
+def _unique_and_format(
+    ctx: EvalContext, profiles: Sequence[dict[str, Any]], have: set[tuple[str, tuple[str, ...]]]
+) -> list[Suggestion]:
+    """`unique` (distinct in every batch, confirmed exactly on the current one) and `regex`
+    (every current value has one shape; the profile keeps no shapes, so these start as warn)."""
+    current = profiles[0]
+    rows = int(current["rows"])
     out: list[Suggestion] = []
     text_cols: list[str] = []
-    for col, p in profile["columns"].items():
+    for col, p in current["columns"].items():
         nonnull = rows - p["nulls"]
-        if p["nulls"] == 0 and ("not_null", (col,)) not in have:
-            out.append(Suggestion({"not_null": [col]}, f"{col} has no nulls in {rows:,} rows"))
-        # approx_count_distinct is an estimate: confirm uniqueness exactly before proposing it.
         keyish = p["class"] == "text" or p["type"].upper() in {"INTEGER", "BIGINT", "SMALLINT", "VARCHAR"}
-        if keyish and nonnull > 1 and p["distinct"] >= 0.97 * nonnull and ("unique", (col,)) not in have:
+        past = [
+            (int(q["rows"]) - q["columns"][col]["nulls"], q["columns"][col]["distinct"])
+            for q in profiles
+            if col in q.get("columns", {})
+        ]
+        distinct_everywhere = all(d >= APPROX_DISTINCT * nn for nn, d in past if nn > 1)
+        if keyish and nonnull > 1 and distinct_everywhere and ("unique", (col,)) not in have:
+            # approx_count_distinct is an estimate: confirm uniqueness exactly before proposing it.
             row = ctx.con.execute(
                 f"select count({ident(col)}) = count(distinct {ident(col)}) from {ctx.target.relation}"
             ).fetchone()
             if row and row[0]:
-                out.append(Suggestion({"unique": col}, f"{col} is unique over {nonnull:,} values"))
-        if p["class"] == "number" and p.get("min") is not None and ("range", (col,)) not in have:
-            lo = float(p["min"])
-            if lo >= 0:
-                out.append(Suggestion({"range": {"column": col, "min": 0}}, f"{col} is never negative"))
-        top = p.get("top") or {}
-        labels = [k for k in top if k != "__null__"]
-        if (
-            p["class"] == "text"
-            and 1 < len(labels) <= ACCEPTED_MAX
-            and math.isclose(sum(v for k, v in top.items() if k != "__null__"), nonnull / rows, rel_tol=1e-3)
-            and ("accepted_values", (col,)) not in have
-        ):
-            out.append(
-                Suggestion(
-                    {"accepted_values": {"column": col, "values": sorted(labels)}},
-                    f"{col} takes {len(labels)} values",
+                n = len(past)
+                out.append(
+                    Suggestion(
+                        {"unique": col, "severity": "error" if n >= ERROR_MIN_BATCHES else "warn"},
+                        f"{col} was distinct in {n} past batch{'es' if n != 1 else ''} "
+                        f"(exactly unique over the current {nonnull:,} values)",
+                        n,
+                    )
                 )
-            )
-        elif p["class"] == "text" and ("regex", (col,)) not in have:
+        labels = [k for k in (p.get("top") or {}) if k != "__null__"]
+        if p["class"] == "text" and not 1 < len(labels) <= ACCEPTED_MAX and ("regex", (col,)) not in have:
             text_cols.append(col)
     for col, pattern in _patterns(ctx, text_cols).items():
         out.append(
-            Suggestion({"regex": {"column": col, "pattern": pattern}}, f"every {col} matches {pattern}")
+            Suggestion(
+                {"regex": {"column": col, "pattern": pattern}, "severity": "warn"},
+                f"every current {col} matches {pattern}",
+            )
         )
     return out
 
 
 def history_suggestions(node: Node, history: CheckHistory | None) -> list[Suggestion]:
-    """Row-count guards from the counts of past materializations."""
+    """Tighten row-count guards that the history shows are far too loose."""
     if history is None:
         return []
     counts = [r.row_count for r in history.records(node.name, 20) if r.row_count is not None]
-    have = {c.kind for c in node.checks}
     out = []
-    if len(counts) >= 5 and "row_count_anomaly" not in have:
-        out.append(
-            Suggestion(
-                {"row_count_anomaly": {"threshold": 3.5, "window": 10}}, f"{len(counts)} past row counts"
-            )
-        )
-    if counts and "row_count" not in have:
-        floor = int(min(counts) * 0.5)
-        if floor > 0:
-            out.append(
-                Suggestion(
-                    {"row_count": {"min": floor}, "severity": "warn"},
-                    f"never fewer than {min(counts):,} rows",
-                )
-            )
     for c in node.checks:
         if c.kind == "row_count" and counts and c.args.get("min", 0) < min(counts) * 0.1:
             out.append(
                 Suggestion(
                     {"row_count": {"min": int(min(counts) * 0.5)}},
                     f"tighten `{c.name}`: min {c.args.get('min', 0)}, never fewer than {min(counts):,} rows",
+                    len(counts),
                 )
             )
     return out
 
 
+def validated_suggestions(
+    ctx: EvalContext, node: Node, current: dict[str, Any], past: Sequence[HistoryRecord]
+) -> list[Suggestion]:
+    """Checks that held on the current batch and on every past one with a profile."""
+
+    def same_data(r: HistoryRecord) -> bool:  # the current batch is usually the latest record
+        if current.get("data_version") is not None and r.data_version == current["data_version"]:
+            return True
+        prof = r.profile or {}
+        return prof.get("rows") == current["rows"] and prof.get("columns") == current["columns"]
+
+    profiles = [current] + [
+        r.profile for r in past if r.profile and r.profile.get("columns") and not same_data(r)
+    ]
+    if int(current["rows"]) < MIN_ROWS and len(profiles) == 1:
+        return []
+    have = _existing(node)
+    kinds = {c.kind for c in node.checks}
+    out = column_candidates(profiles, have)
+    out += _unique_and_format(ctx, profiles, have)
+    schema = schema_candidate(profiles, "schema" in kinds)
+    if schema is not None:
+        out.append(schema)
+    counts = sum(1 for r in past if r.row_count is not None)
+    out += calibrated_candidates(profiles, have, kinds, counts)
+    return out
+
+
 def repeated_failures(instance: Any, node: Node, limit: int = 10) -> list[RepeatedFailure]:
-    """Checks whose latest evaluations failed ``REPEATS``+ times in a row for the same reason."""
-    from dagster import AssetCheckKey, AssetKey
+    """Checks whose latest verdicts failed ``REPEATS``+ times in a row for the same reason.
+
+    Planned-but-skipped evaluations (the run stopped upstream) carry no verdict: they neither
+    break nor extend a streak.
+    """
+    from datacody_dagster.checks.verdicts import check_verdicts
 
     out = []
     for check in node.checks:
-        key = AssetCheckKey(AssetKey([node.name]), check.name)
-        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit)
         reasons: list[str] = []
-        for rec in records:  # newest first
-            evaluation = rec.evaluation
-            if evaluation is None or evaluation.passed:
+        for verdict in check_verdicts(instance, node.name, check.name, limit):  # newest first
+            if verdict.passed:
                 break
-            meta = evaluation.metadata or {}
-            reason = getattr(meta.get("reason"), "value", None) or "failed"
-            if reasons and reason != reasons[0]:
+            if reasons and verdict.reason != reasons[0]:
                 break
-            reasons.append(str(reason))
+            reasons.append(verdict.reason)
         if len(reasons) >= REPEATS:
             out.append(
                 RepeatedFailure(check.name, len(reasons), reasons[0], kind_info(check.kind).likely_cause)
@@ -218,7 +229,10 @@ def suggest_checks(
                     "materialize the asset first: datacody materialize --select " + node.name,
                 )
             ) from None
-        suggestions = profile_suggestions(ctx, node, profile)
+        past = list(history.records(node.name, HISTORY_LIMIT)) if history is not None else []
+        if target.data_version is None and target.parquet_path is not None:
+            profile["data_version"] = file_md5(target.parquet_path)
+        suggestions = validated_suggestions(ctx, node, profile, past)
     finally:
         con.close()
     suggestions += history_suggestions(node, history)
@@ -240,6 +254,10 @@ def suggestions_yaml(suggestions: Sequence[Suggestion]) -> str:
     return buf.getvalue()
 
 
+def _comment(s: Suggestion) -> str:
+    return f"suggested from {s.batches} batch{'es' if s.batches != 1 else ''}: {s.reason}"
+
+
 def _commented_entries(suggestions: Sequence[Suggestion]) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -250,7 +268,7 @@ def _commented_entries(suggestions: Sequence[Suggestion]) -> Any:
             entry[key] = flow_style(value)
         entry.fa.set_flow_style()
         seq.append(entry)
-        seq.yaml_add_eol_comment(f"suggested: {s.reason}", i)
+        seq.yaml_add_eol_comment(_comment(s), i)
     return seq
 
 
@@ -276,7 +294,7 @@ def write_suggestions(project: CompiledProject, node: Node, suggestions: Sequenc
     start = len(checks)
     for i, entry in enumerate(_commented_entries(suggestions)):
         checks.append(entry)
-        checks.yaml_add_eol_comment(f"suggested: {suggestions[i].reason}", start + i)
+        checks.yaml_add_eol_comment(_comment(suggestions[i]), start + i)
     with path.open("w", encoding="utf-8") as fh:
         yaml.dump(doc, fh)
     return path

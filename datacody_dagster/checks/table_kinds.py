@@ -8,6 +8,7 @@ import duckdb
 
 from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.model import CheckOutcome
+from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.engines.duckdb_types import INTEGER_TYPES
@@ -113,4 +114,27 @@ def sql_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
         return CheckOutcome(check, False, query=query, error=str(exc).splitlines()[0])
     return CheckOutcome(
         check, failing == 0, failing, ctx.row_count, sample, query, metadata={"method": "query"}
+    )
+
+
+def null_fraction_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
+    """`null_fraction`: the share of nulls in a column stays at or under ``max``."""
+    column = check.args.get("column")
+    if not column:
+        return CheckOutcome(check, False, error="null_fraction needs a `column` (or sit under `columns:`)")
+    c = ident(column)
+    row = ctx.con.execute(f"select count(*), count(*) - count({c}) from {ctx.target.relation}").fetchall()[0]
+    total, nulls = int(row[0]), int(row[1])
+    fraction = nulls / total if total else 0.0
+    limit = float(check.args["max"])
+    meta = {"method": "aggregate_scan", "null_fraction": round(fraction, 6), "threshold": limit}
+    if fraction > limit:
+        meta["reason"] = f"{column} is {fraction:.2%} null (max {limit:.2%})"
+    return CheckOutcome(
+        check,
+        fraction <= limit,
+        nulls if fraction > limit else 0,
+        total,
+        query=f"select * from {ctx.target.relation} where {c} is null",
+        metadata=meta,
     )

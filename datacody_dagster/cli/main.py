@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "datacody_dagster.cli.diff_cmd",
     "datacody_dagster.cli.env_cmd",
     "datacody_dagster.cli.example_data_cmd",
+    "datacody_dagster.cli.feedback_cmd",
     "datacody_dagster.cli.history_cmd",
     "datacody_dagster.cli.init_cmd",
     "datacody_dagster.cli.materialize_cmd",

@@ -121,6 +121,10 @@ def _describe(kind: str, args: dict[str, Any]) -> str:
             return f"`{col}` distribution stays close to the previous materialization"
         case "row_count_anomaly":
             return "row count is in line with recent history"
+        case "null_fraction":
+            return f"at most {args['max']:.2%} of `{col}` is null"
+        case "distribution":
+            return f"{', '.join(args['metrics'])} of `{col}` stay in line with history"
         case "pii":
             return "no personal data (emails, phones, cards, IBANs) in text columns"
         case "secrets":

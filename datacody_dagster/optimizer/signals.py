@@ -56,6 +56,8 @@ class AssetSignals:
     name: str
     materializations: tuple[MaterializationSignal, ...] = ()
     checks: dict[str, tuple[CheckSignal, ...]] = field(default_factory=dict)
+    false_alarms: dict[str, int] = field(default_factory=dict)
+    """Per check: evaluations people marked as false alarms (`datacody feedback`)."""
 
     @property
     def runs(self) -> int:
@@ -178,28 +180,32 @@ def _materializations(
 def _check_history(
     instance: DagsterInstance, key: AssetKey, check: str, limit: int
 ) -> tuple[CheckSignal, ...]:
-    from dagster import AssetCheckEvaluation, AssetCheckKey
+    # Planned-but-skipped evaluations carry no verdict and are left out by check_verdicts.
+    from datacody_dagster.checks.verdicts import check_verdicts
 
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        AssetCheckKey(key, check), limit=limit
-    )
     out = []
-    for rec in records:
-        entry = rec.event
-        evaluation = entry.dagster_event.event_specific_data if entry and entry.dagster_event else None
-        if entry is None or not isinstance(evaluation, AssetCheckEvaluation):
-            continue
-        meta = dict(evaluation.metadata or {})
+    for verdict in check_verdicts(instance, key, check, limit):
+        meta = verdict.metadata
         failing = _number(meta, "failing_rows")
         out.append(
             CheckSignal(
-                timestamp=float(entry.timestamp),
-                passed=bool(evaluation.passed),
+                timestamp=verdict.timestamp,
+                passed=verdict.passed,
                 failing_rows=int(failing) if failing is not None else None,
                 duration_s=_number(meta, "duration_s") if "duration_s" in meta else _number(meta, DURATION),
             )
         )
     return tuple(sorted(out, key=lambda c: c.timestamp))
+
+
+def _false_alarms(instance: DagsterInstance, key: AssetKey) -> dict[str, int]:
+    from datacody_dagster.checks.feedback import read_feedback
+
+    counts: dict[str, int] = {}
+    for item in read_feedback(instance, key.to_user_string()):
+        if item.verdict == "false_alarm":
+            counts[item.check] = counts.get(item.check, 0) + 1
+    return counts
 
 
 def collect_signals(
@@ -218,5 +224,6 @@ def collect_signals(
             name=node.name,
             materializations=_materializations(instance, key, node.name, limit, steps),
             checks={c.name: _check_history(instance, key, c.name, limit) for c in node.checks},
+            false_alarms=_false_alarms(instance, key) if node.checks else {},
         )
     return Signals(assets=assets, collected_at=time.time())

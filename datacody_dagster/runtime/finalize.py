@@ -105,14 +105,21 @@ def evaluate_node_checks(
 
 
 def _profile_metadata(project: CompiledProject, node: Node, staged: Path | None = None) -> dict[str, Any]:
-    """A compact column profile; the next materialization's drift checks compare against it."""
-    if not any(c.kind == "drift" for c in node.checks):
+    """A compact column profile: the flywheel's memory (drift and distribution baselines,
+    history-validated suggestions), so every materialization carries one. Views are profiled
+    only when a check needs it (reading one attaches the DuckDB file a writer may hold)."""
+    from datacody_dagster.spec.check_kinds import HISTORY_KINDS
+
+    if node.materialized == "view" and not any(c.kind in HISTORY_KINDS for c in node.checks):
         return {}
     from datacody_dagster.checks.history import profile_for_metadata
     from datacody_dagster.checks.targets import target_for
 
-    target = target_for(project, node, staged=staged)
-    return {"datacody/profile": dg.MetadataValue.json(profile_for_metadata(target))}
+    try:
+        profile = profile_for_metadata(target_for(project, node, staged=staged))
+    except Exception:  # a missing profile costs one baseline point, never the materialization
+        return {}
+    return {"datacody/profile": dg.MetadataValue.json(profile)}
 
 
 def _candidate_md5(project: CompiledProject, staged: Path) -> str | None:

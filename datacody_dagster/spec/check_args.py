@@ -89,14 +89,72 @@ class FreshnessArgs(_Args):
         return max_age
 
 
-class DriftArgs(_Args):
+Seasonality = Literal["auto", "none", "weekday"]
+
+
+class _Calibrated(_Args):
+    """Arguments of checks whose thresholds are learned from the asset's own history."""
+
+    max_false_alarm_rate: float = Field(
+        0.01,
+        gt=0,
+        lt=0.5,
+        description="False-alarm budget: the learned tolerance keeps the estimated rate under it.",
+    )
+    seasonality: Seasonality = Field(
+        "auto",
+        description="Compare with past materializations of the same weekday (`weekday`), never "
+        "(`none`), or when history shows a weekly pattern (`auto`).",
+    )
+    window: int = Field(60, ge=3, le=1000, description="How many past materializations are read.")
+
+
+class DriftArgs(_Calibrated):
     column: Name | None = Field(None, description="Column whose distribution is compared.")
-    threshold: float = Field(0.2, gt=0, description="PSI (numbers) or total-variation (text) limit.")
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        description="PSI (numbers) or total-variation (text) limit; unset, it is learned from the "
+        "scores between past batches (0.2 until the history is long enough).",
+    )
 
 
-class RowCountAnomalyArgs(_Args):
-    threshold: float = Field(3.5, gt=0, description="Robust z-score above which the count is anomalous.")
-    window: int = Field(10, ge=1, description="How many past materializations form the baseline.")
+class RowCountAnomalyArgs(_Calibrated):
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        description="A fixed robust z-score limit; unset, the limit is learned from history.",
+    )
+    min_tolerance: float = Field(
+        0.1, ge=0, description="Smallest relative deviation from the baseline that may fire."
+    )
+
+
+DistributionMetric = Literal[
+    "mean", "p10", "p50", "p90", "spread", "min", "max", "null_fraction", "distinct_fraction"
+]
+
+_DEFAULT_METRICS: tuple[DistributionMetric, ...] = ("mean", "p50", "null_fraction")
+
+
+class DistributionArgs(_Calibrated):
+    column: Name | None = Field(None, description="Column whose per-batch statistics are compared.")
+    metrics: list[DistributionMetric] = Field(
+        default_factory=lambda: list(_DEFAULT_METRICS),
+        min_length=1,
+        description="Statistics compared with their history (quantiles are approximate; "
+        "`spread` is p90 - p10).",
+    )
+    min_tolerance: float = Field(
+        0.05,
+        ge=0,
+        description="Smallest deviation that may fire, as a fraction of the column's typical spread.",
+    )
+
+
+class NullFractionArgs(_Args):
+    column: Name | None = Field(None, description="Column to check (implied under `columns:`).")
+    max: float = Field(ge=0, le=1, description="Largest allowed fraction of null values.")
 
 
 class ScanArgs(_Args):

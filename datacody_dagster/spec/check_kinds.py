@@ -180,6 +180,23 @@ KINDS: dict[str, CheckKind] = {
             cacheable=False,
             likely_cause=_ROWS_DROPPED,
         ),
+        CheckKind(
+            "null_fraction",
+            a.NullFractionArgs,
+            "table",
+            "null fraction above {max} in {column}",
+            likely_cause="an upstream join or feed started leaving the column empty",
+        ),
+        CheckKind(
+            "distribution",
+            a.DistributionArgs,
+            "table",
+            "distribution of {column} moved outside its learned band",
+            bare="defaults",
+            needs_history=True,
+            cacheable=False,
+            likely_cause="a unit change, a shifted feed or outliers upstream",
+        ),
         CheckKind("pii", a.ScanArgs, "table", "pii failed", bare="defaults", training=True),
         CheckKind("secrets", a.ScanArgs, "table", "secrets failed", bare="defaults", training=True),
         CheckKind(

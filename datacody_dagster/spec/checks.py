@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from datacody_dagster.spec.check_args import (
     AcceptedValuesArgs,
+    DistributionArgs,
     DriftArgs,
     DuplicatesArgs,
     FreshnessArgs,
+    NullFractionArgs,
     RangeArgs,
     RegexArgs,
     RelationshipsArgs,
@@ -61,6 +63,8 @@ class CheckEntry(BaseModel):
     pii: ScanArgs | None = None
     secrets: ScanArgs | None = None
     duplicates: DuplicatesArgs | None = None
+    null_fraction: NullFractionArgs | None = None
+    distribution: DistributionArgs | None = None
 
     severity: CheckSeverity = Field(
         "error", description="`error` blocks downstream assets and fails CI; `warn` only reports."
