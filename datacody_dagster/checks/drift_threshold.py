@@ -47,7 +47,7 @@ def _cdf(col: dict[str, Any]) -> Callable[[float], float] | None:
 
 def pair_score(prev: dict[str, Any], cur: dict[str, Any], rows: int) -> float | None:
     """The drift score of ``cur`` against ``prev`` (column profiles), from the profiles alone."""
-    from datacody_dagster.checks.learning import psi, total_variation
+    from datacody_dagster.checks.divergence import psi, total_variation
 
     if prev.get("edges") and prev.get("shares"):
         cdf = _cdf(cur)

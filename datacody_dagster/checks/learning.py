@@ -6,34 +6,18 @@ Both pass when there is no baseline yet: a first materialization cannot drift.
 
 from __future__ import annotations
 
-import math
 import statistics
 from typing import Any
 
 from datacody_dagster.checks.context import EvalContext
+from datacody_dagster.checks.divergence import psi, total_variation
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.profile import bin_terms, column_class
 from datacody_dagster.checks.sqltext import ident, literal
 from datacody_dagster.compiler.checks import PlannedCheck
 
-_EPS = 1e-4
 MIN_HISTORY = 3
-
-
-def psi(expected: list[float], actual: list[float]) -> float:
-    """Population stability index of two share vectors over the same bins."""
-    total = 0.0
-    for e, a in zip(expected, actual, strict=True):
-        e, a = max(e, _EPS), max(a, _EPS)
-        total += (a - e) * math.log(a / e)
-    return total
-
-
-def total_variation(expected: dict[str, float], actual: dict[str, float]) -> float:
-    """Half the L1 distance between two category-share maps (0 = same, 1 = disjoint)."""
-    keys = set(expected) | set(actual)
-    return 0.5 * sum(abs(expected.get(k, 0.0) - actual.get(k, 0.0)) for k in keys)
 
 
 def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:

@@ -78,7 +78,8 @@ def test_tuning_a_bare_check_writes_a_valid_spec(kind: str, tmp_path: Path) -> N
         },
     )
     (check,) = compile_project(tmp_path).plan.node("t").checks
-    field = next(f for f in ("threshold", "max_rate", "min") if f in type(check.params).model_fields)
+    fields = ("threshold", "max_rate", "min", "min_tolerance")
+    field = next(f for f in fields if f in type(check.params).model_fields)
     value = 0.5 if field != "min" else 1
     patch = m.TuneCheck(check=check.name, severity="warn", args={field: value})
     apply_patch(tmp_path, m.Proposal(rule="test", asset="t", patch=patch, rationale="test"))

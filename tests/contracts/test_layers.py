@@ -19,8 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "datacody_dagster"
 
 # Lowest first. Why this order (where it differs from DESIGN's suggested one):
 # - `config` (settings) sits below `compiler`: the compiler reads settings, settings read no spec.
-# - `resources` (thin ConfigurableResources over config) and the offline `optimizer` (pure plan
-#   rewrites and proposals) need only the plan, so they sit below the engines.
+# - `resources` (thin ConfigurableResources over config) need only settings, so they sit below
+#   the engines.
+# - `optimizer` sits above `checks`: its signals read check verdicts and feedback from history
+#   through checks/verdicts.py and checks/feedback.py (one reader of planned-but-skipped results).
 # - `steps` below `checks`: training-data checks reuse the steps' scanners, never the reverse.
 # - `progress` (terminal rendering of run events) is used by runtime and cli.
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -29,10 +31,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),
     ("compiler",),
     ("emit", "resources"),
-    ("optimizer", "scaffold"),
+    ("scaffold",),
     ("engines",),
     ("steps",),
     ("checks",),
+    ("optimizer",),
     ("versioning", "assistant"),
     ("progress",),
     ("runtime",),

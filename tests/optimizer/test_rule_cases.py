@@ -40,7 +40,7 @@ def _signals(raw: dict[str, Any]) -> Signals:
             check: tuple(CheckSignal(timestamp=float(i), **row) for i, row in enumerate(_rows(cols)))
             for check, cols in (spec.get("checks") or {}).items()
         }
-        assets[name] = AssetSignals(name, mats, checks)
+        assets[name] = AssetSignals(name, mats, checks, false_alarms=spec.get("false_alarms") or {})
     return Signals(assets)
 
 
