@@ -91,7 +91,10 @@ def source_header_columns(root: Path, source: SourceSpec) -> list[str] | None:
     if fmt != "csv" or any(ch in source.path for ch in "*?["):
         return None
     path = root / source.path
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return None
+    except OSError:  # e.g. a name longer than the file system allows
         return None
     delim = str(source.options.get("delim", source.options.get("delimiter", ",")))
     try:

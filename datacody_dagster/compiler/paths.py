@@ -13,6 +13,7 @@ STDLIB_SCHEME = "stdlib://"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _GLOB_CHARS = "*?["
 MAX_MATCHES = 100_000
+MAX_PATH = 1024
 
 
 def static_prefix(path: str) -> str:
@@ -32,6 +33,8 @@ def path_problem(path: str, allow_external: bool = False) -> str | None:
         return "the path is empty"
     if "\\" in path:
         return "use `/` as the path separator"
+    if len(path) > MAX_PATH or any(len(part.encode()) > 255 for part in path.split("/")):
+        return f"the path is too long (at most {MAX_PATH} characters, 255 bytes per name)"
     body = path[len(STDLIB_SCHEME) :] if path.startswith(STDLIB_SCHEME) else path
     if _SCHEME.match(body) and not allow_external:
         return "URLs are not read by default (data must be in the project)"
@@ -45,8 +48,16 @@ def path_problem(path: str, allow_external: bool = False) -> str | None:
 def escaping_match(root: Path, path: str) -> Path | None:
     """A file or folder the path reaches outside the project (a symlink), or None.
 
-    ``stdlib://`` paths are checked against the standard library folder instead.
+    ``stdlib://`` paths are checked against the standard library folder instead; a path the
+    file system cannot even look up (too long, a loop of links) counts as escaping.
     """
+    try:
+        return _escaping_match(root, path)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop in Path.resolve
+        return Path(path)
+
+
+def _escaping_match(root: Path, path: str) -> Path | None:
     if path.startswith(STDLIB_SCHEME):
         import sysconfig
 

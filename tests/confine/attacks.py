@@ -178,6 +178,8 @@ PATHS = [
     "data\\\\raw\\\\orders.csv",
     "data/raw/{x}.csv",
     "OUTSIDE/x.csv",
+    "data/raw/" + "a" * 300 + ".csv",
+    "data/" + "x/" * 600 + "y.csv",
 ]
 
 PYTHON = [
