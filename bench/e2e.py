@@ -240,8 +240,8 @@ def cli_start(repeat: int, table: Table, workdir: Path) -> None:
         )
 
 
-def scaling(sizes: list[int], repeat: int, table: Table, workdir: Path) -> None:
-    for shape in ("chain", "fan"):
+def scaling(sizes: list[int], repeat: int, table: Table, workdir: Path, shapes: tuple[str, ...]) -> None:
+    for shape in shapes:
         dc_t: dict[int, float] = {}
         ref_t: dict[int, float] = {}
         dc_c: dict[int, float] = {}
@@ -283,6 +283,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="10,100,300")
     parser.add_argument("--scaling-repeat", type=int, default=None, help="default: --repeat")
+    parser.add_argument("--shapes", default="chain,fan")
     parser.add_argument("--only", default="cli,jaffle,flights,scaling")
     parser.add_argument("--keep", action="store_true", help="keep the temp projects")
     args = parser.parse_args()
@@ -309,7 +310,8 @@ def main() -> None:
         table.add("staging overhead (write-audit-publish)", "n/a", "n/a", "n/a (not in this branch)")
         if "scaling" in only:
             sizes = [int(s) for s in args.sizes.split(",")]
-            scaling(sizes, args.scaling_repeat or args.repeat, table, workdir)
+            shapes = tuple(args.shapes.split(","))
+            scaling(sizes, args.scaling_repeat or args.repeat, table, workdir, shapes)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
