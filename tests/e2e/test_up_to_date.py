@@ -64,6 +64,20 @@ def _materialization_count(root: Path) -> int:
     return sum(len(instance.fetch_materializations(dg.AssetKey([n]), limit=1000).records) for n in ALL)
 
 
+def _dagster_stale(root: Path) -> set[str]:
+    """Assets the Dagster UI shows as stale (what "Materialize changed and missing" picks)."""
+    import dagster as dg
+    from dagster._core.definitions.data_version import StaleStatus
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from datacody_dagster.definitions import build_definitions
+    from datacody_dagster.runtime.instance import project_instance
+
+    assets = list(build_definitions(root).assets or [])
+    resolver = get_stale_status_resolver(project_instance(root), assets)  # type: ignore[arg-type]
+    return {n for n in ALL if resolver.get_status(dg.AssetKey([n])) != StaleStatus.FRESH}
+
+
 def test_skips_unchanged_and_rebuilds_exactly_what_changed(tmp_path: Path, dagster_home: Path) -> None:
     root = write_project(
         tmp_path / "p",
@@ -96,7 +110,17 @@ def test_skips_unchanged_and_rebuilds_exactly_what_changed(tmp_path: Path, dagst
             "select id as customer_id, name", "select id as customer_id, upper(name) as name"
         )
     )
+    # the UI reads the same versions: it marks the edited asset stale (Dagster marks the
+    # downstream once the new data version exists; the CLI rebuilds both in one run)
+    assert _dagster_stale(root) == {"stg_customers"}
     assert _rebuilt(_statuses(root)) == {"stg_customers", "customer_totals"}
+    assert _dagster_stale(root) == set()
+
+    # a check changed: the asset is rebuilt so that the check is evaluated, downstream too
+    spec.write_text(
+        spec.read_text().replace("- unique: order_id", "- unique: order_id\n      - not_null: [amount]")
+    )
+    assert _rebuilt(_statuses(root)) == {"stg_orders", "customer_totals"}
 
     # an output deleted by hand: that asset alone
     (root / "data/warehouse/shop/customer_totals.parquet").unlink()
