@@ -1,7 +1,7 @@
 """Write-audit-publish paths: where candidates are staged, published and quarantined.
 
-- A writer puts its candidate at :func:`stage_path` (a hidden temp name beside the published
-  output, so publishing is one rename on the same filesystem, never a copy). dbt writes to a
+- A writer puts its candidate at :func:`stage_path` (in a hidden staging folder beside the
+  published output, so publishing is one rename on the same filesystem, never a copy). dbt writes to a
   fixed name instead (:func:`dbt_stage_path`), compiled into the model's ``location``.
 - :func:`publish` renames the candidate onto the output.
 - :func:`quarantine` renames it to ``data/quarantine/<group>/<asset>/<run_id>.parquet`` with a
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.engines.atomic import discard, place, temp_sibling
-from datacody_dagster.temp_names import dbt_stage_name
+from datacody_dagster.engines.atomic import discard, place, remove, temp_sibling
+from datacody_dagster.temp_names import dbt_stage_name, parse
 
 DBT_STAGE_ENV = "DATACODY_DBT_STAGE"
 """Set to 1 while Datacody runs dbt: models then write their candidates to the staging name
@@ -27,8 +27,23 @@ DBT_STAGE_ENV = "DATACODY_DBT_STAGE"
 
 
 def stage_path(project: CompiledProject, node: Node) -> Path:
-    """A fresh staging name for ``node``'s next candidate (carries this process's pid)."""
-    return temp_sibling(project.output_path(node), "stage")
+    """A fresh staging path for ``node``'s next candidate.
+
+    The candidate keeps the output's own (visible) name inside a hidden staging folder named
+    for this process: Spark and Hadoop skip files whose names start with a dot, and recovery
+    removes the folder once its writer is gone.
+    """
+    out = project.output_path(node)
+    folder = temp_sibling(out, "stage")
+    folder.mkdir()
+    return folder / out.name
+
+
+def _release(staged: Path) -> None:
+    """Remove the staging folder around a candidate that was moved away or discarded."""
+    parsed = parse(staged.parent.name)
+    if parsed is not None and parsed.kind == "stage":
+        remove(staged.parent)
 
 
 def dbt_stage_path(project: CompiledProject, node: Node) -> Path:
@@ -40,6 +55,7 @@ def dbt_stage_path(project: CompiledProject, node: Node) -> Path:
 def publish(staged: Path, output: Path) -> None:
     """Make the audited candidate the published output (rename; a folder by two renames)."""
     place(staged, output)
+    _release(staged)
 
 
 def quarantine_root(project: CompiledProject) -> Path:
@@ -96,6 +112,7 @@ def quarantine(
     tmp.write_text(json.dumps(asdict(entry), indent=2), encoding="utf-8")
     os.replace(tmp, QuarantineEntry.sidecar(dest))
     place(staged, dest)
+    _release(staged)
     return entry
 
 
@@ -103,3 +120,4 @@ def drop_stage(staged: Path | None) -> None:
     """Remove a candidate whose writer failed."""
     if staged is not None:
         discard(staged)
+        _release(staged)

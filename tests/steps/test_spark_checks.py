@@ -284,6 +284,28 @@ def test_materialized_spark_asset_checks_run_on_spark(tmp_path: Path, dagster_ho
     assert "reason" in rel  # the same failure reason the DuckDB evaluator gives
     assert not summary.success  # the blocking relationships check failed
 
+    # write-audit-publish on Spark: the failing candidate of `orders` is quarantined, unpublished
+    status = {r.asset: r.status for r in summary.rows}
+    assert status["orders"] == "quarantined" and status["customers"] == "materialized"
+    assert not (root / "data/warehouse/shop/orders.parquet").exists()
+    assert list((root / "data/quarantine/shop/orders").glob("*.parquet"))
+
+    # check-only on a Spark asset: evaluated (on Spark) on the current output, nothing written
+    from datacody_dagster.definitions import build_definitions
+
+    published = root / "data/warehouse/shop/customers.parquet"
+    stat = published.stat()
+    key = dg.AssetCheckKey(dg.AssetKey("customers"), "unique_customer_id")
+    result = dg.materialize(
+        list(build_definitions(root).assets or []),  # type: ignore[arg-type]
+        instance=instance,
+        selection=dg.AssetSelection.checks(key),
+    )
+    (ev,) = result.get_asset_check_evaluations()
+    assert (ev.check_name, ev.passed, ev.metadata["engine"].value) == ("unique_customer_id", True, "spark")
+    assert result.get_asset_materialization_events() == []
+    assert (published.stat().st_mtime_ns, published.stat().st_size) == (stat.st_mtime_ns, stat.st_size)
+
 
 @pytest.mark.parametrize("data", ["clean", "corrupt"])
 def test_asset_checks_use_the_footer_and_the_result_cache_before_spark(
