@@ -136,7 +136,32 @@ def open_session(config: Mapping[str, str], timeout_s: float = 30.0) -> Any:
         _bound_retries(session, timeout_s)
     else:
         session.sparkContext.setLogLevel("ERROR")
+        if url is not None:
+            _wait_for_executors(session, url, max(timeout_s, EXECUTOR_WAIT_S))
     return session
+
+
+EXECUTOR_WAIT_S = 60.0
+"""Least time a standalone application waits for its first executor (JVMs start slowly)."""
+
+
+def _wait_for_executors(session: Any, url: str, timeout_s: float) -> None:
+    """Fail instead of waiting forever when the master gives this application no executor
+    (no live worker, or none with the cores and memory asked for)."""
+    status = session.sparkContext._jsc.sc().getExecutorMemoryStatus
+    deadline = time.monotonic() + timeout_s
+    while status().size() <= 1:  # the driver counts as one
+        if time.monotonic() >= deadline:
+            session.stop()
+            raise SparkUnreachable(
+                Diagnostic(
+                    RUNTIME,
+                    f"the Spark master {url} gave this application no executor within {timeout_s:g} s",
+                    hint="start a worker with free cores and enough memory for spark.executor.memory "
+                    "(and spark.cores.max), or lower them in resources/<env>.yaml",
+                )
+            )
+        time.sleep(0.5)
 
 
 def _bound_retries(session: Any, timeout_s: float) -> None:

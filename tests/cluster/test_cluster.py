@@ -259,6 +259,28 @@ def test_fault_mid_step_finishes_or_fails_clearly_keeping_the_previous_output(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_master_without_room_for_executors_fails_instead_of_waiting(cluster: Cluster) -> None:
+    """Executors asking for more memory than any worker has: the session fails naming the master
+    (in a child process: this one already has its SparkContext)."""
+    if cluster.mode == "connect":  # a Connect server owns its executors: nothing to ask for
+        assert session_config(cluster.settings).keys() >= {"spark.remote"}
+        return
+    import subprocess
+    import sys
+
+    code = (
+        "from datacody_dagster.config import SparkSettings\n"
+        "from datacody_dagster.engines.spark import spark_session\n"
+        f"spark_session(SparkSettings(master={cluster.url!r}, connect_timeout_s=5, "
+        "conf={'spark.executor.memory': '4g', 'spark.driver.memory': '512m'}))\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    assert f"the Spark master {cluster.url} gave this application no executor within 60 s" in done.stderr
+    assert time.monotonic() - started < 400  # session start (slow on a shared machine) + 60 s
+
+
 def test_stopped_cluster_fails_the_run_naming_the_url_without_hanging(
     cluster: Cluster, tmp_path: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
