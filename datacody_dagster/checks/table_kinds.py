@@ -128,8 +128,6 @@ def null_fraction_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome
     fraction = nulls / total if total else 0.0
     limit = float(check.args["max"])
     meta = {"method": "aggregate_scan", "null_fraction": round(fraction, 6), "threshold": limit}
-    if fraction > limit:
-        meta["reason"] = f"{column} is {fraction:.2%} null (max {limit:.2%})"
     return CheckOutcome(
         check,
         fraction <= limit,

@@ -55,6 +55,8 @@ CASES: dict[str, str] = {
     "pii": "pii: {columns: [content]}",
     "secrets": "secrets: {columns: [content]}",
     "duplicates": "duplicates: {column: content}",
+    "null_fraction": "null_fraction: {column: id, max: 0.1}",
+    "distribution": "distribution: {column: amount}",
 }
 NEED_HISTORY = {k for k in CHECK_KINDS if KINDS[k].needs_history}
 
