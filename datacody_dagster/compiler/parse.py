@@ -388,7 +388,8 @@ def parse_spec_text(text: str, path: Path, display_path: str) -> tuple[ParsedFil
         diags: list[Diagnostic] = []
         seen: set[tuple[Any, ...]] = set()
         for err in exc.errors():
-            keys = _loc_keys(err["loc"])
+            # A key the user named like a union marker (`str:`) must not vanish from the path.
+            keys = _loc_keys(err["loc"]) or tuple(err["loc"])
             if (keys, err["type"]) in seen:
                 continue
             seen.add((keys, err["type"]))

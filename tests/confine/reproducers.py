@@ -70,6 +70,8 @@ REPRODUCERS: list[tuple[str, str, str | bytes]] = [
     ("dotdot_name", "dd.yaml", 'assets:\n  "../../x":\n    sql: select 1 as v\n'),
     ("abs_group", "ag.yaml", 'group: "/tmp/evil"\nassets:\n  x:\n    sql: select 1 as v\n'),
     ("long_source_path", "lp.yaml", "sources:\n  s:\n    path: " + "a" * 300 + "\n"),
+    ("bracket_key", "bk.yaml", "a[ssets:\n  x:\n    sql: select 1 as v\n"),
+    ("union_marker_key", "um.yaml", "str: 1\nassets:\n  x:\n    sql: select 1 as v\n"),
     ("bad_file_stem", "bad name.yaml", "assets:\n  x:\n    sql: select 1 as v\n"),
 ]
 """Every entry must be refused (exit 1 at the CLI) with a location in its own file."""
