@@ -127,6 +127,9 @@ def open_session(config: Mapping[str, str], timeout_s: float = 30.0) -> Any:
             active = SparkSession.getActiveSession()
             if active is not None and active.sparkContext.master != config.get("spark.master"):
                 active.stop()
+            # pyspark leaves SPARK_CONNECT_MODE_ENABLED set after a Connect session in this
+            # process, which turns every later classic session into a Connect request.
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
             # Python workers must run this interpreter, which has the package and its kernels.
             os.environ["PYSPARK_PYTHON"] = sys.executable
             if url is not None and _host(url) in _LOOPBACK:

@@ -259,12 +259,15 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
                     # Duration of this asset: its own dbt time plus its metadata and checks.
                     started = time.monotonic() - res.execution_time
                     done = finalize(context, project, node, started, extra, staged=staged)
+                    # Published or quarantined, the candidate left its staging name: point the
+                    # node's DuckDB view back at the published output before any reader uses it.
+                    repoint_views(project, [node], context.log)
                     if done.blocking_failures:
                         stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
                     if done.quarantine is not None:
                         errors.append(_quarantine_failure(done, node).description or node.name)
                     yield from done.events()
-                repoint_views(project, runnable, context.log)
+                repoint_views(project, runnable, context.log)  # models dbt failed on, too
         if errors:
             raise dg.Failure(description="dbt models failed:\n" + "\n".join(errors))
 

@@ -71,7 +71,7 @@ def restore(root: Path, md5: str, output: Path) -> None:
             raise
         return
     tmp = temp_path_for(output)
-    tmp.unlink()
+    tmp.unlink(missing_ok=True)  # a fresh name; nothing is there unless a writer reused it
     try:
         for f in files:
             dest = tmp / f.relpath

@@ -217,26 +217,31 @@ def test_fault_mid_step_finishes_or_fails_clearly_keeping_the_previous_output(
     from datacody_dagster.steps.runner import run_steps_asset
 
     spark = spark_session(cluster.settings)
-    src = _corpus(tmp_path / "corpus.parquet", copies=4)
-    out = tmp_path / "out"
-    run_steps_asset(src, [{"filter": "doc_id % 2 = 0"}, *STEPS], out, engine="spark", spark=spark)
-    before = _digest(out)
     config = session_config(cluster.settings)
-    since = (
-        cluster.procs.proc.log.read_text(errors="replace").count("Submitting")  # type: ignore[union-attr]
-        if cluster.mode == "connect"
-        else 0
-    )
+    # The fault must land while tasks run: a machine fast enough to finish first gets more data.
+    for copies in (4, 16, 64):
+        src = _corpus(tmp_path / f"corpus-{copies}.parquet", copies=copies)
+        out = tmp_path / f"out-{copies}"
+        run_steps_asset(src, [{"filter": "doc_id % 2 = 0"}, *STEPS], out, engine="spark", spark=spark)
+        before = _digest(out)
+        since = (
+            cluster.procs.proc.log.read_text(errors="replace").count("Submitting")  # type: ignore[union-attr]
+            if cluster.mode == "connect"
+            else 0
+        )
 
-    def work() -> Any:
-        with cluster_errors(config, cluster.settings.connect_timeout_s):
-            return run_steps_asset(src, STEPS, out, engine="spark", spark=spark)
+        def work(src: Path = src, out: Path = out) -> Any:
+            with cluster_errors(config, cluster.settings.connect_timeout_s):
+                return run_steps_asset(src, STEPS, out, engine="spark", spark=spark)
 
-    thread, box = _run_in_thread(work)
-    deadline = time.monotonic() + 300
-    while not _busy(cluster, spark, since) and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert thread.is_alive(), f"the step ended before the fault: {box}"
+        thread, box = _run_in_thread(work)
+        deadline = time.monotonic() + 300
+        while not _busy(cluster, spark, since) and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if thread.is_alive():
+            break
+        thread.join()
+    assert thread.is_alive(), f"the step ended before the fault even on {copies} copies: {box}"
     killed_at = time.monotonic()
     if cluster.mode == "standalone":
         cluster.procs.workers[0].kill()  # type: ignore[union-attr]

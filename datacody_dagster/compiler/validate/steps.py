@@ -24,7 +24,7 @@ def _filter_diagnostics(entry: Entry, i: int, args: FilterArgs) -> list[Diagnost
         return []
     return [
         Diagnostic(
-            errors.UNSAFE_SQL,
+            errors.INVALID_ASSET,
             f"asset `{entry.name}`, step {i + 1} `filter`: {parsed.message}",
             _loc(entry, "steps", i, "filter"),
             "a filter is a row predicate, e.g. `lines > 10`",
