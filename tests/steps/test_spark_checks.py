@@ -296,10 +296,12 @@ def test_materialized_spark_asset_checks_run_on_spark(tmp_path: Path, dagster_ho
     published = root / "data/warehouse/shop/customers.parquet"
     stat = published.stat()
     key = dg.AssetCheckKey(dg.AssetKey("customers"), "unique_customer_id")
+    defs = build_definitions(root)
     result = dg.materialize(
-        list(build_definitions(root).assets or []),  # type: ignore[arg-type]
+        list(defs.assets or []),  # type: ignore[arg-type]
         instance=instance,
         selection=dg.AssetSelection.checks(key),
+        resources=dict(defs.resources or {}),  # the `spark` resource the Spark asset requires
     )
     (ev,) = result.get_asset_check_evaluations()
     assert (ev.check_name, ev.passed, ev.metadata["engine"].value) == ("unique_customer_id", True, "spark")
