@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+
+from tests.conftest import datacody_bin
 
 SPEC = """\
 group: shop
@@ -36,17 +37,13 @@ assets:
 ROWS = "id,customer_id,amount\n" + "".join(f"{i},{i % 97},{i % 13}\n" for i in range(1, 20001))
 
 
-def datacody() -> str:
-    return str(Path(sys.executable).parent / "datacody")
-
-
 def env_for(root: Path) -> dict[str, str]:
     return {**os.environ, "DAGSTER_HOME": str(root / ".dagster_home")}
 
 
 def start_run(root: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [datacody(), "materialize", "-q", "--force", "-p", str(root), "--wait-timeout", "120"],
+        [datacody_bin(), "materialize", "-q", "--force", "-p", str(root), "--wait-timeout", "120"],
         env=env_for(root),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
