@@ -138,7 +138,7 @@ class Standalone:
     def alive_workers(self) -> int:
         try:
             return int(self.state().get("aliveworkers", 0))  # type: ignore[call-overload]
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or an empty page while it starts
             return 0
 
     def add_worker(self, cores: int = 1, memory: str = "1g") -> Proc:
