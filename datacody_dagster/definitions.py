@@ -15,6 +15,7 @@ from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.dagster import WRITER_TAG, schedules_for
 from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
 from datacody_dagster.runtime.assets import build_assets
+from datacody_dagster.semantic.export import produce_export
 
 
 def _executor() -> dg.ExecutorDefinition:
@@ -37,7 +38,7 @@ def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
     sensors.extend(opt_sensors)
     schedules.extend(opt_schedules)
     return dg.Definitions(
-        assets=build_assets(project),
+        assets=build_assets(project, export_producer=produce_export),
         schedules=schedules,
         sensors=sensors,
         executor=_executor(),

@@ -21,7 +21,7 @@ from datacody_dagster.errors import Location
 from datacody_dagster.spec import AssetSpecModel, CheckEntry, OnCron, SourceSpec
 from datacody_dagster.spec.steps import output_partition_by
 
-NodeKind = Literal["source", "sql", "python", "steps"]
+NodeKind = Literal["source", "sql", "python", "steps", "export"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class Node:
     """Column tuples the SQL makes unique by construction (GROUP BY keys, SELECT DISTINCT)."""
     proven_not_null: tuple[str, ...] = ()
     """Columns the SQL makes non-null by construction (WHERE x IS NOT NULL, COUNT)."""
+    saved_query: dict[str, Any] = field(default_factory=dict, hash=False)
+    """Exports: the metric query as written (metrics, group_by, where, order_by, limit)."""
 
     @property
     def is_source(self) -> bool:
@@ -218,4 +220,42 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
                 proven_not_null=proofs.not_null,
             )
         )
+    nodes.extend(_export_nodes(index))
     return ProjectPlan(nodes=tuple(nodes))
+
+
+def _export_nodes(index: ProjectIndex) -> list[Node]:
+    """`exports:` as nodes after every asset (nothing reads an export)."""
+    from datacody_dagster.compiler.exports import (
+        export_checks,
+        export_fingerprint,
+        exports_of,
+        resolve_export,
+        saved_query,
+    )
+    from datacody_dagster.compiler.semantic_plan import build_semantic_layer
+
+    exports = exports_of(index.files)
+    if not exports:
+        return []
+    layer = build_semantic_layer(index)
+    nodes: list[Node] = []
+    for pf, name, spec in exports:
+        resolved = resolve_export(layer, spec)
+        nodes.append(
+            Node(
+                name=name,
+                group=pf.group,
+                kind="export",
+                location=pf.location("exports", name),
+                fingerprint=export_fingerprint(layer, spec, resolved),
+                description=spec.description or spec.label,
+                owners=tuple(spec.owners if spec.owners is not None else pf.spec.owners),
+                deps=resolved.models,
+                columns=resolved.columns,
+                checks=tuple(export_checks(pf, name, spec)),
+                tags=dict(spec.tags),
+                saved_query=saved_query(spec),
+            )
+        )
+    return nodes

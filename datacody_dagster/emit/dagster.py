@@ -28,6 +28,8 @@ def kinds_for(node: Node) -> set[str]:
         return {"spark", "parquet"} if node.engine == "spark" else {"dbt", "duckdb", "parquet"}
     if node.kind == "python":
         return {"python", "parquet"}
+    if node.kind == "export":
+        return {"metricflow", "duckdb", "parquet"}
     return {"spark" if node.engine == "spark" else "duckdb", "parquet"}
 
 
@@ -65,6 +67,8 @@ def asset_spec_for(project: CompiledProject, node: Node) -> dg.AssetSpec:
     if node.kind == "sql":
         metadata["datacody/materialized"] = node.materialized
         metadata["datacody/sql"] = dg.MetadataValue.md(f"```sql\n{(node.sql or '').strip()}\n```")
+    if node.kind == "export":
+        metadata["datacody/saved_query"] = dg.MetadataValue.json(node.saved_query)
     if node.columns:
         metadata["dagster/column_schema"] = dg.TableSchema(
             columns=[

@@ -184,6 +184,13 @@ def spark_sql_asset(project: CompiledProject, node: Node) -> dg.AssetsDefinition
     return _single_node_asset(project, node, produce)
 
 
+def _no_export_producer(project: CompiledProject, node: Node, *_: Any) -> None:
+    raise DatacodyError(
+        f"export `{node.name}` needs MetricFlow: build the assets with "
+        "`datacody_dagster.definitions.build_definitions`"
+    )
+
+
 def _batches(nodes: list[Node]) -> list[list[Node]]:
     """Split a topologically ordered selection into dbt invocations.
 
@@ -274,12 +281,18 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
     return _dbt
 
 
-def build_assets(project: CompiledProject) -> list[dg.AssetsDefinition]:
-    """One definition per source/Python/steps/Spark node, one multi-asset for dbt models."""
+def build_assets(project: CompiledProject, export_producer: Any = None) -> list[dg.AssetsDefinition]:
+    """One definition per source/Python/steps/Spark/export node, one multi-asset for dbt models.
+
+    ``export_producer``: writes an export's candidate (``produce(project, node, staged, context,
+    spark)``); MetricFlow lives above the runtime, so the code location passes it in.
+    """
     defs: list[dg.AssetsDefinition] = []
     dbt_nodes: list[Node] = []
     for node in project.plan.nodes:
-        if node.is_source:
+        if node.kind == "export":
+            defs.append(_single_node_asset(project, node, export_producer or _no_export_producer))
+        elif node.is_source:
             defs.append(source_asset(project, node))
         elif node.kind == "python":
             defs.append(python_asset(project, node))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,11 @@ def _ensure_schema(con: Any, database: str, schema: str, attached: set[str]) -> 
     con.execute(f"create schema if not exists {_quoted(database, schema)}")
 
 
-def _bind_relations(project: CompiledProject, manifest: Any, con: Any) -> None:
-    """Views named like dbt's relations over each asset's current output (and the time spine)."""
+def _bind_relations(
+    project: CompiledProject, manifest: Any, con: Any, only: Collection[str] | None = None
+) -> None:
+    """Views named like dbt's relations over each asset's current output (and the time spine);
+    with ``only``, models outside it are bound when they have an output and skipped otherwise."""
     attached: set[str] = set()
     for model in manifest.semantic_models:
         rel = model.node_relation
@@ -59,6 +63,8 @@ def _bind_relations(project: CompiledProject, manifest: Any, con: Any) -> None:
             ) from exc
         is_view = node.kind == "sql" and node.materialized == "view"
         if not is_view and not project.output_path(node).exists():
+            if only is not None and node.name not in only:
+                continue
             raise DatacodyError(
                 f"`{node.name}` has no output yet: run `datacody materialize --select {node.name}` first"
             )
@@ -85,10 +91,12 @@ def _connect(project: CompiledProject) -> Any:
     return duckdb.connect()
 
 
-def _require_outputs(project: CompiledProject) -> None:
+def _require_outputs(project: CompiledProject, only: Collection[str] | None = None) -> None:
     """Fail fast (before dbt and MetricFlow load) when a semantic model's asset has no output yet."""
     missing = []
     for model in project.semantic.models:
+        if only is not None and model.name not in only:
+            continue
         node = project.plan.node(model.name)
         is_view = node.kind == "sql" and node.materialized == "view"
         if not is_view and not project.output_path(node).exists():
@@ -100,18 +108,21 @@ def _require_outputs(project: CompiledProject) -> None:
         )
 
 
-def open_engine(project: CompiledProject) -> SemanticEngine:
-    """MetricFlow over the warehouse's current outputs (raises DatacodyError when it cannot)."""
+def open_engine(project: CompiledProject, only: Collection[str] | None = None) -> SemanticEngine:
+    """MetricFlow over the warehouse's current outputs (raises DatacodyError when it cannot).
+
+    ``only``: the semantic models a query needs (an export's deps); the others need no output.
+    """
     from metricflow.engine.metricflow_engine import MetricFlowEngine
     from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
     from datacody_dagster.semantic.client import DuckDbSqlClient
 
-    _require_outputs(project)
+    _require_outputs(project, only)
     manifest = load_semantic_manifest(project)
     con = _connect(project)
     try:
-        _bind_relations(project, manifest, con)
+        _bind_relations(project, manifest, con, only)
         mf = MetricFlowEngine(SemanticManifestLookup(manifest), DuckDbSqlClient(con))
     except BaseException:
         con.close()

@@ -187,3 +187,17 @@ def run_query(engine: SemanticEngine, query: MetricQuery, sql_only: bool = False
     columns = list(table.column_names) if table is not None else []
     rows = [tuple(r) for r in table.rows] if table is not None else []
     return QueryResult(query, resolved, result.sql, columns, rows)
+
+
+def query_table(engine: SemanticEngine, query: MetricQuery) -> tuple[str, Any]:
+    """MetricFlow's SQL for the query and its result as a pyarrow Table (DuckDB's types kept).
+
+    The SQL is what `run_query` runs (MetricFlow plans it); DuckDB returns the rows as Arrow, so
+    dates stay dates and counts stay integers in the Parquet an export writes.
+    """
+    resolved = resolve(engine.layer, query)
+    try:
+        sql = engine.mf.explain(_request(resolved)).sql_statement.sql
+    except Exception as exc:  # MetricFlow's own errors: shown as a diagnostic, not a traceback
+        raise _mf_error(exc) from exc
+    return sql, engine.con.sql(sql).to_arrow_table()

@@ -1,6 +1,7 @@
 """The asset-spec language (pydantic models, no I/O)."""
 
 from datacody_dagster.spec.checks import CHECK_KINDS, CheckEntry
+from datacody_dagster.spec.exports import ExportSpec
 from datacody_dagster.spec.models import (
     AssetSpecModel,
     ColumnSpec,
@@ -24,6 +25,7 @@ __all__ = [
     "ColumnSpec",
     "DimensionSpec",
     "EntitySpec",
+    "ExportSpec",
     "IncrementalSpec",
     "MeasureSpec",
     "MetricSpec",

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacody_dagster.spec.checks import CheckEntry
+from datacody_dagster.spec.exports import ExportSpec
 from datacody_dagster.spec.names import Name
 from datacody_dagster.spec.semantic import MetricSpec, SemanticSpec
 
@@ -120,4 +121,9 @@ class SpecFile(_Spec):
     assets: dict[Name, AssetSpecModel] = Field(default_factory=dict)
     metrics: dict[str, MetricSpec] = Field(
         default_factory=dict, description="Metrics over the measures of `semantic:` assets (MetricFlow)."
+    )
+    exports: dict[Name, ExportSpec] = Field(
+        default_factory=dict,
+        description="Saved metric queries, each materialized as an asset of the group (Parquet, checked "
+        "and versioned).",
     )
