@@ -117,6 +117,7 @@ def query(
 ) -> None:
     """Run a metric query through MetricFlow on the warehouse's current outputs."""
     from datacody_dagster.compiler import compile_project
+    from datacody_dagster.compiler.exports import models_read
     from datacody_dagster.semantic.engine import open_engine
     from datacody_dagster.semantic.query import MetricQuery, resolve, run_query
 
@@ -125,7 +126,8 @@ def query(
         metrics=_split(metrics), group_by=_split(group_by), where=where, order_by=_split(order), limit=limit
     )
     resolve(project.semantic, q)  # bad names fail here, before MetricFlow and dbt are loaded
-    with open_engine(project) as engine:
+    needed = models_read(project.semantic, q.metrics, q.group_by, q.where)
+    with open_engine(project, only=needed) as engine:
         result = run_query(engine, q, sql_only=sql)
     print_result(result, as_json, sql)
 

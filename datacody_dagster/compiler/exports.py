@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,21 +60,29 @@ def resolve_export(layer: SemanticLayer, spec: ExportSpec) -> ResolvedExport:
     metrics = tuple(layer.resolve_metric(m).name for m in spec.metrics)
     home = layer.home_model(metrics[0])
     group_by = tuple(layer.resolve_group_by(g, home) for g in spec.group_by)
+    return ResolvedExport(metrics, group_by, models_read(layer, metrics, spec.group_by, spec.where))
+
+
+def models_read(
+    layer: SemanticLayer, metrics: Sequence[str], group_by: Sequence[str], where: str | None
+) -> tuple[str, ...]:
+    """The semantic models a metric query reads: its measures' owners, the models of its
+    group-by items and of the dimensions its filter names (raises UnknownName / ExprError)."""
+    names = [layer.resolve_metric(m).name for m in metrics]
+    home = layer.home_model(names[0]) if names else None
     models: set[str] = set()
-    for metric in metrics:
+    for metric in names:
         for measure in layer.measures_behind(metric):
             owner = layer.measure_owner(measure)
             if owner is not None:
                 models.add(owner.name)
-    models.update(g.model for g in group_by if g.model)
-    if spec.where:
-        for column in parse_expr(spec.where).find_all(exp.Column):
+    items = [layer.resolve_group_by(g, home) for g in group_by]
+    if where:
+        for column in parse_expr(where).find_all(exp.Column):
             written = column.name if not column.table else f"{column.table}__{column.name}"
-            item = layer.resolve_group_by(written, home)
-            if item.model:
-                models.add(item.model)
-    ordered = tuple(m.name for m in layer.models if m.name in models)
-    return ResolvedExport(metrics, group_by, ordered)
+            items.append(layer.resolve_group_by(written, home))
+    models.update(i.model for i in items if i.model)
+    return tuple(m.name for m in layer.models if m.name in models)
 
 
 def _definition(obj: Any) -> dict[str, Any]:

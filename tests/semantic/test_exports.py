@@ -1,0 +1,166 @@
+"""`exports:`: a saved metric query materialized as an asset through real MetricFlow and Dagster.
+
+One copy of the example per module (MetricFlow and dbt are slow to start): the export is
+materialized once with what it reads, then compared with `datacody metrics query` and with
+hand-written SQL, re-run (up to date), and finally made to fail a blocking check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from datacody_dagster.cli.main import app
+from datacody_dagster.compiler import compile_project
+from datacody_dagster.emit.files import sync_generated_files
+from datacody_dagster.runtime.materialize import MaterializeSummary, materialize_project
+from tests.conftest import copy_example
+
+EXPORT = "monthly_carrier_departures"
+CHECKS = {
+    "unique_carrier__metric_time__month",
+    "not_null_carrier",
+    "not_null_metric_time__month",
+    "not_null_departures",
+    "range_cancellation_rate",
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example (its outputs are built by the first run, through Dagster)."""
+    root = copy_example(tmp_path_factory.mktemp("exports"))
+    sync_generated_files(compile_project(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def first_run(project: Path) -> MaterializeSummary:
+    """The export and everything it reads (stg_flights' relationships check reads stg_airlines)."""
+    return materialize_project(project, select=f"+key:{EXPORT} or +key:stg_airlines")
+
+
+def _output(root: Path) -> Path:
+    return root / "data" / "warehouse" / "flights" / f"{EXPORT}.parquet"
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        return value[:10]
+    if isinstance(value, (decimal.Decimal, int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _same_rows(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
+    if len(a) != len(b):
+        return False
+    for ra, rb in zip(a, b, strict=True):
+        for x, y in zip(ra, rb, strict=True):
+            x, y = _norm(x), _norm(y)
+            if isinstance(x, float) and isinstance(y, float):
+                if not math.isclose(x, y, rel_tol=1e-9):
+                    return False
+            elif x != y:
+                return False
+    return True
+
+
+def test_export_materializes_with_its_checks_and_a_dvc_version(
+    project: Path, first_run: MaterializeSummary
+) -> None:
+    from datacody_dagster.checks.verdicts import check_verdicts
+    from datacody_dagster.runtime.instance import project_instance
+
+    assert first_run.success, first_run.errors
+    built = [r.asset for r in first_run.rows if r.status == "materialized"]
+    assert built == ["raw_airlines", "raw_flights", "stg_airlines", "stg_flights", EXPORT]
+    row = next(r for r in first_run.rows if r.asset == EXPORT)
+    assert row.status == "materialized" and row.rows == 16 * 12 - 7  # carriers do not all fly each month
+    assert row.checks == "5/5 passed"
+    assert _output(project).is_file()
+    assert (project / "data" / "warehouse" / "flights" / f"{EXPORT}.parquet.dvc").is_file()
+    instance = project_instance(project)
+    for check in CHECKS:
+        verdicts = check_verdicts(instance, EXPORT, check)
+        assert verdicts and verdicts[0].passed, check
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey([EXPORT]))
+    assert event is not None and event.asset_materialization is not None
+    meta = event.asset_materialization.metadata
+    md5 = hashlib.md5(_output(project).read_bytes()).hexdigest()
+    assert meta["datacody/dvc_md5"].value == md5
+    assert meta["datacody/saved_query"].value["metrics"] == ["departures", "cancellation_rate"]
+    assert "stg_flights" in meta["datacody/metricflow_sql"].value
+    assert meta["dagster/row_count"].value == row.rows
+
+
+def test_export_equals_metrics_query_and_hand_written_sql(
+    project: Path, first_run: MaterializeSummary
+) -> None:
+    assert first_run.success, first_run.errors
+    exported = duckdb.sql(
+        f"select carrier, metric_time__month, departures, cancellation_rate from '{_output(project)}'"
+    ).fetchall()
+    args = ["metrics", "query", "-m", "departures,cancellation_rate", "-g", "carrier,month"]
+    done = CliRunner().invoke(app, [*args, "--order", "carrier,month", "--json", "-p", str(project)])
+    assert done.exit_code == 0, done.output
+    doc = json.loads(done.output)
+    queried = [
+        (r["carrier"], r["metric_time__month"], r["departures"], r["cancellation_rate"]) for r in doc["rows"]
+    ]
+    assert _same_rows(exported, queried)
+    flights = project / "data" / "warehouse" / "flights" / "stg_flights.parquet"
+    hand = duckdb.sql(
+        f"""
+        select carrier, date_trunc('month', flight_date) as month, count(*) as departures,
+               sum(case when cancelled then 1 else 0 end)::double / count(*) as cancellation_rate
+        from '{flights}' group by all order by carrier, month
+        """
+    ).fetchall()
+    assert _same_rows(exported, hand)
+
+
+def test_an_unchanged_export_is_not_rebuilt(project: Path, first_run: MaterializeSummary) -> None:
+    assert first_run.success, first_run.errors
+    before = _output(project).stat().st_mtime_ns
+    again = materialize_project(project, select=EXPORT)
+    assert [(r.asset, r.status) for r in again.rows] == [(EXPORT, "up to date")]
+    assert _output(project).stat().st_mtime_ns == before
+
+
+def test_a_failing_blocking_check_quarantines_the_export_and_keeps_the_published_file(
+    project: Path, first_run: MaterializeSummary
+) -> None:
+    assert first_run.success, first_run.errors
+    spec = project / "asset_specs" / "flights.yaml"
+    text = spec.read_text(encoding="utf-8")
+    anchor = "      - range: {column: cancellation_rate, min: 0, max: 1}\n"
+    assert anchor in text
+    spec.write_text(text.replace(anchor, anchor + "      - row_count: {max: 10}\n"), encoding="utf-8")
+    published = hashlib.md5(_output(project).read_bytes()).hexdigest()
+    try:
+        run = materialize_project(project, select=EXPORT)
+    finally:
+        spec.write_text(text, encoding="utf-8")
+    row = next(r for r in run.rows if r.asset == EXPORT)
+    assert row.status == "quarantined", run.rows
+    assert not run.success and any("row_count" in e for e in run.errors), run.errors
+    assert hashlib.md5(_output(project).read_bytes()).hexdigest() == published
+    quarantined = list((project / "data" / "quarantine" / "flights" / EXPORT).glob("*.parquet"))
+    assert len(quarantined) == 1
+    assert duckdb.sql(f"select count(*) from '{quarantined[0]}'").fetchall()[0][0] == 16 * 12 - 7
