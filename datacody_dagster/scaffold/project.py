@@ -69,6 +69,15 @@ metrics:                         # `datacody metrics query -m revenue -g status,
     description: Revenue of completed orders only
     measure: order_total
     filter: "status = 'completed'"
+
+exports:                         # a saved metric query, materialized as an asset (Parquet)
+  daily_revenue_by_status:
+    description: Revenue and orders per day and order status
+    metrics: [revenue, orders]
+    group_by: [status, day]
+    checks:
+      - unique: [order__status, metric_time__day]
+      - range: {column: revenue, min: 0}
 """
 
 EXAMPLE_CSV = """\
