@@ -12,6 +12,7 @@ import decimal
 import hashlib
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,76 @@ def test_a_failing_blocking_check_quarantines_the_export_and_keeps_the_published
     quarantined = list((project / "data" / "quarantine" / "flights" / EXPORT).glob("*.parquet"))
     assert len(quarantined) == 1
     assert duckdb.sql(f"select count(*) from '{quarantined[0]}'").fetchall()[0][0] == 16 * 12 - 7
+
+
+def test_the_code_location_shows_the_export_in_its_group_with_its_deps_and_checks() -> None:
+    import dagster as dg
+
+    from datacody_dagster.definitions import build_definitions
+    from tests.conftest import REPO
+
+    defs = build_definitions(REPO)
+    spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey([EXPORT]))
+    assert spec.group_name == "flights" and spec.owners == ["team:data-platform"]
+    assert {d.asset_key.to_user_string() for d in spec.deps} == {"stg_flights"}
+    assert "metricflow" in spec.kinds
+    assert spec.code_version == compile_project(REPO).plan.node(EXPORT).fingerprint
+    graph = defs.resolve_asset_graph()
+    checks = {k.name for k in graph.asset_check_keys if k.asset_key == dg.AssetKey([EXPORT])}
+    assert checks == CHECKS
+    assert all(graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey([EXPORT]), c)).blocking for c in checks)
+
+
+def _fingerprint(tmp_path: Path, old: str = "", new: str = "") -> str:
+    from tests.conftest import REPO
+
+    root = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(REPO / "asset_specs", root / "asset_specs")
+    shutil.copytree(REPO / "resources", root / "resources")
+    shutil.copytree(REPO / "examples", root / "examples")
+    spec = root / "asset_specs" / "flights.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return compile_project(root).plan.node(EXPORT).fingerprint
+
+
+def test_the_fingerprint_follows_the_saved_query_and_the_definitions_it_reads(tmp_path: Path) -> None:
+    base = _fingerprint(tmp_path)
+    # layout and comments: same code version (no rebuild)
+    assert _fingerprint(tmp_path, "group_by: [carrier, month]", "group_by: [ carrier,  month ]  # hi") == base
+    # the query, a metric it reads (through the ratio) and a measure behind it: new code version
+    where = "order_by: [carrier, month]\n    where: \"origin = 'JFK'\""
+    assert _fingerprint(tmp_path, "order_by: [carrier, month]", where) != base
+    assert _fingerprint(tmp_path, "    measure: cancelled_count", "    measure: flight_count") != base
+    assert _fingerprint(tmp_path, 'expr: "case when cancelled then 1 else 0 end"', 'expr: "1"') != base
+    # a metric it does not read: unchanged
+    assert _fingerprint(tmp_path, "    measure: dep_delay_avg", "    measure: arr_delay_avg") == base
+
+
+def test_the_export_is_emitted_as_a_dbt_saved_query(tmp_path: Path) -> None:
+    import yaml
+
+    from datacody_dagster.emit.semantic import emit_semantic_files
+
+    where = "order_by: [carrier, month]\n    where: \"origin = 'JFK' and airline_name <> 'x'\""
+    _fingerprint(tmp_path, "order_by: [carrier, month]", where)
+    root = sorted(tmp_path.iterdir())[-1]
+    files = emit_semantic_files(compile_project(root))
+    doc = yaml.safe_load(files["models/datacody/flights/_flights__semantic.yml"])
+    assert doc["saved_queries"] == [
+        {
+            "name": EXPORT,
+            "description": "Departures and cancellation rate per carrier and month",
+            "query_params": {
+                "metrics": ["departures", "cancellation_rate"],
+                "group_by": ["Entity('carrier')", "TimeDimension('metric_time', 'month')"],
+                "where": [
+                    "{{ Dimension('flight__origin') }} = 'JFK' AND "
+                    "{{ Dimension('carrier__airline_name') }} <> 'x'"
+                ],
+            },
+            "exports": [{"name": EXPORT, "config": {"export_as": "table"}}],
+        }
+    ]
+    assert compile_project(root).plan.node(EXPORT).deps == ("stg_flights", "stg_airlines")
