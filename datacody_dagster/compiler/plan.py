@@ -254,6 +254,8 @@ def _export_nodes(index: ProjectIndex) -> list[Node]:
                 deps=resolved.models,
                 columns=resolved.columns,
                 checks=tuple(export_checks(pf, name, spec)),
+                schedule=spec.schedule,
+                automation=spec.automation,
                 tags=dict(spec.tags),
                 saved_query=saved_query(spec),
             )

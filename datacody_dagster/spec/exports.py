@@ -7,7 +7,9 @@ versioned like every other asset. Names follow the spec language's name rule.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacody_dagster.spec.checks import CheckEntry
 
@@ -37,4 +39,14 @@ class ExportSpec(BaseModel):
         description="Checks on the exported table, whose columns are the group-by items (MetricFlow's "
         "names, e.g. `metric_time__month`, `flight__origin`, `carrier`) and the metrics.",
     )
+    schedule: str | None = Field(None, description="Cron schedule, e.g. '0 6 * * *'.")
+    automation: Literal["eager"] | None = Field(
+        None, description="`eager`: refresh whenever an asset it reads is materialized."
+    )
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ExportSpec:
+        if self.schedule and self.automation:
+            raise ValueError("set either `schedule` or `automation`, not both")
+        return self

@@ -238,3 +238,40 @@ def test_the_export_is_emitted_as_a_dbt_saved_query(tmp_path: Path) -> None:
         }
     ]
     assert compile_project(root).plan.node(EXPORT).deps == ("stg_flights", "stg_airlines")
+
+
+SHOP = """\
+assets:
+  orders:
+    sql: select 1 as order_id, date '2024-01-01' as ordered_at, 'FR' as country, 9.5 as amount
+    semantic:
+      entities: {order: {type: primary, expr: order_id}}
+      dimensions: {ordered_at: {type: time}, country: {}}
+      measures: {revenue_total: {agg: sum, expr: amount}}
+metrics:
+  revenue: {measure: revenue_total}
+exports:
+  revenue_by_country:
+    metrics: [revenue]
+    group_by: [country]
+    automation: eager
+  daily_revenue:
+    metrics: [revenue]
+    group_by: [day]
+    schedule: "0 6 * * *"
+"""
+
+
+def test_an_export_refreshes_on_upstream_change_or_on_its_schedule(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from datacody_dagster.definitions import build_definitions
+    from tests.conftest import write_project
+
+    defs = build_definitions(write_project(tmp_path, {"shop.yaml": SHOP}, dvc=False))
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    assert specs["revenue_by_country"].automation_condition is not None
+    assert specs["daily_revenue"].automation_condition is None
+    schedule = defs.resolve_schedule_def("daily_revenue_schedule")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert {d.asset_key for d in specs["daily_revenue"].deps} == {dg.AssetKey(["orders"])}

@@ -1,4 +1,4 @@
-"""DC120/DC121/DC105/DC110: `exports:` name known metrics, dimensions and columns, safely.
+"""DC120/DC121/DC105/DC108/DC110: `exports:` name known metrics, dimensions and columns, safely.
 
 Each bad name is reported at its own key with the closest known name; checks on an export
 may only name its columns (the group-by items and the metrics), and their SQL obeys the same
@@ -24,6 +24,7 @@ from datacody_dagster.compiler.sql_safety import (
     qualified_table_problem,
 )
 from datacody_dagster.compiler.validate.walk import text_location
+from datacody_dagster.cron import FIELDS_HINT, cron_problem
 from datacody_dagster.errors import Diagnostic
 from datacody_dagster.spec import ExportSpec
 
@@ -57,6 +58,19 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
             diags.append(
                 Diagnostic(errors.INVALID_SEMANTIC, f"export `{name}`: {problem}", loc, "rename the export")
             )
+        crons = [(("schedule",), spec.schedule)] if spec.schedule else []
+        crons += [(("checks", i), c.schedule) for i, c in enumerate(spec.checks) if c.schedule]
+        for keys, cron in crons:
+            problem = cron_problem(cron)
+            if problem is not None:
+                diags.append(
+                    Diagnostic(
+                        errors.INVALID_SCHEDULE,
+                        f"export `{name}`: `{cron}` is not a cron expression Dagster accepts: {problem}",
+                        pf.location("exports", name, *keys),
+                        FIELDS_HINT,
+                    )
+                )
         columns = _query_diagnostics(pf, name, spec, layer, diags)
         _check_diagnostics(pf, name, spec, columns, diags)
     return diags
