@@ -58,7 +58,9 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
             diags.append(
                 Diagnostic(errors.INVALID_SEMANTIC, f"export `{name}`: {problem}", loc, "rename the export")
             )
-        crons = [(("schedule",), spec.schedule)] if spec.schedule else []
+        crons: list[tuple[tuple[str | int, ...], str]] = (
+            [(("schedule",), spec.schedule)] if spec.schedule else []
+        )
         crons += [(("checks", i), c.schedule) for i, c in enumerate(spec.checks) if c.schedule]
         for keys, cron in crons:
             problem = cron_problem(cron)
