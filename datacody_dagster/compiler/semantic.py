@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from datacody_dagster.compiler.sql import nesting_problem
 from datacody_dagster.errors import Location
 
 DIALECT = "duckdb"
@@ -57,6 +58,9 @@ def parse_expr(text: str) -> exp.Expr:
     """One SQL expression (not a query, no Jinja), parsed with sqlglot's DuckDB dialect."""
     if "{{" in text or "{%" in text:
         raise ExprError("Jinja is not allowed here", "write plain SQL over column or dimension names")
+    deep = nesting_problem(text)
+    if deep is not None:  # sqlglot's recursive parser would overflow the stack
+        raise ExprError(deep.message)
     try:
         tree = sqlglot.parse_one(text, dialect=DIALECT)
     except (ParseError, TokenError) as exc:
