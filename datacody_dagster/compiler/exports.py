@@ -40,8 +40,10 @@ class ResolvedExport:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The exported table's columns: group-by items, then metrics (as MetricFlow names them)."""
-        return (*(g.name for g in self.group_by), *self.metrics)
+        """The exported table's columns as MetricFlow writes them: time group-by items, the
+        other group-by items, then the metrics."""
+        times = [g.name for g in self.group_by if g.kind == "time"]
+        return (*times, *(g.name for g in self.group_by if g.kind != "time"), *self.metrics)
 
 
 def saved_query(spec: ExportSpec) -> dict[str, Any]:

@@ -22,6 +22,8 @@ def write_export(project: CompiledProject, node: Node, staged: Path) -> str:
     from datacody_dagster.semantic.query import MetricQuery, query_table
 
     query = MetricQuery(**node.saved_query)
+    if not query.order_by:  # a fixed row order: the same data gives the same bytes (DVC hash)
+        query = query.model_copy(update={"order_by": list(query.group_by)})
     try:
         with open_engine(project, only=node.deps) as engine:
             sql, table = query_table(engine, query)

@@ -93,6 +93,8 @@ def test_export_materializes_with_its_checks_and_a_dvc_version(
     assert row.status == "materialized" and row.rows == 16 * 12 - 7  # carriers do not all fly each month
     assert row.checks == "5/5 passed"
     assert _output(project).is_file()
+    columns = duckdb.sql(f"select * from '{_output(project)}' limit 0").columns
+    assert tuple(columns) == compile_project(project).plan.node(EXPORT).columns
     assert (project / "data" / "warehouse" / "flights" / f"{EXPORT}.parquet.dvc").is_file()
     instance = project_instance(project)
     for check in CHECKS:
