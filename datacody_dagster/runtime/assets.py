@@ -72,6 +72,17 @@ def _spark_work(context: dg.AssetExecutionContext, node: Node) -> Iterator[Any]:
         yield resource.spark_session
 
 
+def _duckdb_reader(project: CompiledProject, node: Node) -> dict[str, Any]:
+    """The writer tag and pool for a step that reads a DuckDB view: it opens the database file,
+    which fails while another process writes it, so it waits its turn like the writers."""
+    views = [
+        d
+        for d in node.deps
+        if (n := project.plan.node(d)).kind == "sql" and n.materialized == "view" and n.engine == "duckdb"
+    ]
+    return {"op_tags": {WRITER_TAG: "duckdb"}, "pool": DUCKDB_POOL} if views else {}
+
+
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
     """A one-asset definition whose body writes a candidate with ``produce(project, node, staged,
     context, spark)`` (``spark``: the ``spark`` resource's session for Spark nodes, else None).
@@ -86,6 +97,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
         check_specs=check_specs_for(node),
         can_subset=True,
         required_resource_keys={"spark"} if uses_spark(node) else None,
+        **_duckdb_reader(project, node),
     )
     def _asset(
         context: dg.AssetExecutionContext,

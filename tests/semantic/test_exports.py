@@ -277,3 +277,21 @@ def test_an_export_refreshes_on_upstream_change_or_on_its_schedule(tmp_path: Pat
     schedule = defs.resolve_schedule_def("daily_revenue_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert {d.asset_key for d in specs["daily_revenue"].deps} == {dg.AssetKey(["orders"])}
+
+
+def test_an_export_that_reads_a_duckdb_view_waits_for_the_writers(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from datacody_dagster.definitions import build_definitions
+    from datacody_dagster.emit.dagster import DUCKDB_POOL, WRITER_TAG
+    from tests.conftest import write_project
+
+    spec = SHOP.replace("  orders:\n    sql:", "  orders:\n    materialized: view\n    sql:")
+    defs = build_definitions(write_project(tmp_path, {"shop.yaml": spec}, dvc=False))
+    graph = defs.resolve_asset_graph()
+    for name in ("revenue_by_country", "daily_revenue"):
+        node = graph.assets_def_for_key(dg.AssetKey([name])).node_def
+        assert node.tags.get(WRITER_TAG) == "duckdb" and node.pool == DUCKDB_POOL, name
+    on_parquet = build_definitions(write_project(tmp_path / "parquet", {"shop.yaml": SHOP}, dvc=False))
+    node = on_parquet.resolve_asset_graph().assets_def_for_key(dg.AssetKey(["daily_revenue"])).node_def
+    assert WRITER_TAG not in node.tags and node.pool is None  # Parquet only: runs in parallel
