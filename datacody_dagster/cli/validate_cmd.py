@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
         project = compile_project(project_dir)
         sources = sum(1 for n in project.plan.nodes if n.is_source)
         checks = len(project.plan.checks())
+        exports = sum(1 for n in project.plan.nodes if n.kind == "export")
+        of_which = f" ({exports} export{'s' if exports != 1 else ''})" if exports else ""
         console.print(
-            f"[green]ok[/green]: {len(project.plan.nodes) - sources} assets, {sources} sources, "
+            f"[green]ok[/green]: {len(project.plan.nodes) - sources} assets{of_which}, {sources} sources, "
             f"{checks} checks in {len(project.plan.groups())} groups"
         )
