@@ -9,11 +9,13 @@ incidents (left out of the baseline) unless someone marked them as false alarms 
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from datacody_dagster.checks.bounded import piled_bound
 from datacody_dagster.checks.calibrate import Band, Point, learn_band
 from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
@@ -136,9 +138,11 @@ def distribution_outcome(
     ]
     past_cols = [(rec, c, n) for rec, c, n in past_cols if c is not None and n > 0]
     spreads = [s for _, c, _ in past_cols if (s := spread(c)) is not None]
+    bound = piled_bound([c for _, c, _ in past_cols])
     typical_spread = statistics.median(spreads) if spreads else 0.0
     results: dict[str, Any] = {}
     failed: list[str] = []
+    deviations: dict[str, float] = {}
     metrics = list(check.args.get("metrics") or [])
     # the check fires when any metric leaves its band: each gets an even share of the budget
     args = {
@@ -152,14 +156,13 @@ def distribution_outcome(
             results[metric] = {"note": f"{metric} does not apply to this column"}
             continue
         scale = FRACTION_SPREAD if metric in FRACTION_METRICS else typical_spread
-        band = _band(
-            values,
-            incidents,
-            ctx,
-            args,
-            float(check.args.get("min_tolerance", 0.05)) * scale,
-            feedback.get(metric, []),
-        )
+        min_tolerance = float(check.args.get("min_tolerance", 0.05))
+        judged, on_log = observed, bound if metric == "mean" else None
+        if on_log is not None:
+            # the excess over the bound is multiplicative: a relative floor on the log scale
+            values = [(rec, on_log.to_log(v)) for rec, v in values]
+            judged, min_tolerance, scale = on_log.to_log(observed), math.log1p(min_tolerance), 1.0
+        band = _band(values, incidents, ctx, args, min_tolerance * scale, feedback.get(metric, []))
         if band is None:
             results[metric] = {"observed": observed, "note": f"{len(values)} past batches: too few to learn"}
             continue
@@ -168,9 +171,22 @@ def distribution_outcome(
             # statistic is as likely natural as not (range and accepted_values judge constants).
             results[metric] = {"observed": _r(observed), "note": f"constant over {band.points} past batches"}
             continue
+        # in the band's own units (log for a piled column): feedback widens the band by it
+        deviation = abs(judged - band.expected)
         results[metric] = {"observed": _r(observed), **band.as_metadata()}
-        if not band.contains(observed):
-            failed.append(f"{metric} {_r(observed)} outside [{_r(band.lower)}, {_r(band.upper)}]")
+        lower, upper = band.lower, band.upper
+        if on_log is not None:
+            lower, upper = sorted((on_log.from_log(band.lower), on_log.from_log(band.upper)))
+            results[metric].update(
+                method=on_log.describe(),
+                expected=_r(on_log.from_log(band.expected)),
+                lower=_r(lower),
+                upper=_r(upper),
+                log_band={"expected": band.expected, "lower": band.lower, "upper": band.upper},
+            )
+        deviations[metric] = deviation
+        if not band.contains(judged):
+            failed.append(f"{metric} {_r(observed)} outside [{_r(lower)}, {_r(upper)}]")
     learned = [r for r in results.values() if "expected" in r]
     meta: dict[str, Any] = {
         "method": "calibrated_history",
@@ -179,7 +195,7 @@ def distribution_outcome(
         # a union bound over the metrics: the check fires when any of them leaves its band
         "estimated_false_alarm_rate": round(sum(r["estimated_false_alarm_rate"] for r in learned), 6),
         "baseline_batches": max((r["baseline_batches"] for r in learned), default=0),
-        "deviations": {m: abs(r["observed"] - r["expected"]) for m, r in results.items() if "expected" in r},
+        "deviations": deviations,
     }
     if failed:
         meta["reason"] = f"{column}: " + "; ".join(failed)

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from datacody_dagster.checks.bounded import piled_bound
+
 ACCEPTED_MAX = 12
 MIN_ROWS = 20
 NULL_RARE = 0.2
@@ -244,7 +246,9 @@ def calibrated_candidates(
             if prof["class"] == "number" and _keylike(_batches(profiles, col)):
                 continue  # an identifier counts up: its mean is no distribution to watch
             if prof["class"] == "number":
-                picks.append((col, ["mean", "spread"]))
+                # quantiles of a column piled on a bound flip with the share off it: mean only
+                piled = piled_bound([c for _, c in _batches(profiles, col)]) is not None
+                picks.append((col, ["mean"] if piled else ["mean", "spread"]))
             elif prof["class"] == "temporal":
                 picks.append((col, ["min", "max"]))
             elif prof["class"] == "text" and prof.get("distinct", 0) > ACCEPTED_MAX:

@@ -1,0 +1,92 @@
+"""Issue 11: bands for columns piled on a bound (rain: mostly 0 mm; visibility: capped at 10).
+
+History is the `CheckHistory` protocol over real Parquet profiles of dated weekly batches; checks
+are evaluated by the same engine the runtime's asset checks call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from datacody_dagster.checks import evaluate_checks, profile_for_metadata
+from datacody_dagster.checks.bounded import piled_bound
+from datacody_dagster.checks.candidates import calibrated_candidates, column_candidates
+from datacody_dagster.checks.history import HistoryRecord, file_md5
+from tests.checks.helpers import checks, target, write_parquet
+
+START = dt.datetime(2013, 1, 7, tzinfo=dt.UTC)
+# share of rainy hours per week: mostly dry, a few wet weeks (the history has seen 25%)
+WET = [0.04, 0.06, 0.03, 0.25, 0.05, 0.07, 0.02, 0.05, 0.18, 0.04, 0.06, 0.03, 0.05, 0.08, 0.04, 0.22]
+
+
+class DatedHistory:
+    def __init__(self) -> None:
+        self.items: list[HistoryRecord] = []
+
+    def records(self, asset: str, limit: int) -> list[HistoryRecord]:
+        return list(reversed(self.items))[:limit]
+
+
+def _week(path: Path, week: int, wet: float, unit: float = 1.0) -> Path:
+    """168 hourly rows per station (3 stations): rain in ``wet`` of the hours, else 0."""
+    rain = (
+        f"case when (hash(r, {week}) % 1000) < {int(wet * 1000)}"
+        f" then round(0.01 + (hash(r, {week}, 1) % 30) / 100.0, 2) else 0 end"
+    )
+    return write_parquet(
+        path,
+        f"select r as hour, {rain} * {unit} as precip,"
+        f" least(10.0, round(6 + (hash(r, {week}, 2) % 1200) / 100.0, 1)) as visib"
+        f" from range(504) t(r)",
+    )
+
+
+def _history(tmp_path: Path) -> DatedHistory:
+    history = DatedHistory()
+    for week, wet in enumerate(WET):
+        path = _week(tmp_path / f"w{week}.parquet", week, wet)
+        ts = (START + dt.timedelta(days=7 * week)).timestamp()
+        prof = profile_for_metadata(target(path, "weather"))
+        history.items.append(HistoryRecord(f"r{week}", ts, prof["rows"], file_md5(path), prof))
+    return history
+
+
+def _judge(tmp_path: Path, history: DatedHistory, entries: list[Any], wet: float, unit: float = 1.0) -> Any:
+    week = len(WET)
+    path = _week(tmp_path / f"now-{wet}-{unit}.parquet", week, wet, unit)
+    when = (START + dt.timedelta(days=7 * week)).timestamp()
+    planned = checks("weather", *entries)
+    return evaluate_checks(target(path, "weather", materialized_at=when), planned, history=history)
+
+
+def test_zero_inflated_column_quiet_on_a_wet_week_the_history_has_seen(tmp_path: Path) -> None:
+    history = _history(tmp_path)
+    profiles = [r.profile for r in reversed(history.items) if r.profile]
+    precip = [p["columns"]["precip"] for p in profiles]
+    bound = piled_bound(precip)
+    assert bound is not None and (bound.side, bound.value) == ("floor", 0.0)
+    visib = piled_bound([p["columns"]["visib"] for p in profiles])
+    assert visib is not None and (visib.side, visib.value) == ("cap", 10.0)
+    assert piled_bound([p["columns"]["hour"] for p in profiles]) is None
+
+    # the suggester watches only the mean of a piled column (its quantiles sit on the bound)
+    suggested = calibrated_candidates(profiles, set(), set(), len(profiles))
+    metrics = {s.entry["distribution"]["column"]: s.entry["distribution"]["metrics"] for s in suggested[:-1]}
+    assert metrics["precip"] == ["mean"] and metrics["visib"] == ["mean"]
+    ranges = [s.entry for s in column_candidates(profiles, set()) if "range" in s.entry]
+    entries = [s.entry for s in suggested if "distribution" in s.entry] + ranges
+
+    # a week as wet as the wettest in the history: every suggested check stays quiet
+    wet = _judge(tmp_path, history, entries, 0.24)
+    assert all(o.passed for o in wet), [o.metadata.get("reason") for o in wet if not o.passed]
+    rain = next(o for o in wet if o.check.name == "distribution_precip")
+    assert rain.metadata["metrics"]["mean"]["method"].startswith("zero-inflated at 0")
+    mean = rain.metadata["metrics"]["mean"]
+    assert mean["lower"] == 0 and mean["upper"] > max(p["mean"] for p in precip)
+
+    # a unit change (inches -> mm) on an ordinary week fails: the learned range catches it (the
+    # mean's band is wide on purpose, weekly rain varies ten-fold), and nothing else does
+    mm = _judge(tmp_path, history, entries, 0.05, unit=25.4)
+    assert {o.check.name for o in mm if not o.passed} == {"range_precip"}
