@@ -12,7 +12,7 @@ from typing import Any
 
 from datacody_dagster.checks import evaluate_checks, profile_for_metadata
 from datacody_dagster.checks.bounded import piled_bound
-from datacody_dagster.checks.candidates import calibrated_candidates, column_candidates
+from datacody_dagster.checks.candidates import MIN_BATCHES_DRIFT, calibrated_candidates, column_candidates
 from datacody_dagster.checks.history import HistoryRecord, file_md5
 from tests.checks.helpers import checks, target, write_parquet
 
@@ -90,3 +90,52 @@ def test_zero_inflated_column_quiet_on_a_wet_week_the_history_has_seen(tmp_path:
     # mean's band is wide on purpose, weekly rain varies ten-fold), and nothing else does
     mm = _judge(tmp_path, history, entries, 0.05, unit=25.4)
     assert {o.check.name for o in mm if not o.passed} == {"range_precip"}
+
+
+def _orders(path: Path, day: int, shift: float = 0.0) -> Path:
+    """A stable feed: a channel mix and a basket size that do not move from day to day, and a
+    daily promotion code whose share swings (no stable distribution to watch)."""
+    return write_parquet(
+        path,
+        f"select ['web', 'app', 'store'][1 + (hash(r, {day}) % 3)::int] as channel,"
+        f" 20 + (hash(r, {day}, 1) % 1000) / 10.0 + {shift} as basket,"
+        f" case when hash(r, {day}, 2) % 100 < {(day * 37) % 60} then 'promo' else 'none' end as code"
+        f" from range(2000) t(r)",
+    )
+
+
+def _drift_suggestions(tmp_path: Path, batches: int) -> tuple[DatedHistory, list[Any]]:
+    history = DatedHistory()
+    for day in range(batches):
+        path = _orders(tmp_path / f"d{day}.parquet", day)
+        ts = (START + dt.timedelta(days=day)).timestamp()
+        prof = profile_for_metadata(target(path, "orders"))
+        history.items.append(HistoryRecord(f"r{day}", ts, prof["rows"], file_md5(path), prof))
+    profiles = [r.profile for r in reversed(history.items) if r.profile]
+    return history, [s for s in calibrated_candidates(profiles, set(), set(), batches) if "drift" in s.entry]
+
+
+def test_drift_is_suggested_once_history_shows_a_stable_distribution(tmp_path: Path) -> None:
+    _, early = _drift_suggestions(tmp_path / "early", MIN_BATCHES_DRIFT - 1)
+    assert early == []  # too few past batches to learn a threshold from
+
+    history, drifts = _drift_suggestions(tmp_path / "enough", MIN_BATCHES_DRIFT)
+    assert sorted(s.entry["drift"]["column"] for s in drifts) == ["basket", "channel"]  # not `code`
+    for s in drifts:
+        assert s.entry["severity"] == "warn" and "threshold" not in s.entry["drift"]
+        assert s.batches == MIN_BATCHES_DRIFT and "stable between consecutive batches" in s.reason
+    entries = [s.entry for s in drifts]
+
+    def judge(shift: float) -> list[Any]:
+        day = MIN_BATCHES_DRIFT
+        path = _orders(tmp_path / f"now{shift}.parquet", day, shift)
+        when = (START + dt.timedelta(days=day)).timestamp()
+        planned = checks("orders", *entries)
+        return evaluate_checks(target(path, "orders", materialized_at=when), planned, history=history)
+
+    clean = judge(0.0)
+    assert all(o.passed for o in clean), [o.metadata for o in clean]
+    learned = clean[0].metadata["threshold_learned_from"]
+    assert learned["past_scores"] == MIN_BATCHES_DRIFT - 1 and "estimated_false_alarm_rate" in learned
+    shifted = {o.check.name: o.passed for o in judge(15.0)}  # a mean shift of a sixth of the range
+    assert shifted == {"drift_basket": False, "drift_channel": True}
