@@ -33,6 +33,8 @@ OUTLIER_SCALES = 5.0
 """Residuals beyond this many robust scales are incidents, not baseline."""
 SEASONAL_GAIN = 0.7
 """Weekday baselines are used when they shrink the residual scale below this share."""
+SEASONAL_MIN_RESIDUALS = 14
+"""Weekday residuals needed before a weekly pattern is believed (two per weekday)."""
 MAX_INCIDENT_SHARE = 0.1
 """More outliers than this share of residuals are a pattern, not incidents."""
 SMALL_SAMPLE = 8.0
@@ -174,7 +176,9 @@ def _seasonal(points: list[Point], mode: str, now: float) -> bool:
         return False
     weekly = _residuals(points, True, 2)
     flat = _residuals(points, False, 2)
-    if len(weekly) < MIN_RESIDUALS or len(flat) < MIN_RESIDUALS:
+    # Seven weekday baselines fit noise more closely than one: trust the pattern only when
+    # every weekday has been predicted twice (a fortnight of residuals), not on a few days.
+    if len(weekly) < max(MIN_RESIDUALS, SEASONAL_MIN_RESIDUALS) or len(flat) < MIN_RESIDUALS:
         return False
     return _spread([r for _, r in weekly]) < SEASONAL_GAIN * _spread([r for _, r in flat])
 

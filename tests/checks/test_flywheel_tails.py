@@ -139,3 +139,24 @@ def test_drift_is_suggested_once_history_shows_a_stable_distribution(tmp_path: P
     assert learned["past_scores"] == MIN_BATCHES_DRIFT - 1 and "estimated_false_alarm_rate" in learned
     shifted = {o.check.name: o.passed for o in judge(15.0)}  # a mean shift of a sixth of the range
     assert shifted == {"drift_basket": False, "drift_channel": True}
+
+
+def test_a_weekly_pattern_needs_two_residuals_per_weekday_before_it_is_believed() -> None:
+    from datacody_dagster.checks.calibrate import Point, learn_band
+
+    pattern = [100.0, 103.0, 97.0, 104.0, 110.0, 70.0, 50.0]
+
+    def band(days: int) -> Any:
+        history = [
+            Point(pattern[d % 7] + (d * 7919) % 5 - 2, (START + dt.timedelta(days=d)).timestamp())
+            for d in range(days)
+        ]
+        return learn_band(history, (START + dt.timedelta(days=days)).timestamp())
+
+    # three weeks: each weekday predicted once from the two before it; a coincidence of
+    # seven numbers is no weekly pattern yet (seven baselines always fit noise better than one)
+    early = band(21)
+    assert early is not None and early.seasonal is False
+    late = band(28)  # four weeks: every weekday predicted twice
+    assert late is not None and late.seasonal is True
+    assert late.tolerance < early.tolerance / 3
