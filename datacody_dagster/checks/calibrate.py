@@ -41,6 +41,15 @@ SMALL_SAMPLE = 8.0
 """k is inflated by ``1 + SMALL_SAMPLE / n`` for ``n`` residuals."""
 
 
+METHOD = (
+    "expected: median of the last few clean batches (same weekday when the history shows a weekly "
+    "pattern); tolerance: the widest of the budget's normal quantile (inflated for short histories) "
+    "times a robust residual scale, the largest past clean residual, min_tolerance, and deviations "
+    "marked as false alarms"
+)
+"""How a band is learned, in one sentence for check metadata."""
+
+
 @dataclass(frozen=True)
 class Point:
     """One past value of a statistic."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from datacody_dagster.checks.bounded import piled_bound
-from datacody_dagster.checks.calibrate import Band, Point, learn_band
+from datacody_dagster.checks.calibrate import METHOD, Band, Point, learn_band
 from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
@@ -190,6 +190,7 @@ def distribution_outcome(
     learned = [r for r in results.values() if "expected" in r]
     meta: dict[str, Any] = {
         "method": "calibrated_history",
+        "method_detail": METHOD + "; the check's budget is split evenly over its metrics",
         "metrics": results,
         "max_false_alarm_rate": check.args.get("max_false_alarm_rate", 0.01),
         # a union bound over the metrics: the check fires when any of them leaves its band
@@ -225,7 +226,7 @@ def row_count_band_outcome(
         float(check.args.get("min_tolerance", 0.1)) * abs(center),
         feedback.get("row_count", []),
     )
-    meta: dict[str, Any] = {"method": "calibrated_history", "row_count": count}
+    meta: dict[str, Any] = {"method": "calibrated_history", "method_detail": METHOD, "row_count": count}
     if band is None:
         meta["note"] = f"{len(values)} past row counts: too few to learn a band"
         return CheckOutcome(check, True, 0, count, query=query, metadata=meta)

@@ -115,6 +115,11 @@ def _learned(history: CheckHistory, ctx: EvalContext, check: PlannedCheck, meta:
     meta["threshold"] = round(threshold, 6)
     meta["threshold_learned_from"] = {"past_scores": scores, **(band.as_metadata() if band else {})}
     if band is not None:
+        from datacody_dagster.checks.calibrate import METHOD
+
+        meta["threshold_learned_from"]["method"] = (
+            f"upper edge of a band over the scores between consecutive past batches ({METHOD}), at least 0.1"
+        )
         meta["estimated_false_alarm_rate"] = meta["threshold_learned_from"]["estimated_false_alarm_rate"]
     return threshold
 

@@ -83,6 +83,7 @@ def test_zero_inflated_column_quiet_on_a_wet_week_the_history_has_seen(tmp_path:
     assert all(o.passed for o in wet), [o.metadata.get("reason") for o in wet if not o.passed]
     rain = next(o for o in wet if o.check.name == "distribution_precip")
     assert rain.metadata["metrics"]["mean"]["method"].startswith("zero-inflated at 0")
+    assert "robust residual scale" in rain.metadata["method_detail"]
     mean = rain.metadata["metrics"]["mean"]
     assert mean["lower"] == 0 and mean["upper"] > max(p["mean"] for p in precip)
 
@@ -137,6 +138,7 @@ def test_drift_is_suggested_once_history_shows_a_stable_distribution(tmp_path: P
     assert all(o.passed for o in clean), [o.metadata for o in clean]
     learned = clean[0].metadata["threshold_learned_from"]
     assert learned["past_scores"] == MIN_BATCHES_DRIFT - 1 and "estimated_false_alarm_rate" in learned
+    assert learned["method"].startswith("upper edge of a band over the scores between consecutive")
     shifted = {o.check.name: o.passed for o in judge(15.0)}  # a mean shift of a sixth of the range
     assert shifted == {"drift_basket": False, "drift_channel": True}
 
