@@ -258,6 +258,13 @@ def run_feed(
         total_clean.alarmed_batches += bool(failing_clean)
         for name in failing_clean:
             alarm_names[name] = alarm_names.get(name, 0) + 1
+        if VERBOSE:
+            for o in clean:
+                if not o.passed or o.error:
+                    print(
+                        f"  false alarm at {t}: {o.check.name}: {o.error or o.metadata.get('reason')}",
+                        file=sys.stderr,
+                    )
         for kind, sql in feed.faults.items():
             if t not in fault_batches[kind]:
                 continue

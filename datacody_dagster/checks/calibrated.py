@@ -21,6 +21,7 @@ from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.profile import compute_profile
+from datacody_dagster.checks.sampling import sampling_error
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.compiler.checks import PlannedCheck
 
@@ -105,6 +106,7 @@ def _band(
     args: dict[str, Any],
     min_tolerance: float,
     feedback: Sequence[dict[str, Any]],
+    noise: float = 0.0,
 ) -> Band | None:
     points = [Point(v, rec.timestamp, rec.run_id in incidents) for rec, v in values]
     return learn_band(
@@ -112,6 +114,7 @@ def _band(
         _now(ctx),
         max_false_alarm_rate=float(args.get("max_false_alarm_rate", 0.01)),
         min_tolerance=min_tolerance,
+        sampling_error=noise,
         seasonality=str(args.get("seasonality", "auto")),
         false_alarm_deviations=[float(f["deviation"]) for f in feedback],
     )
@@ -158,11 +161,13 @@ def distribution_outcome(
         scale = FRACTION_SPREAD if metric in FRACTION_METRICS else typical_spread
         min_tolerance = float(check.args.get("min_tolerance", 0.05))
         judged, on_log = observed, bound if metric == "mean" else None
+        noise = sampling_error(metric, [(c, n) for _, c, n in past_cols])
         if on_log is not None:
             # the excess over the bound is multiplicative: a relative floor on the log scale
             values = [(rec, on_log.to_log(v)) for rec, v in values]
             judged, min_tolerance, scale = on_log.to_log(observed), math.log1p(min_tolerance), 1.0
-        band = _band(values, incidents, ctx, args, min_tolerance * scale, feedback.get(metric, []))
+            noise = 0.0
+        band = _band(values, incidents, ctx, args, min_tolerance * scale, feedback.get(metric, []), noise)
         if band is None:
             results[metric] = {"observed": observed, "note": f"{len(values)} past batches: too few to learn"}
             continue

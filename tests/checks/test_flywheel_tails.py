@@ -162,3 +162,63 @@ def test_a_weekly_pattern_needs_two_residuals_per_weekday_before_it_is_believed(
     late = band(28)  # four weeks: every weekday predicted twice
     assert late is not None and late.seasonal is True
     assert late.tolerance < early.tolerance / 3
+
+
+def test_sampling_error_floors_a_band_learned_from_a_calm_stretch(tmp_path: Path) -> None:
+    import statistics
+
+    from datacody_dagster.checks.calibrate import Point, learn_band
+    from datacody_dagster.checks.sampling import sampling_error
+
+    # 30 batches of 500 normal rows (sd 10): the batch mean moves by ~10 / sqrt(500) = 0.45
+    past = []
+    for b in range(30):
+        u1 = f"greatest((hash(r, {b}) % 1000000 + 1) / 1000001.0, 1e-9)"
+        u2 = f"(hash(r, {b}, 1) % 1000000) / 1000000.0"
+        sql = f"select 50 + 10 * sqrt(-2 * ln({u1})) * cos(6.283185 * {u2}) as x from range(500) t(r)"
+        prof = profile_for_metadata(target(write_parquet(tmp_path / f"n{b}.parquet", sql)))
+        past.append((prof["columns"]["x"], prof["rows"]))
+    observed = statistics.stdev(c["mean"] for c, _ in past)
+    for metric in ("mean", "spread"):
+        assert sampling_error(metric, past) > 0
+    assert 0.7 < sampling_error("mean", past) / observed < 1.4, (sampling_error("mean", past), observed)
+
+    # a history that happened to be calm (means within 0.01) learns a band far narrower than
+    # chance allows; with the sampling error as a floor, an ordinary batch stays quiet
+    calm = [Point(50 + 0.01 * (d % 2), (START + dt.timedelta(days=7 * d)).timestamp()) for d in range(12)]
+    now = (START + dt.timedelta(days=84)).timestamp()
+    bare = learn_band(calm, now)
+    floored = learn_band(calm, now, sampling_error=sampling_error("mean", past))
+    assert bare is not None and floored is not None
+    assert not bare.contains(50 + observed) and floored.contains(50 + observed)
+    assert floored.as_metadata()["scale_set_by"] == "sampling_error"
+    assert not floored.contains(50 + 20 * observed)  # a real shift still fails
+
+
+def test_drift_threshold_allows_for_the_chance_drift_of_a_small_batch(tmp_path: Path) -> None:
+    from datacody_dagster.checks.drift_noise import chance_score
+
+    # chance drift shrinks with batch size: a PSI of 0.1 is noise between 120 and 2,000 rows
+    assert chance_score("psi", 10, 120, 2000, 0.01) > 0.1 > chance_score("psi", 10, 2000, 2000, 0.01)
+    assert 0 < chance_score("category_shares", 3, 120, 2000, 0.01) < 1
+
+    history = DatedHistory()
+    for day in range(MIN_BATCHES_DRIFT):
+        path = _orders(tmp_path / f"d{day}.parquet", day)
+        prof = profile_for_metadata(target(path, "orders"))
+        ts = (START + dt.timedelta(days=day)).timestamp()
+        history.items.append(HistoryRecord(f"r{day}", ts, prof["rows"], file_md5(path), prof))
+    planned = checks("orders", {"drift": {"column": "basket"}})
+    when = (START + dt.timedelta(days=MIN_BATCHES_DRIFT)).timestamp()
+
+    def judge(name: str, sql: str) -> Any:
+        path = write_parquet(tmp_path / f"{name}.parquet", sql)
+        return evaluate_checks(target(path, "orders", materialized_at=when), planned, history=history)[0]
+
+    small = judge(
+        "small", f"select * from read_parquet('{tmp_path}/d3.parquet') using sample 120 rows (reservoir, 5)"
+    )
+    assert small.metadata["score"] > 0.1  # past the conventional PSI limit, by chance alone
+    assert small.passed and small.metadata["threshold_set_by"] == "sampling_error", small.metadata
+    shifted = judge("shifted", f"select basket + 50 as basket from read_parquet('{tmp_path}/small.parquet')")
+    assert not shifted.passed
