@@ -8,7 +8,8 @@ learned from (Deequ's suggest-then-validate, with the whole history as the hold-
 - ``accepted_values`` from the union of labels, once the set stopped growing;
 - ``unique`` when every batch was (approximately) distinct, confirmed exactly on the current one;
 - ``schema`` when every batch had the same columns and types;
-- ``distribution`` (mean, quantiles, null and distinct fractions) and the learned
+- ``distribution`` (mean, quantiles, null and distinct fractions), ``drift`` on columns whose
+  distribution stayed stable between consecutive batches, and the learned
   ``row_count_anomaly``, whose thresholds are calibrated at run time under the asset's
   false-alarm budget (split evenly over those checks).
 
