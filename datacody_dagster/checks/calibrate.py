@@ -33,10 +33,21 @@ OUTLIER_SCALES = 5.0
 """Residuals beyond this many robust scales are incidents, not baseline."""
 SEASONAL_GAIN = 0.7
 """Weekday baselines are used when they shrink the residual scale below this share."""
+SEASONAL_MIN_RESIDUALS = 14
+"""Weekday residuals needed before a weekly pattern is believed (two per weekday)."""
 MAX_INCIDENT_SHARE = 0.1
 """More outliers than this share of residuals are a pattern, not incidents."""
 SMALL_SAMPLE = 8.0
 """k is inflated by ``1 + SMALL_SAMPLE / n`` for ``n`` residuals."""
+
+
+METHOD = (
+    "expected: median of the last few clean batches (same weekday when the history shows a weekly "
+    "pattern); tolerance: the widest of the budget's normal quantile (inflated for short histories) "
+    "times a robust residual scale, the largest past clean residual, min_tolerance, and deviations "
+    "marked as false alarms"
+)
+"""How a band is learned, in one sentence for check metadata."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class Band:
     estimated_false_alarm_rate: float
     binding: str
     """Which term set the tolerance: budget, history, min_tolerance or feedback."""
+    sampling_floor: bool = False
+    """The scale was raised to the statistic's own sampling error (the history looked calmer)."""
 
     @property
     def lower(self) -> float:
@@ -91,6 +104,7 @@ class Band:
             "seasonal": self.seasonal,
             "estimated_false_alarm_rate": round(self.estimated_false_alarm_rate, 6),
             "tolerance_set_by": self.binding,
+            "scale_set_by": "sampling_error" if self.sampling_floor else "history",
         }
 
 
@@ -174,7 +188,9 @@ def _seasonal(points: list[Point], mode: str, now: float) -> bool:
         return False
     weekly = _residuals(points, True, 2)
     flat = _residuals(points, False, 2)
-    if len(weekly) < MIN_RESIDUALS or len(flat) < MIN_RESIDUALS:
+    # Seven weekday baselines fit noise more closely than one: trust the pattern only when
+    # every weekday has been predicted twice (a fortnight of residuals), not on a few days.
+    if len(weekly) < max(MIN_RESIDUALS, SEASONAL_MIN_RESIDUALS) or len(flat) < MIN_RESIDUALS:
         return False
     return _spread([r for _, r in weekly]) < SEASONAL_GAIN * _spread([r for _, r in flat])
 
@@ -185,12 +201,15 @@ def learn_band(
     *,
     max_false_alarm_rate: float = 0.01,
     min_tolerance: float = 0.0,
+    sampling_error: float = 0.0,
     seasonality: str = "auto",
     false_alarm_deviations: Sequence[float] = (),
 ) -> Band | None:
     """The band for a batch materialized at ``now`` from ``history`` (oldest first).
 
-    ``min_tolerance`` is absolute (callers scale it to the statistic). ``false_alarm_deviations``
+    ``min_tolerance`` is absolute (callers scale it to the statistic); ``sampling_error`` is the
+    statistic's standard error within one batch (0 when unknown), a floor under the residual
+    scale. ``false_alarm_deviations``
     are distances from the expected value that people marked as false alarms. None when the
     history is too short to learn from.
     """
@@ -206,6 +225,11 @@ def learn_band(
     # The MAD ignores a spike-y series (mostly flat, sometimes far off); the mean absolute
     # deviation does not. Both estimate the standard deviation of normal residuals.
     scale = max(_mad_scale(centered), 1.2533 * statistics.fmean(abs(c) for c in centered))
+    # A residual is the batch's sampling error minus that of the median it is predicted by
+    # (variance ~ pi/2 / lookback of one): a scale below that is a calm stretch seen by chance.
+    floor = sampling_error * math.sqrt(1 + math.pi / (2 * lookback))
+    sampling_floor = floor > scale
+    scale = max(scale, floor)
     # A scale estimated from few residuals is uncertain: widen k as a t quantile would
     # (the MAD's efficiency is ~37%, so the effective degrees of freedom are fewer than n).
     k = statistics.NormalDist().inv_cdf(1 - max_false_alarm_rate / 2) * (1 + SMALL_SAMPLE / n)
@@ -233,4 +257,5 @@ def learn_band(
         seasonal=seasonal,
         estimated_false_alarm_rate=rate,
         binding=binding,
+        sampling_floor=sampling_floor,
     )

@@ -9,16 +9,19 @@ incidents (left out of the baseline) unless someone marked them as false alarms 
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from datacody_dagster.checks.calibrate import Band, Point, learn_band
+from datacody_dagster.checks.bounded import piled_bound
+from datacody_dagster.checks.calibrate import METHOD, Band, Point, learn_band
 from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.profile import compute_profile
+from datacody_dagster.checks.sampling import sampling_error
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.compiler.checks import PlannedCheck
 
@@ -103,6 +106,7 @@ def _band(
     args: dict[str, Any],
     min_tolerance: float,
     feedback: Sequence[dict[str, Any]],
+    noise: float = 0.0,
 ) -> Band | None:
     points = [Point(v, rec.timestamp, rec.run_id in incidents) for rec, v in values]
     return learn_band(
@@ -110,6 +114,7 @@ def _band(
         _now(ctx),
         max_false_alarm_rate=float(args.get("max_false_alarm_rate", 0.01)),
         min_tolerance=min_tolerance,
+        sampling_error=noise,
         seasonality=str(args.get("seasonality", "auto")),
         false_alarm_deviations=[float(f["deviation"]) for f in feedback],
     )
@@ -136,9 +141,11 @@ def distribution_outcome(
     ]
     past_cols = [(rec, c, n) for rec, c, n in past_cols if c is not None and n > 0]
     spreads = [s for _, c, _ in past_cols if (s := spread(c)) is not None]
+    bound = piled_bound([c for _, c, _ in past_cols])
     typical_spread = statistics.median(spreads) if spreads else 0.0
     results: dict[str, Any] = {}
     failed: list[str] = []
+    deviations: dict[str, float] = {}
     metrics = list(check.args.get("metrics") or [])
     # the check fires when any metric leaves its band: each gets an even share of the budget
     args = {
@@ -152,14 +159,15 @@ def distribution_outcome(
             results[metric] = {"note": f"{metric} does not apply to this column"}
             continue
         scale = FRACTION_SPREAD if metric in FRACTION_METRICS else typical_spread
-        band = _band(
-            values,
-            incidents,
-            ctx,
-            args,
-            float(check.args.get("min_tolerance", 0.05)) * scale,
-            feedback.get(metric, []),
-        )
+        min_tolerance = float(check.args.get("min_tolerance", 0.05))
+        judged, on_log = observed, bound if metric == "mean" else None
+        noise = sampling_error(metric, [(c, n) for _, c, n in past_cols])
+        if on_log is not None:
+            # the excess over the bound is multiplicative: a relative floor on the log scale
+            values = [(rec, on_log.to_log(v)) for rec, v in values]
+            judged, min_tolerance, scale = on_log.to_log(observed), math.log1p(min_tolerance), 1.0
+            noise = 0.0
+        band = _band(values, incidents, ctx, args, min_tolerance * scale, feedback.get(metric, []), noise)
         if band is None:
             results[metric] = {"observed": observed, "note": f"{len(values)} past batches: too few to learn"}
             continue
@@ -168,18 +176,32 @@ def distribution_outcome(
             # statistic is as likely natural as not (range and accepted_values judge constants).
             results[metric] = {"observed": _r(observed), "note": f"constant over {band.points} past batches"}
             continue
+        # in the band's own units (log for a piled column): feedback widens the band by it
+        deviation = abs(judged - band.expected)
         results[metric] = {"observed": _r(observed), **band.as_metadata()}
-        if not band.contains(observed):
-            failed.append(f"{metric} {_r(observed)} outside [{_r(band.lower)}, {_r(band.upper)}]")
+        lower, upper = band.lower, band.upper
+        if on_log is not None:
+            lower, upper = sorted((on_log.from_log(band.lower), on_log.from_log(band.upper)))
+            results[metric].update(
+                method=on_log.describe(),
+                expected=_r(on_log.from_log(band.expected)),
+                lower=_r(lower),
+                upper=_r(upper),
+                log_band={"expected": band.expected, "lower": band.lower, "upper": band.upper},
+            )
+        deviations[metric] = deviation
+        if not band.contains(judged):
+            failed.append(f"{metric} {_r(observed)} outside [{_r(lower)}, {_r(upper)}]")
     learned = [r for r in results.values() if "expected" in r]
     meta: dict[str, Any] = {
         "method": "calibrated_history",
+        "method_detail": METHOD + "; the check's budget is split evenly over its metrics",
         "metrics": results,
         "max_false_alarm_rate": check.args.get("max_false_alarm_rate", 0.01),
         # a union bound over the metrics: the check fires when any of them leaves its band
         "estimated_false_alarm_rate": round(sum(r["estimated_false_alarm_rate"] for r in learned), 6),
         "baseline_batches": max((r["baseline_batches"] for r in learned), default=0),
-        "deviations": {m: abs(r["observed"] - r["expected"]) for m, r in results.items() if "expected" in r},
+        "deviations": deviations,
     }
     if failed:
         meta["reason"] = f"{column}: " + "; ".join(failed)
@@ -209,7 +231,7 @@ def row_count_band_outcome(
         float(check.args.get("min_tolerance", 0.1)) * abs(center),
         feedback.get("row_count", []),
     )
-    meta: dict[str, Any] = {"method": "calibrated_history", "row_count": count}
+    meta: dict[str, Any] = {"method": "calibrated_history", "method_detail": METHOD, "row_count": count}
     if band is None:
         meta["note"] = f"{len(values)} past row counts: too few to learn a band"
         return CheckOutcome(check, True, 0, count, query=query, metadata=meta)

@@ -8,7 +8,8 @@ learned from (Deequ's suggest-then-validate, with the whole history as the hold-
 - ``accepted_values`` from the union of labels, once the set stopped growing;
 - ``unique`` when every batch was (approximately) distinct, confirmed exactly on the current one;
 - ``schema`` when every batch had the same columns and types;
-- ``distribution`` (mean, quantiles, null and distinct fractions) and the learned
+- ``distribution`` (mean, quantiles, null and distinct fractions), ``drift`` on columns whose
+  distribution stayed stable between consecutive batches, and the learned
   ``row_count_anomaly``, whose thresholds are calibrated at run time under the asset's
   false-alarm budget (split evenly over those checks).
 
@@ -18,11 +19,15 @@ Pure functions over profile dicts; :mod:`datacody_dagster.checks.suggest` does t
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from datacody_dagster.checks.bounded import piled_bound
+from datacody_dagster.checks.drift_threshold import pair_score
 
 ACCEPTED_MAX = 12
 MIN_ROWS = 20
@@ -35,6 +40,11 @@ ERROR_MIN_BATCHES_CALIBRATED = 30
 MIN_BATCHES_CALIBRATED = 6
 """Fewer past batches than this: no distribution or row-count band is proposed."""
 ASSET_FALSE_ALARM_BUDGET = 0.01
+MIN_BATCHES_DRIFT = 10
+"""Fewer past batches than this: no `drift` is proposed (its threshold needs ~7 past changes)."""
+STABLE_DRIFT = 0.1
+"""A column is proposed for `drift` only if no past change between consecutive batches scored
+above this (PSI under 0.1 reads as "no significant change" by convention)."""
 APPROX_DISTINCT = 0.9
 """approx_count_distinct is off by a few percent: this share of the rows reads as all distinct."""
 
@@ -229,8 +239,8 @@ def calibrated_candidates(
     have_kinds: set[str],
     counts: int,
 ) -> list[Suggestion]:
-    """`distribution` per number (not identifier) and time column and the learned
-    `row_count_anomaly`.
+    """`distribution` per number (not identifier) and time column, `drift` per column whose
+    distribution stayed stable, and the learned `row_count_anomaly`.
 
     They share the asset's false-alarm budget: each gets an even share.
     """
@@ -244,17 +254,32 @@ def calibrated_candidates(
             if prof["class"] == "number" and _keylike(_batches(profiles, col)):
                 continue  # an identifier counts up: its mean is no distribution to watch
             if prof["class"] == "number":
-                picks.append((col, ["mean", "spread"]))
+                # quantiles of a column piled on a bound flip with the share off it: mean only
+                piled = piled_bound([c for _, c in _batches(profiles, col)]) is not None
+                picks.append((col, ["mean"] if piled else ["mean", "spread"]))
             elif prof["class"] == "temporal":
                 picks.append((col, ["min", "max"]))
             elif prof["class"] == "text" and prof.get("distinct", 0) > ACCEPTED_MAX:
                 picks.append((col, ["distinct_fraction"]))
+    drifts = [] if n < MIN_BATCHES_DRIFT else _drift_picks(profiles, existing)
     anomaly = counts >= MIN_BATCHES_CALIBRATED and "row_count_anomaly" not in have_kinds
-    total = len(picks) + int(anomaly)
+    total = len(picks) + len(drifts) + int(anomaly)
     if not total:
         return []
     share = float(f"{ASSET_FALSE_ALARM_BUDGET / total:.2g}")
     out = []
+    for col, scores in drifts:
+        entry = {"drift": {"column": col, "max_false_alarm_rate": share}, "severity": "warn"}
+        out.append(
+            Suggestion(
+                entry,
+                f"the distribution of {col} stayed stable between consecutive batches "
+                f"({len(scores)} past changes, {_score_kind(profiles, col)} at most {max(scores):.3f}, "
+                f"median {statistics.median(scores):.3f}); threshold learned from them at run time "
+                f"under a {share:.2%} false-alarm rate",
+                n,
+            )
+        )
     for col, metrics in picks:
         entry = {"distribution": {"column": col, "metrics": metrics, "max_false_alarm_rate": share}}
         out.append(
@@ -275,4 +300,35 @@ def calibrated_candidates(
                 counts,
             )
         )
+    return out
+
+
+def _score_kind(profiles: Sequence[dict[str, Any]], col: str) -> str:
+    return "PSI" if (profiles[0].get("columns") or {}).get(col, {}).get("edges") else "total variation"
+
+
+def _drift_picks(
+    profiles: Sequence[dict[str, Any]], existing: set[tuple[str, tuple[str, ...]]]
+) -> list[tuple[str, list[float]]]:
+    """Columns whose distribution never moved significantly between consecutive past batches,
+    with those scores (computed from the stored profiles, as the learned threshold is).
+
+    Identifiers are left out (they count up: every batch is new), and so are columns piled on a
+    bound (their deciles sit on it, so a profile-based score says little).
+    """
+    out = []
+    for col in profiles[0].get("columns") or {}:
+        if _has(existing, "drift", col):
+            continue
+        seen = _batches(profiles, col)
+        if _keylike(seen) or piled_bound([c for _, c in seen]) is not None:
+            continue
+        chronological = list(reversed(seen))  # profiles are newest first
+        scores = [
+            score
+            for (_, prev), (rows, cur) in itertools.pairwise(chronological)
+            if (score := pair_score(prev, cur, rows)) is not None
+        ]
+        if len(scores) >= MIN_BATCHES_DRIFT - 1 and max(scores) <= STABLE_DRIFT:
+            out.append((col, scores))
     return out

@@ -95,6 +95,7 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
         return CheckOutcome(check, True, 0, ctx.row_count, query=query, metadata=meta)
     if fixed is None:
         threshold = _learned(history, ctx, check, meta)
+        threshold = _chance_floor(threshold, ctx, check, record, meta)
     passed = score <= threshold
     if not passed:
         meta["reason"] = f"{column} distribution moved ({meta['method']} {score:.3f} > {threshold})"
@@ -115,8 +116,31 @@ def _learned(history: CheckHistory, ctx: EvalContext, check: PlannedCheck, meta:
     meta["threshold"] = round(threshold, 6)
     meta["threshold_learned_from"] = {"past_scores": scores, **(band.as_metadata() if band else {})}
     if band is not None:
+        from datacody_dagster.checks.calibrate import METHOD
+
+        meta["threshold_learned_from"]["method"] = (
+            f"upper edge of a band over the scores between consecutive past batches ({METHOD}), at least 0.1"
+        )
         meta["estimated_false_alarm_rate"] = meta["threshold_learned_from"]["estimated_false_alarm_rate"]
     return threshold
+
+
+def _chance_floor(
+    threshold: float, ctx: EvalContext, check: PlannedCheck, record: HistoryRecord, meta: dict[str, Any]
+) -> float:
+    """A learned threshold never below what two same-distribution batches of these sizes reach
+    by chance at the check's false-alarm budget (small batches drift apart more)."""
+    from datacody_dagster.checks.drift_noise import chance_score
+
+    shares = meta["baseline_shares"]
+    bins = sum(1 for v in (shares.values() if isinstance(shares, dict) else shares) if v > 0)
+    alpha = float(check.args.get("max_false_alarm_rate", 0.01))
+    floor = chance_score(meta["method"], bins, ctx.row_count, int(record.row_count or 0), alpha)
+    meta["chance_score"] = round(floor, 6)
+    if floor > threshold:
+        meta["threshold"] = round(floor, 6)
+        meta["threshold_set_by"] = "sampling_error"
+    return max(threshold, floor)
 
 
 def _previous_profile(
