@@ -12,7 +12,7 @@ from pathlib import Path
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.runtime.outputs import relation_for
+from datacody_dagster.engines.relations import relation_for
 
 
 def _literal(path: Path) -> str:

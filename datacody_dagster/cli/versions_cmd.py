@@ -55,7 +55,7 @@ def pull(
         console.print(f"[green]pulled[/green] {result.transferred} object(s) for the current outputs")
     if all_versions:
         from datacody_dagster.compiler import compile_project
-        from datacody_dagster.runtime.instance import project_instance
+        from datacody_dagster.instance import project_instance
         from datacody_dagster.versioning.assets import resolve_asset
         from datacody_dagster.versioning.history import asset_history
 

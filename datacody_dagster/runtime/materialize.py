@@ -121,12 +121,12 @@ def materialize_project(
     ``accept_schema_change``: sources may change their columns in this run (see
     ``runtime/source_contract.py``).
     """
-    from datacody_dagster.definitions import build_definitions
+    from datacody_dagster.runtime.code_location import run_definitions
 
     started = time.monotonic()
     project = compile_project(root)
     sync_generated_files(project)
-    defs = build_definitions(project)
+    defs = run_definitions(project)
     instance = project_instance(project.root)
     assets = list(defs.assets or [])
     try:
