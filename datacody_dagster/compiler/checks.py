@@ -76,6 +76,12 @@ class PlannedCheck:
         return params
 
     @property
+    def column(self) -> str | None:
+        """The one column a column-level check judges (None for table-level kinds)."""
+        column: str | None = getattr(self.args, "column", None)
+        return column
+
+    @property
     def columns(self) -> list[str]:
         """The columns the check judges, each once (`not_null` plans both `column` and `columns`)."""
         cols = getattr(self.args, "columns", None) or []

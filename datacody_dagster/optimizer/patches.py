@@ -136,7 +136,7 @@ def _check_paths(entry: Entry) -> dict[str, tuple[tuple[str | int, ...], str | N
     for p in planned:
         assert p.location is not None
         keys = tuple(json.loads(p.location.file))
-        out[p.name] = (keys, p.args.get("column"), per_entry[p.location.file] > 1)
+        out[p.name] = (keys, p.column, per_entry[p.location.file] > 1)
     return out
 
 
