@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "datacody_dagster"
 # - `optimizer` sits above `checks`: its signals read check verdicts and feedback from history
 #   through checks/verdicts.py and checks/feedback.py (one reader of planned-but-skipped results).
 # - `steps` below `checks`: training-data checks reuse the steps' scanners, never the reverse.
-# - `progress` (terminal rendering of run events) is used by runtime and cli.
+# - Terminal progress lives in cli/: the runtime reports run events (runtime/events.py).
 # - `roundtrip_yaml` (ruamel, comments kept) is read by settings and written by spec patchers.
 # - `instance` (the project's Dagster instance) sits below checks, versioning and runtime: all
 #   three read its event log.
@@ -39,7 +39,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("checks",),
     ("optimizer",),
     ("versioning", "assistant"),
-    ("progress",),
     ("runtime",),
     ("envs", "semantic"),
     ("definitions",),
