@@ -107,6 +107,20 @@ class _Evaluator:
     def rows(self, sql: str) -> list[Any]:
         return list(self.spark.sql(sql).collect())
 
+    def outcome(
+        self,
+        check: PlannedCheck,
+        failing: int,
+        sample: list[dict[str, Any]],
+        query: str,
+        metadata: dict[str, Any],
+    ) -> CheckOutcome:
+        """The outcome of a check that fails on any failing row (or duplicate key), its query
+        shown as people can paste it."""
+        return CheckOutcome(
+            check, failing == 0, failing, self.total, sample, self.shown(query), metadata=metadata
+        )
+
     def sample(self, query: str, first: Sequence[str]) -> list[dict[str, Any]]:
         rows = self.rows(f"SELECT * FROM ({query}) AS q LIMIT {SAMPLE_SIZE}")
         return [_sample_row(r.asDict(recursive=True), first) for r in rows]
@@ -199,15 +213,7 @@ class _Evaluator:
             sample = self.sample(f"{query} ORDER BY n DESC", check.columns) if keys else []
         except Exception:
             return None
-        return CheckOutcome(
-            check,
-            keys == 0,
-            failing,
-            self.total,
-            sample,
-            self.shown(query),
-            metadata={"method": "spark_group", "duplicate_keys": keys},
-        )
+        return self.outcome(check, failing, sample, query, {"method": "spark_group", "duplicate_keys": keys})
 
     def relationships(self, check: PlannedCheck) -> CheckOutcome | None:
         args = check.params_as(RelationshipsArgs)
@@ -230,15 +236,8 @@ class _Evaluator:
             sample = self.sample(query, [args.column or ""]) if failing else []
         except Exception:
             return None
-        return CheckOutcome(
-            check,
-            failing == 0,
-            failing,
-            self.total,
-            sample,
-            self.shown(query),
-            metadata={"method": "spark_anti_join", "missing_keys": missing, "parent": args.to},
-        )
+        meta = {"method": "spark_anti_join", "missing_keys": missing, "parent": args.to}
+        return self.outcome(check, failing, sample, query, meta)
 
     def sql(self, check: PlannedCheck) -> CheckOutcome | None:
         query = self.render_sql(check)
@@ -252,15 +251,7 @@ class _Evaluator:
             sample = self.sample(query, []) if failing else []
         except Exception:
             return None
-        return CheckOutcome(
-            check,
-            failing == 0,
-            failing,
-            self.total,
-            sample,
-            self.shown(query),
-            metadata={"method": "spark_query"},
-        )
+        return self.outcome(check, failing, sample, query, {"method": "spark_query"})
 
     def render_sql(self, check: PlannedCheck) -> str | None:
         """The user's DuckDB SELECT in Spark SQL, asset names read from their Parquet files."""
