@@ -80,7 +80,7 @@ class ProjectSettings(_Settings):
 
 def load_settings(root: Path, env: str | None = None) -> ProjectSettings:
     """Read ``resources/<env>.yaml``; a missing file means the embedded defaults."""
-    from datacody_dagster.compiler.parse import yaml_loader
+    from datacody_dagster.roundtrip_yaml import yaml_loader
 
     env = env or os.environ.get("DATACODY_ENV", "dev")
     path = root / "resources" / f"{env}.yaml"

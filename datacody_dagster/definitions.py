@@ -1,7 +1,9 @@
 """The code location: `dagster dev -w workspace.yaml` loads `defs` from here.
 
 Wiring only: the plan comes from the YAML specs (no `dbt parse` at load time), assets and
-checks from runtime/assets.py, schedules from the plan, the optimizer's sensor and schedule.
+checks
+(with executor and resources) from runtime/code_location.py, schedules from the plan, the
+optimizer's sensor and schedule.
 """
 
 from __future__ import annotations
@@ -12,20 +14,9 @@ from pathlib import Path
 import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject, compile_project
-from datacody_dagster.emit.dagster import WRITER_TAG, schedules_for
+from datacody_dagster.emit.dagster import schedules_for
 from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
-from datacody_dagster.runtime.assets import build_assets
-from datacody_dagster.semantic.export import produce_export
-
-
-def _executor() -> dg.ExecutorDefinition:
-    # One writer per DuckDB file: dbt steps carry the writer tag and never run two at once.
-    return dg.multiprocess_executor.configured(
-        {
-            "max_concurrent": 4,
-            "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],
-        }
-    )
+from datacody_dagster.runtime.code_location import run_definitions
 
 
 def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
@@ -37,25 +28,9 @@ def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
     opt_sensors, opt_schedules = optimizer_definitions(project)
     sensors.extend(opt_sensors)
     schedules.extend(opt_schedules)
-    return dg.Definitions(
-        assets=build_assets(project, export_producer=produce_export),
-        schedules=schedules,
-        sensors=sensors,
-        executor=_executor(),
-        resources=_resources(project),
+    return dg.Definitions.merge(
+        run_definitions(project), dg.Definitions(schedules=schedules, sensors=sensors)
     )
-
-
-def _resources(project: CompiledProject) -> dict[str, object]:
-    """The ``spark`` resource (dagster-pyspark) when an asset runs on Spark, from ``spark:`` in
-    resources/<env>.yaml; pyspark is not imported for DuckDB-only projects."""
-    from datacody_dagster.runtime.assets import uses_spark
-
-    if not any(uses_spark(n) for n in project.plan.nodes):
-        return {}
-    from datacody_dagster.engines.spark_resource import SparkResource
-
-    return {"spark": SparkResource.from_settings(project.settings.spark, project.root)}
 
 
 def project_root() -> Path:

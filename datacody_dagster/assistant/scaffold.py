@@ -15,9 +15,9 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from datacody_dagster.assistant.profile import ColumnProfile, FileProfile, profile_file
 from datacody_dagster.compiler import diagnose
-from datacody_dagster.compiler.parse import flow_style, yaml_loader
 from datacody_dagster.config import load_settings
 from datacody_dagster.errors import DatacodyError, Severity
+from datacody_dagster.roundtrip_yaml import flow_style, yaml_loader
 
 TABLE_MIN_ROWS = 10_000
 PARTITION_MIN_ROWS = 1_000_000

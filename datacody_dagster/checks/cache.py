@@ -26,7 +26,7 @@ _SCHEMA_VERSION = "1"
 def check_definition_hash(check: PlannedCheck) -> str:
     """Hash of everything that defines a check's verdict (not its description)."""
     text = json.dumps(
-        [_SCHEMA_VERSION, check.asset, check.name, check.kind, check.args], sort_keys=True, default=str
+        [_SCHEMA_VERSION, check.asset, check.name, check.kind, check.arg_dict], sort_keys=True, default=str
     )
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

@@ -149,7 +149,7 @@ def distribution_outcome(
     metrics = list(check.args.get("metrics") or [])
     # the check fires when any metric leaves its band: each gets an even share of the budget
     args = {
-        **check.args,
+        **check.arg_dict,
         "max_false_alarm_rate": float(check.args.get("max_false_alarm_rate", 0.01)) / len(metrics),
     }
     for metric in metrics:
@@ -227,7 +227,7 @@ def row_count_band_outcome(
         values,
         incidents,
         ctx,
-        check.args,
+        check.arg_dict,
         float(check.args.get("min_tolerance", 0.1)) * abs(center),
         feedback.get("row_count", []),
     )

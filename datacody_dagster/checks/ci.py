@@ -17,7 +17,7 @@ from datacody_dagster.spec.check_kinds import HISTORY_KINDS
 def project_history(project: CompiledProject) -> CheckHistory:
     """History from the project's Dagster instance (imports dagster: only when needed)."""
     from datacody_dagster.checks.history import DagsterCheckHistory
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
 
     return DagsterCheckHistory(project_instance(project.root))
 

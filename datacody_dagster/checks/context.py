@@ -18,9 +18,9 @@ import duckdb
 from datacody_dagster.checks.footer import FooterStats, read_footer
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.sqltext import ident
+from datacody_dagster.engines.relations import DB_ALIAS
 from datacody_dagster.engines.sandbox import confine, confined_connection
 from datacody_dagster.errors import DatacodyError, Diagnostic
-from datacody_dagster.runtime.outputs import DB_ALIAS
 
 SAMPLE_SIZE = 5
 SAMPLE_COLUMNS = 12

@@ -19,6 +19,7 @@ from datacody_dagster.checks.history import CheckHistory, file_md5
 from datacody_dagster.checks.model import CheckOutcome, CheckTarget
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.spec.check_args import RelationshipsArgs, RowCountAnomalyArgs
 from datacody_dagster.spec.check_kinds import (
     HISTORY_KINDS,
     ROW_PREDICATE_KINDS,
@@ -44,7 +45,9 @@ def _key_for(target: CheckTarget, check: PlannedCheck, version: str | None) -> s
         return None
     extra = ""
     if check.kind == "relationships":
-        other = target.resolve_version(check.args["to"]) if target.resolve_version else None
+        other = (
+            target.resolve_version(check.params_as(RelationshipsArgs).to) if target.resolve_version else None
+        )
         if other is None:
             return None
         extra = other
@@ -88,7 +91,7 @@ def _needs_database(target: CheckTarget, checks: list[PlannedCheck]) -> bool:
             return True
         if check.kind == "relationships" and target.resolve is not None:
             try:
-                relations.append(target.resolve(check.args["to"]))
+                relations.append(target.resolve(check.params_as(RelationshipsArgs).to))
             except Exception:
                 continue
     return any(DB_ALIAS in r for r in relations)
@@ -123,10 +126,10 @@ def _proven_by_sql(ctx: EvalContext, todo: list[tuple[int, PlannedCheck]]) -> di
     keys_proven = [set(key) for key in target.proven_unique_keys]
     out: dict[int, CheckOutcome] = {}
     for i, check in todo:
-        columns = set(check.args.get("columns") or [])
+        columns = set(check.columns)
         if check.kind == "unique" and any(key <= columns for key in keys_proven):
             reason = "the SQL groups by (or selects distinct) a subset of these columns"
-        elif check.kind == "not_null" and check.args.get("column") in target.proven_not_null:
+        elif check.kind == "not_null" and check.column in target.proven_not_null:
             reason = "the SQL filters this column with IS NOT NULL (or it is a COUNT)"
         else:
             continue
@@ -210,7 +213,7 @@ def _single(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None)
                 return table_kinds.sql_outcome(ctx, check)
             case "drift":
                 return learning.drift_outcome(ctx, check, history)
-            case "row_count_anomaly" if check.args.get("threshold") is None:
+            case "row_count_anomaly" if check.params_as(RowCountAnomalyArgs).threshold is None:
                 return calibrated.row_count_band_outcome(ctx, check, history)
             case "row_count_anomaly":
                 return learning.anomaly_outcome(ctx, check, history)

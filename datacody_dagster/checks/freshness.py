@@ -28,7 +28,8 @@ def freshness_outcome(
     when = _as_utc(newest)
     if newest is not None and when is None:
         return None
-    max_age = parse_age(check.params_as(FreshnessArgs).max_age)
+    args = check.params_as(FreshnessArgs)
+    max_age = parse_age(args.max_age)
     now = dt.datetime.now(dt.UTC)
     age = (now - when) if when is not None else None
     passed = age is not None and age <= max_age
@@ -43,6 +44,6 @@ def freshness_outcome(
             **metadata,
             "newest": json_safe(newest),
             "age_hours": round(age.total_seconds() / 3600, 3) if age is not None else None,
-            "max_age": check.args["max_age"],
+            "max_age": args.max_age,
         },
     )

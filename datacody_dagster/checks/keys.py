@@ -23,9 +23,11 @@ from typing import Any
 import duckdb
 
 from datacody_dagster.checks.context import EvalContext
+from datacody_dagster.checks.key_queries import key_columns, orphan_counts_query
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.sqltext import failing_rows_query, ident
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import RelationshipsArgs
 
 BITMAP_MAX_RANGE = 1 << 28  # 32 MiB of bits
 HASH_SORT_MAX_BYTES = 2 << 30  # hashes held in memory at once (8 bytes per row and key)
@@ -34,7 +36,7 @@ HASH_SORT_BATCH = 4  # keys hashed per scan
 
 def integer_key_column(ctx: EvalContext, check: PlannedCheck) -> str | None:
     """The column of a single-column unique check on an integer type."""
-    cols = check.args["columns"]
+    cols = key_columns(check)
     return cols[0] if len(cols) == 1 and ctx.is_integer(cols[0]) else None
 
 
@@ -91,8 +93,8 @@ def unique_outcomes(
             pass  # hashed below
     hashed: list[PlannedCheck] = []
     errors: dict[int, str] = {}
-    for check in sorted(checks, key=lambda c: len(c.args["columns"])):
-        cols: list[str] = list(check.args["columns"])
+    for check in sorted(checks, key=lambda c: len(key_columns(c))):
+        cols: list[str] = key_columns(check)
         col = integer_key_column(ctx, check)
         if col is not None and col in bitmaps:
             count, distinct = bitmaps[col]
@@ -107,7 +109,7 @@ def unique_outcomes(
         hashed.append(check)
     sorted_ok = _hash_sort(ctx, hashed)
     for check in hashed:
-        cols = list(check.args["columns"])
+        cols = key_columns(check)
         ok = sorted_ok.get(id(check))
         method = "hash_sort"
         if ok is None:
@@ -129,7 +131,7 @@ def unique_outcomes(
 
 
 def _unique_result(ctx: EvalContext, check: PlannedCheck, method: str, clean: bool) -> CheckOutcome:
-    cols: list[str] = list(check.args["columns"])
+    cols: list[str] = key_columns(check)
     query = failing_rows_query(check, ctx.target.relation)
     if clean:
         return CheckOutcome(check, True, 0, ctx.row_count, query=query, metadata={"method": method})
@@ -161,7 +163,7 @@ def _hash_sort(ctx: EvalContext, checks: list[PlannedCheck]) -> dict[int, bool]:
         batch = checks[start : start + per_batch]
         terms = []
         for j, check in enumerate(batch):
-            cols = list(check.args["columns"])
+            cols = key_columns(check)
             h = hash_sql(cols)
             # single-column uniqueness ignores nulls (as dbt does); composite keys group them
             stats = ctx.footer.columns.get(cols[0]) if ctx.footer is not None else None
@@ -204,27 +206,21 @@ def _hash_group(ctx: EvalContext, cols: list[str]) -> bool:
 
 
 def relationships_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
-    args = check.args
+    args = check.params_as(RelationshipsArgs)
     resolve = ctx.target.resolve
     if resolve is None:
-        return CheckOutcome(check, False, error=f"cannot resolve {args['to']!r}: no resolver given")
+        return CheckOutcome(check, False, error=f"cannot resolve {args.to!r}: no resolver given")
     try:
-        parent = resolve(args["to"])
+        parent = resolve(args.to)
     except Exception as exc:
-        return CheckOutcome(check, False, error=f"cannot resolve {args['to']!r}: {exc}")
+        return CheckOutcome(check, False, error=f"cannot resolve {args.to!r}: {exc}")
     query = failing_rows_query(check, ctx.target.relation, parent)
     try:
-        # Distinct child keys first: the anti-join then probes each key once.
-        col, field = ident(args["column"]), ident(args["field"])
-        row = ctx.con.execute(
-            f"with k as (select {col} as key, count(*) as n from {ctx.target.relation} "
-            f"where {col} is not null group by 1) "
-            f"select count(*), coalesce(sum(n), 0) from k where not exists "
-            f"(select 1 from {parent} as parent where parent.{field} = k.key)"
-        ).fetchone()
+        counting = orphan_counts_query(check, ctx.target.relation, parent, "duckdb")
+        row = ctx.con.execute(counting).fetchone()
         assert row is not None
         missing_keys, failing = int(row[0]), int(row[1])
-        sample = ctx.sample(query, [args["column"]]) if failing else []
+        sample = ctx.sample(query, [args.column or ""]) if failing else []
     except duckdb.Error as exc:
         return CheckOutcome(check, False, 0, ctx.row_count, query=query, error=str(exc).splitlines()[0])
     return CheckOutcome(
@@ -234,5 +230,5 @@ def relationships_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome
         ctx.row_count,
         sample,
         query,
-        metadata={"method": "hash_anti_join", "missing_keys": missing_keys, "parent": args["to"]},
+        metadata={"method": "hash_anti_join", "missing_keys": missing_keys, "parent": args.to},
     )

@@ -112,7 +112,7 @@ def _learned(history: CheckHistory, ctx: EvalContext, check: PlannedCheck, meta:
 
     records = list(reversed(baseline_records(history, ctx.target, int(check.args.get("window", 60)))))
     now = ctx.target.materialized_at if ctx.target.materialized_at is not None else time.time()
-    threshold, band, scores = learned_threshold(records, check.args["column"], now, check.args)
+    threshold, band, scores = learned_threshold(records, check.args["column"], now, check.arg_dict)
     meta["threshold"] = round(threshold, 6)
     meta["threshold_learned_from"] = {"past_scores": scores, **(band.as_metadata() if band else {})}
     if band is not None:

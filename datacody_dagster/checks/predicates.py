@@ -12,6 +12,13 @@ import sqlglot
 from sqlglot import exp
 
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import (
+    AcceptedValuesArgs,
+    ColumnsArgs,
+    ExpressionArgs,
+    RangeArgs,
+    RegexArgs,
+)
 
 Dialect = str  # "duckdb" | "spark"
 
@@ -35,28 +42,29 @@ def _full_match(text: exp.Expression, pattern: str, dialect: Dialect) -> exp.Exp
 def failing_condition(check: PlannedCheck, dialect: Dialect) -> exp.Expression:
     """The boolean expression true exactly for the rows ``check`` rejects, for ``dialect``."""
     args = check.args
-    col = _column(args["column"]) if args.get("column") else exp.null()
-    match check.kind:
-        case "not_null":
+    column = getattr(args, "column", None)
+    col = _column(column) if column else exp.null()
+    match args:
+        case ColumnsArgs() if check.kind == "not_null":
             return col.is_(exp.null())
-        case "accepted_values":
-            values = list(args["values"])
+        case AcceptedValuesArgs():
+            values = list(args.values)
             # dbt quotes the values and compares as text; casting avoids cast errors on numbers.
             textual = bool(values) and all(isinstance(v, str) for v in values)
             lhs = exp.cast(col, "text") if textual else col
             items = [exp.convert(v) for v in values] or [exp.null()]
             return _not_null_and(col, exp.In(this=lhs, expressions=items))
-        case "range":
+        case RangeArgs():
             parts: list[exp.Expression] = []
-            if args.get("min") is not None:
-                parts.append(col < exp.convert(args["min"]))
-            if args.get("max") is not None:
-                parts.append(col > exp.convert(args["max"]))
+            if args.min is not None:
+                parts.append(col < exp.convert(args.min))
+            if args.max is not None:
+                parts.append(col > exp.convert(args.max))
             return exp.paren(exp.or_(*parts)) if parts else exp.false()
-        case "regex":
-            return _not_null_and(col, _full_match(exp.cast(col, "text"), str(args["pattern"]), dialect))
-        case "expression":
-            return exp.not_(exp.paren(sqlglot.parse_one(str(args["expression"]), read="duckdb")))
+        case RegexArgs():
+            return _not_null_and(col, _full_match(exp.cast(col, "text"), args.pattern, dialect))
+        case ExpressionArgs():
+            return exp.not_(exp.paren(sqlglot.parse_one(args.expression, read="duckdb")))
     raise ValueError(f"{check.kind} has no row predicate")
 
 

@@ -19,6 +19,7 @@ from datacody_dagster.checks.freshness import freshness_outcome
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.sqltext import failing_predicate, failing_rows_query, ident
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import RowCountArgs
 from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS
 
 SCAN = {"method": "aggregate_scan"}
@@ -28,7 +29,7 @@ def _terms(check: PlannedCheck) -> list[str]:
     if check.kind in ROW_PREDICATE_KINDS:
         return [f"count(*) filter (where {failing_predicate(check)})"]
     if check.kind == "freshness":
-        return [f"max({ident(check.args['column'])})"]
+        return [f"max({ident(check.column or '')})"]
     return []
 
 
@@ -98,7 +99,7 @@ def _per_value(ctx: EvalContext, checks: list[PlannedCheck]) -> tuple[list[Check
     rest: list[PlannedCheck] = []
     for check in checks:
         big = footer.num_rows >= PER_VALUE_MIN_ROWS.get(check.kind, 1 << 62)
-        col = check.args.get("column") if big else None
+        col = check.column if big else None
         stats = footer.columns.get(col) if col else None
         typ = ctx.schema.get(col, "").upper() if col else ""
         if col and stats is not None and stats.dictionary and typ in _PER_VALUE_TYPES:
@@ -172,7 +173,7 @@ def _outcome(ctx: EvalContext, check: PlannedCheck, values: tuple[Any, ...], tot
                 0,
                 total,
                 query=query,
-                error=f"column {check.args['column']!r} is not a date or timestamp",
+                error=f"column {check.column!r} is not a date or timestamp",
             )
         return out
     failing = int(values[0] or 0)
@@ -182,7 +183,8 @@ def _outcome(ctx: EvalContext, check: PlannedCheck, values: tuple[Any, ...], tot
 
 def row_count_verdict(check: PlannedCheck, total: int, query: str, method: dict[str, Any]) -> CheckOutcome:
     """The outcome of a row_count check once the row count is known (footer, scan or Spark)."""
-    lo, hi = check.args.get("min"), check.args.get("max")
+    args = check.params_as(RowCountArgs)
+    lo, hi = args.min, args.max
     ok = (lo is None or total >= lo) and (hi is None or total <= hi)
     return CheckOutcome(check, ok, 0, total, query=query, metadata={**method, "row_count": total})
 

@@ -13,6 +13,7 @@ from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.rows import row_count_verdict
 from datacody_dagster.checks.sqltext import failing_rows_query
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import AcceptedValuesArgs, RangeArgs
 
 FOOTER = {"method": "parquet_footer"}
 
@@ -25,7 +26,7 @@ def settle_from_footer(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome | 
     total = footer.num_rows
     if check.kind == "row_count":
         return row_count_verdict(check, total, f"select count(*) from {relation}", FOOTER)
-    column = check.args.get("column")
+    column = check.column
     stats = footer.columns.get(column) if column else None
     if stats is None:
         return None
@@ -38,7 +39,8 @@ def settle_from_footer(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome | 
         lo_stat, hi_stat = as_number(stats.min), as_number(stats.max)
         if lo_stat is None or hi_stat is None:
             return None
-        lo, hi = check.args.get("min"), check.args.get("max")
+        bounds = check.params_as(RangeArgs)
+        lo, hi = bounds.min, bounds.max
         if (lo is None or lo_stat >= lo) and (hi is None or hi_stat <= hi):
             return CheckOutcome(
                 check,
@@ -50,7 +52,7 @@ def settle_from_footer(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome | 
             )
         return None  # some row group crosses a bound: count the failing rows by scanning
     if check.kind == "accepted_values" and stats.ordered and stats.min == stats.max:
-        values = check.args["values"]
+        values = check.params_as(AcceptedValuesArgs).values
         if stats.min in values or str(stats.min) in [str(v) for v in values]:
             return CheckOutcome(
                 check,

@@ -31,12 +31,18 @@ import sqlglot
 from sqlglot import exp
 
 from datacody_dagster.checks.context import SAMPLE_COLUMNS, SAMPLE_SIZE, json_safe
+from datacody_dagster.checks.key_queries import (
+    duplicate_keys_query,
+    orphan_counts_query,
+    orphan_rows_query,
+)
 from datacody_dagster.checks.model import CheckOutcome, CheckTarget
 from datacody_dagster.checks.predicates import failing_predicate_sql
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.compiler.sql import strip_jinja_refs
 from datacody_dagster.config import SparkSettings
 from datacody_dagster.engines.spark import as_session, to_spark_sql
+from datacody_dagster.spec.check_args import RelationshipsArgs, SqlArgs
 from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS, kinds_where
 
 SPARK_KINDS = kinds_where(lambda k: "spark" in k.engines)
@@ -56,21 +62,6 @@ def file_relation(path: Path) -> str:
 def failing_predicate(check: PlannedCheck) -> str:
     """Spark SQL boolean true exactly for the rows the check rejects (as sqltext's DuckDB one)."""
     return failing_predicate_sql(check, "spark")
-
-
-def _unique_query(check: PlannedCheck, relation: str) -> str:
-    cols = list(check.args["columns"])
-    keys = ", ".join(spark_ident(c) for c in cols)
-    where = f" WHERE {spark_ident(cols[0])} IS NOT NULL" if len(cols) == 1 else ""
-    return f"SELECT {keys}, count(*) AS n FROM {relation}{where} GROUP BY {keys} HAVING count(*) > 1"
-
-
-def _relationships_query(check: PlannedCheck, relation: str, parent: str) -> str:
-    col, field = spark_ident(check.args["column"]), spark_ident(check.args["field"])
-    return (
-        f"SELECT * FROM {relation} AS child WHERE child.{col} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {parent} AS parent WHERE parent.{field} = child.{col})"
-    )
 
 
 def _short(exc: BaseException) -> str:
@@ -115,6 +106,20 @@ class _Evaluator:
 
     def rows(self, sql: str) -> list[Any]:
         return list(self.spark.sql(sql).collect())
+
+    def outcome(
+        self,
+        check: PlannedCheck,
+        failing: int,
+        sample: list[dict[str, Any]],
+        query: str,
+        metadata: dict[str, Any],
+    ) -> CheckOutcome:
+        """The outcome of a check that fails on any failing row (or duplicate key), its query
+        shown as people can paste it."""
+        return CheckOutcome(
+            check, failing == 0, failing, self.total, sample, self.shown(query), metadata=metadata
+        )
 
     def sample(self, query: str, first: Sequence[str]) -> list[dict[str, Any]]:
         rows = self.rows(f"SELECT * FROM ({query}) AS q LIMIT {SAMPLE_SIZE}")
@@ -199,7 +204,7 @@ class _Evaluator:
     # -- key checks and sql: one job each ---------------------------------------------------------
 
     def unique(self, check: PlannedCheck) -> CheckOutcome | None:
-        query = _unique_query(check, self.relation)
+        query = duplicate_keys_query(check, self.relation, "spark")
         counting = f"SELECT count(*), coalesce(sum(n), 0) FROM ({query}) AS d"
         if not self.analyzes(counting):
             return None
@@ -208,20 +213,12 @@ class _Evaluator:
             sample = self.sample(f"{query} ORDER BY n DESC", check.columns) if keys else []
         except Exception:
             return None
-        return CheckOutcome(
-            check,
-            keys == 0,
-            failing,
-            self.total,
-            sample,
-            self.shown(query),
-            metadata={"method": "spark_group", "duplicate_keys": keys},
-        )
+        return self.outcome(check, failing, sample, query, {"method": "spark_group", "duplicate_keys": keys})
 
     def relationships(self, check: PlannedCheck) -> CheckOutcome | None:
-        args = check.args
+        args = check.params_as(RelationshipsArgs)
         try:
-            parent_path = self.resolve_path(str(args["to"]))
+            parent_path = self.resolve_path(args.to)
         except Exception:
             return None
         if not parent_path.exists():
@@ -230,31 +227,17 @@ class _Evaluator:
             parent = self.view(parent_path)
         except Exception:
             return None
-        col, field = spark_ident(args["column"]), spark_ident(args["field"])
-        # Distinct child keys first: the anti-join then probes each key once.
-        counting = (
-            f"WITH k AS (SELECT {col} AS key, count(*) AS n FROM {self.relation} "
-            f"WHERE {col} IS NOT NULL GROUP BY {col}) "
-            f"SELECT count(*), coalesce(sum(n), 0) FROM k LEFT ANTI JOIN "
-            f"(SELECT {field} AS key FROM {parent}) AS parent ON parent.key = k.key"
-        )
+        counting = orphan_counts_query(check, self.relation, parent, "spark")
         if not self.analyzes(counting):
             return None
-        query = _relationships_query(check, self.relation, parent)
+        query = orphan_rows_query(check, self.relation, parent, "spark")
         try:
             missing, failing = (int(v) for v in self.rows(counting)[0])
-            sample = self.sample(query, [args["column"]]) if failing else []
+            sample = self.sample(query, [args.column or ""]) if failing else []
         except Exception:
             return None
-        return CheckOutcome(
-            check,
-            failing == 0,
-            failing,
-            self.total,
-            sample,
-            self.shown(query),
-            metadata={"method": "spark_anti_join", "missing_keys": missing, "parent": args["to"]},
-        )
+        meta = {"method": "spark_anti_join", "missing_keys": missing, "parent": args.to}
+        return self.outcome(check, failing, sample, query, meta)
 
     def sql(self, check: PlannedCheck) -> CheckOutcome | None:
         query = self.render_sql(check)
@@ -268,19 +251,11 @@ class _Evaluator:
             sample = self.sample(query, []) if failing else []
         except Exception:
             return None
-        return CheckOutcome(
-            check,
-            failing == 0,
-            failing,
-            self.total,
-            sample,
-            self.shown(query),
-            metadata={"method": "spark_query"},
-        )
+        return self.outcome(check, failing, sample, query, {"method": "spark_query"})
 
     def render_sql(self, check: PlannedCheck) -> str | None:
         """The user's DuckDB SELECT in Spark SQL, asset names read from their Parquet files."""
-        text = str(check.args["sql"])
+        text = check.params_as(SqlArgs).sql
         try:
             tree = sqlglot.parse_one(strip_jinja_refs(text), read="duckdb")
         except Exception:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from datacody_dagster.checks.key_queries import duplicate_keys_query, orphan_rows_query
 from datacody_dagster.checks.predicates import failing_predicate_sql
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.errors import DatacodyError, Diagnostic
+from datacody_dagster.spec.check_args import FreshnessArgs
 from datacody_dagster.spec.check_kinds import ROW_PREDICATE_KINDS
 from datacody_dagster.spec.durations import DURATION_HINT, parse_duration
 
@@ -49,23 +51,16 @@ def failing_predicate(check: PlannedCheck) -> str:
 
 def failing_rows_query(check: PlannedCheck, relation: str, ref_relation: str | None = None) -> str:
     """A query returning the failing rows (or failing keys) of one check."""
-    args = check.args
     if check.kind in ROW_PREDICATE_KINDS:
         return f"select * from {relation} where {failing_predicate(check)}"
     if check.kind == "unique":
-        cols = ", ".join(ident(c) for c in args["columns"])
-        where = f" where {ident(args['columns'][0])} is not null" if len(args["columns"]) == 1 else ""
-        return f"select {cols}, count(*) as n from {relation}{where} group by all having count(*) > 1"
+        return duplicate_keys_query(check, relation, "duckdb")
     if check.kind == "relationships":
-        col, field = ident(args["column"]), ident(args["field"])
-        return (
-            f"select * from {relation} as child where child.{col} is not null and not exists "
-            f"(select 1 from {ref_relation} as parent where parent.{field} = child.{col})"
-        )
+        return orphan_rows_query(check, relation, str(ref_relation), "duckdb")
     if check.kind == "freshness":
-        age = parse_age(args["max_age"])
-        seconds = int(age.total_seconds())
-        newest = f"max({ident(args['column'])})"
+        args = check.params_as(FreshnessArgs)
+        seconds = int(parse_age(args.max_age).total_seconds())
+        newest = f"max({ident(args.column or '')})"
         limit = f"now() - interval '{seconds} seconds'"
         return f"select {newest} as newest, {limit} as oldest_allowed from {relation}"
     return f"select count(*) from {relation}"

@@ -12,6 +12,7 @@ from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.engines.duckdb_types import INTEGER_TYPES
+from datacody_dagster.spec.check_args import NullFractionArgs, SchemaArgs, SqlArgs
 
 # Spec type names people write, by the DuckDB types they accept. Generic names accept a family.
 _FAMILIES: dict[str, set[str]] = {
@@ -60,7 +61,7 @@ def type_matches(expected: str, actual: str) -> bool:
 
 def schema_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
     actual = ctx.schema
-    expected: dict[str, str] = dict(check.args["columns_types"])
+    expected: dict[str, str] = dict(check.params_as(SchemaArgs).columns_types)
     problems: list[dict[str, str | None]] = []
     lower = {k.lower(): v for k, v in actual.items()}
     for col, typ in expected.items():
@@ -82,7 +83,7 @@ def schema_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
 
 def render_check_sql(ctx: EvalContext, check: PlannedCheck) -> str:
     """The user's SELECT with asset names replaced by their relations (``this`` = the asset)."""
-    parsed = sqlmod.parse_select(check.args["sql"])
+    parsed = sqlmod.parse_select(check.params_as(SqlArgs).sql)
     if isinstance(parsed, sqlmod.SqlProblem):
         raise ValueError(parsed.message)
     target = ctx.target
@@ -104,7 +105,7 @@ def sql_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
     try:
         query = render_check_sql(ctx, check)
     except ValueError as exc:
-        return CheckOutcome(check, False, query=check.args["sql"], error=str(exc))
+        return CheckOutcome(check, False, query=check.params_as(SqlArgs).sql, error=str(exc))
     try:
         row = ctx.con.execute(f"select count(*) from ({query})").fetchone()
         assert row is not None
@@ -119,14 +120,15 @@ def sql_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
 
 def null_fraction_outcome(ctx: EvalContext, check: PlannedCheck) -> CheckOutcome:
     """`null_fraction`: the share of nulls in a column stays at or under ``max``."""
-    column = check.args.get("column")
+    args = check.params_as(NullFractionArgs)
+    column = args.column
     if not column:
         return CheckOutcome(check, False, error="null_fraction needs a `column` (or sit under `columns:`)")
     c = ident(column)
     row = ctx.con.execute(f"select count(*), count(*) - count({c}) from {ctx.target.relation}").fetchall()[0]
     total, nulls = int(row[0]), int(row[1])
     fraction = nulls / total if total else 0.0
-    limit = float(check.args["max"])
+    limit = float(args.max)
     meta = {"method": "aggregate_scan", "null_fraction": round(fraction, 6), "threshold": limit}
     return CheckOutcome(
         check,

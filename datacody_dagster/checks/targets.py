@@ -12,7 +12,8 @@ from pathlib import Path
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.runtime.outputs import relation_for
+from datacody_dagster.engines.relations import relation_for
+from datacody_dagster.spec.check_args import RelationshipsArgs
 
 
 def _literal(path: Path) -> str:
@@ -39,7 +40,7 @@ def target_for(
     """The check target of ``node``'s current output (or of a staged candidate, ``staged``)."""
     out = staged if staged is not None else project.output_path(node)
     parquet = out if (out.is_file() and (staged is not None or node.materialized != "view")) else None
-    refs = {c.args.get("to") for c in node.checks if c.kind == "relationships"}
+    refs = {c.args.to for c in node.checks if isinstance(c.args, RelationshipsArgs)}
     involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
     needs_db = any(n.materialized == "view" and not n.is_source for n in involved)
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import DuplicatesArgs, ScanArgs
 from datacody_dagster.steps.base import ROW_KEY
 from datacody_dagster.steps.minhash import (
     MinHashParams,
@@ -39,8 +40,9 @@ def _string_columns(con: Any, relation: str) -> list[str]:
 
 def _scan(con: Any, relation: str, check: PlannedCheck) -> CheckOutcome:
     detectors = DETECTOR_SETS[check.kind]
-    columns = list(check.args.get("columns") or _string_columns(con, relation))
-    max_rate = float(check.args.get("max_rate", 0.0))
+    args = check.params_as(ScanArgs)
+    columns = list(args.columns or _string_columns(con, relation))
+    max_rate = args.max_rate
     select = ", ".join(_quote(c) for c in columns) or "null as _none"
     query = f"select {select} from {relation}"
     table = con.sql(query).to_arrow_table()
@@ -76,10 +78,9 @@ def _scan(con: Any, relation: str, check: PlannedCheck) -> CheckOutcome:
 
 
 def _duplicates(con: Any, relation: str, check: PlannedCheck) -> CheckOutcome:
-    column = check.args.get("column") or "content"
-    method = check.args.get("method", "exact")
-    threshold = float(check.args.get("threshold", 0.8))
-    max_rate = float(check.args.get("max_rate", 0.0))
+    args = check.params_as(DuplicatesArgs)
+    column = args.column or "content"
+    method, threshold, max_rate = args.method, args.threshold, args.max_rate
     query = f"select {_quote(column)} as t from {relation}"
     table = con.sql(query).to_arrow_table()
     n = table.num_rows

@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.checks.ci import gate_failed, run_project_checks
         from datacody_dagster.checks.junit import write_junit
         from datacody_dagster.checks.selection import select_nodes
+        from datacody_dagster.cli.progress import rows_progress
         from datacody_dagster.compiler import compile_project
-        from datacody_dagster.progress import rows_progress
 
         started = time.monotonic()
         project = compile_project(project_dir)

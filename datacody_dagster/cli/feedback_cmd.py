@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.checks.selection import select_nodes
         from datacody_dagster.compiler import compile_project
         from datacody_dagster.errors import DatacodyError, Diagnostic
-        from datacody_dagster.runtime.instance import project_instance
+        from datacody_dagster.instance import project_instance
 
         if false_alarm == confirmed:
             raise DatacodyError(

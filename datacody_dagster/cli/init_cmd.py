@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         root = directory.resolve()
         root.mkdir(parents=True, exist_ok=True)
         written = create_project(root, with_example=example)
-        from datacody_dagster.runtime.instance import ensure_instance_home
+        from datacody_dagster.instance import ensure_instance_home
 
         # `dagster dev` needs the instance folder (and its pools, run monitoring) at once.
         home = root / ".dagster_home"

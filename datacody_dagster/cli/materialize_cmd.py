@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         Assets whose code, checks, input data and output are unchanged since their last
         materialization are not rebuilt: their row says `up to date`.
         """
+        from datacody_dagster.cli.asset_progress import progress_for
         from datacody_dagster.envs.recovery import recover_at
         from datacody_dagster.runtime.materialize import materialize_project
 
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
         summary = materialize_project(
             project_dir.resolve(),
             select,
-            show_progress=not quiet,
+            progress_for=lambda names: progress_for(names, not quiet),
             verbose=verbose,
             force=force,
             wait_timeout_s=wait_timeout,

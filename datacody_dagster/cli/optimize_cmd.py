@@ -23,11 +23,11 @@ def optimize(
     assets. Nothing is applied: see `datacody proposals apply ID`.
     """
     from datacody_dagster.compiler import compile_project
+    from datacody_dagster.instance import project_instance
     from datacody_dagster.optimizer.model import describe_patch
     from datacody_dagster.optimizer.observations import proposal_observation
     from datacody_dagster.optimizer.service import evaluate, record_new, store_for
     from datacody_dagster.resources.llm import LlmResource
-    from datacody_dagster.runtime.instance import project_instance
 
     project = compile_project(project_dir)
     instance = project_instance(project.root)

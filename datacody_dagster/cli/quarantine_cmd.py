@@ -87,7 +87,7 @@ def show(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> 
 @handle_errors
 def publish(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> None:
     """Publish a candidate despite its failed checks (recorded as a forced publish)."""
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
     from datacody_dagster.runtime.quarantine import publish_entry
 
     project = _project(project_dir)

@@ -25,7 +25,7 @@ def scaffold(
     """Profile FILE with DuckDB and write a spec: types, materialization, partitioning, checks."""
     from datacody_dagster.assistant.scaffold import SCAFFOLD_PHASES
     from datacody_dagster.assistant.scaffold import scaffold as run
-    from datacody_dagster.progress import rows_progress
+    from datacody_dagster.cli.progress import rows_progress
 
     progress = rows_progress(f"scaffolding {file.name}", SCAFFOLD_PHASES, not quiet, console)
     with progress or contextlib.nullcontext():

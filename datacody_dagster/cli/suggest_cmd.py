@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.checks.selection import select_nodes
         from datacody_dagster.checks.suggest import suggest_checks, suggestions_yaml, write_suggestions
         from datacody_dagster.compiler import compile_project
-        from datacody_dagster.runtime.instance import project_instance
+        from datacody_dagster.instance import project_instance
 
         project = compile_project(project_dir)
         node = select_nodes(project, [asset])[0]

@@ -18,8 +18,8 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress; print o
 @handle_errors
 def push(project_dir: ProjectDir = Path("."), quiet: Quiet = False) -> None:
     """Push every recorded version (not only the current ones) to the remote."""
+    from datacody_dagster.cli.progress import spinner
     from datacody_dagster.config import load_settings
-    from datacody_dagster.progress import spinner
     from datacody_dagster.versioning.remote import push_versions
 
     root = project_dir.resolve()
@@ -43,8 +43,8 @@ def pull(
     quiet: Quiet = False,
 ) -> None:
     """`dvc pull` the current outputs; with --all-versions fetch every historical version too."""
+    from datacody_dagster.cli.progress import spinner
     from datacody_dagster.config import load_settings
-    from datacody_dagster.progress import spinner
     from datacody_dagster.versioning.remote import fetch_versions, pull_current
 
     root = project_dir.resolve()
@@ -55,7 +55,7 @@ def pull(
         console.print(f"[green]pulled[/green] {result.transferred} object(s) for the current outputs")
     if all_versions:
         from datacody_dagster.compiler import compile_project
-        from datacody_dagster.runtime.instance import project_instance
+        from datacody_dagster.instance import project_instance
         from datacody_dagster.versioning.assets import resolve_asset
         from datacody_dagster.versioning.history import asset_history
 

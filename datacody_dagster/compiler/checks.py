@@ -7,16 +7,22 @@ is one composite-key check. Column-level checks get their column filled in.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
 from datacody_dagster.errors import Location
 from datacody_dagster.spec import CheckEntry
-from datacody_dagster.spec.check_args import ColumnsArgs
+from datacody_dagster.spec import check_args as a
+from datacody_dagster.spec.check_args import (
+    CheckArgs,
+    ColumnsArgs,
+    ExpressionArgs,
+    SchemaArgs,
+    SqlArgs,
+)
 from datacody_dagster.spec.check_kinds import kind_info
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
@@ -31,20 +37,36 @@ class PlannedCheck:
     asset: str
     name: str
     kind: str
-    args: dict[str, Any] = field(hash=False)
+    args: CheckArgs = field(hash=False)
+    """The kind's typed argument model (the registry's `args`), defaults filled in. A mapping
+    given here (tests, hand-built checks) becomes that model as it is, unvalidated."""
     severity: str
     description: str
     location: Location | None = None
     schedule: str | None = None  # cron of a schedule that runs this check alone
 
+    def __post_init__(self) -> None:
+        if isinstance(self.args, Mapping):
+            # Planned data is trusted as it is (tests probe quoting with names the spec rejects).
+            data = dict(self.args)
+            model = kind_info(self.kind).args
+            if model is ColumnsArgs and not data.get("columns") and data.get("column"):
+                data["columns"] = [data["column"]]
+            object.__setattr__(self, "args", model.model_construct(**data))
+
     @property
     def blocking(self) -> bool:
         return self.severity == "error"
 
-    @cached_property
+    @property
+    def arg_dict(self) -> dict[str, Any]:
+        """The arguments as plain data (unset fields left out): fingerprints, caches, JSON."""
+        return self.args.as_dict()
+
+    @property
     def params(self) -> BaseModel:
-        """The arguments as the kind's typed model (the registry's `args`), defaults filled in."""
-        return kind_info(self.kind).args.model_validate(self.args)
+        """The typed arguments (same as ``args``)."""
+        return self.args
 
     def params_as(self, model: type[ArgsT]) -> ArgsT:
         """The typed arguments, for code that handles one kind: ``check.params_as(FreshnessArgs)``."""
@@ -54,10 +76,16 @@ class PlannedCheck:
         return params
 
     @property
+    def column(self) -> str | None:
+        """The one column a column-level check judges (None for table-level kinds)."""
+        column: str | None = getattr(self.args, "column", None)
+        return column
+
+    @property
     def columns(self) -> list[str]:
         """The columns the check judges, each once (`not_null` plans both `column` and `columns`)."""
-        cols = self.args.get("columns") or []
-        col = self.args.get("column")
+        cols = getattr(self.args, "columns", None) or []
+        col = getattr(self.args, "column", None)
         return list(dict.fromkeys([*cols, *([col] if col else [])]))
 
 
@@ -89,66 +117,67 @@ def _slug(text: str) -> str:
     return _SLUG.sub("_", text).strip("_").lower()[:60] or "check"
 
 
-def _describe(kind: str, args: dict[str, Any]) -> str:
-    col = args.get("column")
-    cols = ", ".join(args.get("columns") or [])
-    match kind:
-        case "not_null":
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _describe(kind: str, args: CheckArgs) -> str:
+    col = getattr(args, "column", None)
+    match args:
+        case ColumnsArgs(columns=cols) if kind == "unique":
+            return f"({', '.join(cols)}) has no repeated value" if len(cols) > 1 else f"`{cols[0]}` is unique"
+        case ColumnsArgs():
             return f"`{col}` is never null"
-        case "unique":
-            return f"({cols}) has no repeated value" if len(args["columns"]) > 1 else f"`{cols}` is unique"
-        case "accepted_values":
-            return f"`{col}` is one of {args['values']}"
-        case "range":
-            return f"`{col}` lies in [{args.get('min', '-inf')}, {args.get('max', 'inf')}]"
-        case "regex":
-            return f"`{col}` matches /{args['pattern']}/"
-        case "relationships":
-            return f"every `{col}` exists in {args['to']}.{args['field']}"
-        case "row_count":
-            return f"row count in [{args.get('min', 0)}, {args.get('max', 'inf')}]"
-        case "freshness":
-            return f"newest `{col}` is at most {args['max_age']} old"
-        case "expression":
-            return f"every row satisfies: {args['expression']}"
-        case "sql":
+        case a.AcceptedValuesArgs():
+            return f"`{col}` is one of {args.values}"
+        case a.RangeArgs():
+            return f"`{col}` lies in [{_or(args.min, '-inf')}, {_or(args.max, 'inf')}]"
+        case a.RegexArgs():
+            return f"`{col}` matches /{args.pattern}/"
+        case a.RelationshipsArgs():
+            return f"every `{col}` exists in {args.to}.{args.field}"
+        case a.RowCountArgs():
+            return f"row count in [{_or(args.min, 0)}, {_or(args.max, 'inf')}]"
+        case a.FreshnessArgs():
+            return f"newest `{col}` is at most {args.max_age} old"
+        case ExpressionArgs():
+            return f"every row satisfies: {args.expression}"
+        case SqlArgs():
             return "custom SQL returns no failing rows"
-        case "schema":
-            return "columns and types match: " + ", ".join(
-                f"{k} {v}" for k, v in args["columns_types"].items()
-            )
-        case "drift":
+        case SchemaArgs():
+            return "columns and types match: " + ", ".join(f"{k} {v}" for k, v in args.columns_types.items())
+        case a.DriftArgs():
             return f"`{col}` distribution stays close to the previous materialization"
-        case "row_count_anomaly":
+        case a.RowCountAnomalyArgs():
             return "row count is in line with recent history"
-        case "null_fraction":
-            return f"at most {args['max']:.2%} of `{col}` is null"
-        case "distribution":
-            return f"{', '.join(args['metrics'])} of `{col}` stay in line with history"
-        case "pii":
+        case a.NullFractionArgs():
+            return f"at most {args.max:.2%} of `{col}` is null"
+        case a.DistributionArgs():
+            return f"{', '.join(args.metrics)} of `{col}` stay in line with history"
+        case a.ScanArgs() if kind == "pii":
             return "no personal data (emails, phones, cards, IBANs) in text columns"
-        case "secrets":
+        case a.ScanArgs():
             return "no secrets (API keys, tokens, private keys, passwords) in text columns"
-        case "duplicates":
+        case a.DuplicatesArgs():
             return f"duplicate rate of `{col}` is acceptable"
     return kind
 
 
-def _args_for(kind: str, value: Any, column: str | None) -> dict[str, Any]:
+def _args_for(kind: str, value: Any, column: str | None) -> CheckArgs:
     if kind == "expression":
         from datacody_dagster.compiler.sql_safety import render_predicate
 
-        return {"expression": render_predicate(value)}  # re-rendered by sqlglot, never pasted
+        return ExpressionArgs(expression=render_predicate(value))  # re-rendered by sqlglot, never pasted
     if kind == "sql":
-        return {"sql": value}
+        return SqlArgs(sql=value)
     if kind == "schema":
-        return {"columns_types": dict(value)}
-    if hasattr(value, "model_dump"):
-        args = {k: v for k, v in value.model_dump().items() if v is not None}
-        if column and "column" in type(value).model_fields and not args.get("column"):
-            args["column"] = column
-        return args
-    return {}
+        return SchemaArgs(columns_types=dict(value))
+    model = kind_info(kind).args
+    if not isinstance(value, model):
+        return cast("CheckArgs", model())
+    if column and "column" in type(value).model_fields and not getattr(value, "column", None):
+        return cast("CheckArgs", value.model_copy(update={"column": column}))
+    return cast("CheckArgs", value)
 
 
 def plan_checks(
@@ -159,7 +188,7 @@ def plan_checks(
     out: list[PlannedCheck] = []
     names: set[str] = set()
 
-    def add(kind: str, args: dict[str, Any], entry: CheckEntry, loc: Location | None, suffix: str) -> None:
+    def add(kind: str, args: CheckArgs, entry: CheckEntry, loc: Location | None, suffix: str) -> None:
         base = entry.name or (f"{kind}_{suffix}" if suffix else kind)
         name = _slug(base)
         n = 2
@@ -184,12 +213,12 @@ def plan_checks(
         kind = entry.kind
         if kind == "not_null":
             for col in _columns_of(entry.value, implied):
-                add(kind, {"column": col, "columns": [col]}, entry, loc, col)
+                add(kind, ColumnsArgs(column=col, columns=[col]), entry, loc, col)
         elif kind == "unique":
             cols = _columns_of(entry.value, implied)
-            add(kind, {"columns": cols}, entry, loc, "__".join(cols))
+            add(kind, ColumnsArgs(columns=cols), entry, loc, "__".join(cols))
         else:
             args = _args_for(kind, entry.value, implied)
-            column = args.get("column")
+            column = getattr(args, "column", None)
             add(kind, args, entry, loc, _slug(str(column)) if column else "")
     return out

@@ -19,10 +19,11 @@ from typing import Any, NamedTuple
 
 import yaml as pyyaml
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 
 from datacody_dagster import errors
 from datacody_dagster.errors import Diagnostic, Location
+from datacody_dagster.roundtrip_yaml import flow_style as flow_style
+from datacody_dagster.roundtrip_yaml import yaml_loader as yaml_loader
 from datacody_dagster.spec import SpecFile
 from datacody_dagster.spec.checks import CHECK_KINDS
 
@@ -68,28 +69,6 @@ class ParsedFile:
         if pos.block_scalar:
             return Location(self.display_path, pos.value_line + 2, pos.key_col + 3)
         return Location(self.display_path, pos.value_line + 1, pos.value_col + 1)
-
-
-def yaml_loader() -> YAML:
-    """Round-trip loader: keeps comments and layout (used by the writers of spec files)."""
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    return yaml
-
-
-def flow_style(value: Any) -> Any:
-    """Short mappings and lists in flow style ({a: 1}, [x, y]), as people write them in specs."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(value, dict):
-        mapping = CommentedMap((k, flow_style(v)) for k, v in value.items())
-        mapping.fa.set_flow_style()
-        return mapping
-    if isinstance(value, list):
-        seq = CommentedSeq(flow_style(v) for v in value)
-        seq.fa.set_flow_style()
-        return seq
-    return value
 
 
 class _SpecLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]

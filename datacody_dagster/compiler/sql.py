@@ -33,7 +33,8 @@ _TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>")
 
 @dataclass(frozen=True)
 class SqlProblem:
-    """A SQL error with a 1-based line/col inside the SQL text (0 when unknown)."""
+    """A problem in spec SQL or text (a query, a predicate, Jinja) at a 1-based line/col inside
+    the text (0 when unknown)."""
 
     message: str
     line: int = 0

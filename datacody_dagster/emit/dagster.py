@@ -12,6 +12,7 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.spec.check_args import RelationshipsArgs
 
 WRITER_TAG = "datacody/writer"
 DUCKDB_POOL = "datacody_duckdb"
@@ -98,7 +99,7 @@ def asset_spec_for(project: CompiledProject, node: Node) -> dg.AssetSpec:
 
 def check_spec_for(check: PlannedCheck) -> dg.AssetCheckSpec:
     """An AssetCheckSpec; error severity is blocking (downstream does not run on bad data)."""
-    extra = [asset_key(check.args["to"])] if check.kind == "relationships" else []
+    extra = [asset_key(check.args.to)] if isinstance(check.args, RelationshipsArgs) else []
     return dg.AssetCheckSpec(
         name=check.name,
         asset=asset_key(check.asset),

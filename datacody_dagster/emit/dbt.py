@@ -14,7 +14,9 @@ import yaml
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler import sql as sqlmod
+from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.spec.check_args import AcceptedValuesArgs, ColumnsArgs, RelationshipsArgs
 from datacody_dagster.spec.check_kinds import kind_info
 
 GENERATED_DIR = "models/datacody"
@@ -176,12 +178,14 @@ def _column_yaml(project: CompiledProject, node: Node) -> list[dict[str, Any]]:
     for name, typ in node.column_types.items():
         cols.setdefault(name, {"name": name})["data_type"] = typ
     for check in node.checks:
-        test = _dbt_test(project, check.kind, check.args)
-        if test is None or (not check.args.get("column") and check.kind != "unique"):
+        test = _dbt_test(project, check)
+        column = getattr(check.args, "column", None)
+        if test is None or (not column and check.kind != "unique"):
             continue
-        col = check.args.get("column") or check.args["columns"][0]
-        if check.kind == "unique" and len(check.args["columns"]) != 1:
+        key = check.args.columns if isinstance(check.args, ColumnsArgs) else []
+        if check.kind == "unique" and len(key) != 1:
             continue
+        col = column or key[0]
         entry = cols.setdefault(col, {"name": col})
         entry.setdefault("data_tests", []).append(
             test if check.severity == "error" else _with_severity(test, "warn")
@@ -196,18 +200,17 @@ def _with_severity(test: Any, severity: str) -> dict[str, Any]:
     return {name: {**args, "config": {"severity": severity}}}
 
 
-def _dbt_test(project: CompiledProject, kind: str, args: dict[str, Any]) -> Any:
+def _dbt_test(project: CompiledProject, check: PlannedCheck) -> Any:
     """dbt's built-in generic test for a check kind, when dbt has one."""
-    match kind_info(kind).dbt_test:
-        case "not_null" | "unique" as test:
+    args = check.args
+    match kind_info(check.kind).dbt_test, args:
+        case "not_null" | "unique" as test, _:
             return test
-        case "accepted_values":
-            return {"accepted_values": {"arguments": {"values": _escape_strings(list(args["values"]))}}}
-        case "relationships":
+        case "accepted_values", AcceptedValuesArgs():
+            return {"accepted_values": {"arguments": {"values": _escape_strings(list(args.values))}}}
+        case "relationships", RelationshipsArgs():
             return {
-                "relationships": {
-                    "arguments": {"to": _relation_jinja(project, args["to"]), "field": args["field"]}
-                }
+                "relationships": {"arguments": {"to": _relation_jinja(project, args.to), "field": args.field}}
             }
     return None
 

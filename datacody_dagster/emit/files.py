@@ -37,8 +37,18 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+_SYNCED: dict[Path, CompiledProject] = {}
+"""Per dbt folder, the compiled project whose files this process wrote last. Headless materialize
+syncs before the run and its dbt step syncs again (the step must, under `dagster dev`): with the
+same compiled project in the same process, the second sync has nothing to do."""
+
+
 def sync_generated_files(project: CompiledProject, check_only: bool = False) -> WriteReport:
-    """Write the dbt files of the plan (or, with ``check_only``, report what is stale)."""
+    """Write the dbt files of the plan (or, with ``check_only``, report what is stale).
+
+    A second sync of the same compiled project in this process writes nothing and returns an
+    empty report (compile a new project to pick up spec changes).
+    """
     dbt_dir = project.root / project.settings.dbt_project_dir
     report = WriteReport()
     if not check_only:
@@ -47,6 +57,8 @@ def sync_generated_files(project: CompiledProject, check_only: bool = False) -> 
             if not target.exists():
                 atomic_write_text(target, text)
     require_confined_profile(project.root, dbt_dir, project.settings.dbt_project_dir)
+    if not check_only and _SYNCED.get(dbt_dir) is project:
+        return report
     wanted = {**emit_dbt_files(project), **emit_semantic_files(project)}
     for rel, text in sorted(wanted.items()):
         target = dbt_dir / rel
@@ -69,4 +81,6 @@ def sync_generated_files(project: CompiledProject, check_only: bool = False) -> 
                 report.removed.append(f"{project.settings.dbt_project_dir}/{rel}")
                 if not check_only:
                     path.unlink()
+    if not check_only:
+        _SYNCED[dbt_dir] = project
     return report

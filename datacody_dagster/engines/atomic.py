@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.temp_names import temp_name
+
+if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
+    import pyarrow as pa
 
 
 def temp_sibling(path: Path, kind: str = "tmp") -> Path:
@@ -48,3 +52,37 @@ def place(tmp: Path, dest: Path) -> None:
 def discard(tmp: Path) -> None:
     """Remove a temp file or folder after a failed write."""
     remove(tmp)
+
+
+def temp_path_beside(path: Path) -> Path:
+    """A fresh temp name in the target's folder (same filesystem, so rename is atomic).
+
+    The name carries the writer's pid, so the next run's recovery removes the leftovers of a
+    killed writer at once.
+    """
+    return temp_sibling(path)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file via a temp file and rename: readers never see half a file."""
+    tmp = temp_path_beside(path)
+    try:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def copy_query_to_parquet_atomic(con: Any, query: str, path: Path) -> None:
+    """Run ``query`` on a DuckDB connection and store its result atomically at ``path``."""
+    tmp = temp_path_beside(path)
+    try:
+        literal = str(tmp).replace("'", "''")
+        con.execute(f"copy ({query}) to '{literal}' (format parquet, compression zstd)")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -156,7 +156,7 @@ def produce_output(project: CompiledProject, node: Node) -> None:
 def unique_key(node: Node) -> tuple[str, ...] | None:
     """The diff key of an asset: its first `unique` check, its incremental key, or a key its SQL
     makes unique (GROUP BY columns)."""
-    unique = next((tuple(c.args["columns"]) for c in node.checks if c.kind == "unique"), None)
+    unique = next((tuple(c.columns) for c in node.checks if c.kind == "unique"), None)
     proven = node.proven_unique_keys[0] if node.proven_unique_keys else None
     return unique or node.incremental_key or proven or None
 

@@ -23,10 +23,10 @@ from datacody_dagster import errors
 from datacody_dagster.compiler import diagnose
 from datacody_dagster.compiler.checks import plan_checks
 from datacody_dagster.compiler.index import Entry
-from datacody_dagster.compiler.parse import flow_style, yaml_loader
 from datacody_dagster.compiler.sql import SqlProblem, parse_select
 from datacody_dagster.errors import DatacodyError, Diagnostic, Location, Severity
 from datacody_dagster.optimizer import model as m
+from datacody_dagster.roundtrip_yaml import flow_style, yaml_loader
 from datacody_dagster.spec import CheckEntry
 from datacody_dagster.spec.check_kinds import kind_info
 
@@ -136,7 +136,7 @@ def _check_paths(entry: Entry) -> dict[str, tuple[tuple[str | int, ...], str | N
     for p in planned:
         assert p.location is not None
         keys = tuple(json.loads(p.location.file))
-        out[p.name] = (keys, p.args.get("column"), per_entry[p.location.file] > 1)
+        out[p.name] = (keys, p.column, per_entry[p.location.file] > 1)
     return out
 
 

@@ -1,57 +1,6 @@
-"""The Dagster instance the CLI and the code location share.
+"""Moved to :mod:`datacody_dagster.instance` (checks and versioning read the event log too)."""
 
-``DAGSTER_HOME`` wins when set; otherwise the project keeps its instance (SQLite storage) in
-``<project>/.dagster_home`` so that `datacody materialize`, `history` and `dagster dev`
-(started with DAGSTER_HOME pointing there, as the README shows) see the same event log.
-"""
-
-from __future__ import annotations
-
-import os
-from pathlib import Path
-
-from dagster import DagsterInstance
-
-DAGSTER_YAML = """\
-# Dagster instance of this project (SQLite event log, local compute logs).
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 4
-  pools:
-    # One writer per DuckDB file across runs (the dbt step sits in the datacody_duckdb pool).
-    default_limit: 1
-# Under `dagster dev`, runs stuck starting or canceling are failed and their slots freed.
-# (`datacody materialize` also fails runs of this instance whose process is gone.)
-run_monitoring:
-  enabled: true
-  start_timeout_seconds: 180
-  cancel_timeout_seconds: 180
-  poll_interval_seconds: 30
-  free_slots_after_run_end_seconds: 30
-"""
-
-
-def ensure_instance_home(home: Path) -> Path:
-    """Create the instance folder with its dagster.yaml (an existing file is kept)."""
-    from datacody_dagster.emit.files import atomic_write_text
-
-    home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        atomic_write_text(cfg, DAGSTER_YAML)
-    return home
-
-
-def project_dagster_home(root: Path) -> Path:
-    """$DAGSTER_HOME when set (created when missing), else ``<project>/.dagster_home``."""
-    env = os.environ.get("DAGSTER_HOME")
-    return ensure_instance_home(Path(env) if env else root / ".dagster_home")
-
-
-def project_instance(root: Path) -> DagsterInstance:
-    """A persistent instance for the project (never an ephemeral one: history must survive)."""
-    home = project_dagster_home(root)
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    return DagsterInstance.from_config(str(home))
+from datacody_dagster.instance import DAGSTER_YAML as DAGSTER_YAML
+from datacody_dagster.instance import ensure_instance_home as ensure_instance_home
+from datacody_dagster.instance import project_dagster_home as project_dagster_home
+from datacody_dagster.instance import project_instance as project_instance

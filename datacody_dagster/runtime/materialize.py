@@ -17,8 +17,8 @@ from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.dead_runs import run_tags
+from datacody_dagster.runtime.events import ProgressFactory, instance_listener
 from datacody_dagster.runtime.instance import project_instance
-from datacody_dagster.runtime.progress import instance_listener, progress_for
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide
 
@@ -104,7 +104,7 @@ def _before_run(
 def materialize_project(
     root: Path,
     select: str | None = None,
-    show_progress: bool = False,
+    progress_for: ProgressFactory | None = None,
     verbose: bool = False,
     force: bool = False,
     wait_timeout_s: float = 600.0,
@@ -120,13 +120,14 @@ def materialize_project(
     run waits up to ``wait_timeout_s`` before failing with that explanation.
     ``accept_schema_change``: sources may change their columns in this run (see
     ``runtime/source_contract.py``).
+    ``progress_for(names)``: a watcher told every event of the run (the CLI draws progress).
     """
-    from datacody_dagster.definitions import build_definitions
+    from datacody_dagster.runtime.code_location import run_definitions
 
     started = time.monotonic()
     project = compile_project(root)
     sync_generated_files(project)
-    defs = build_definitions(project)
+    defs = run_definitions(project)
     instance = project_instance(project.root)
     assets = list(defs.assets or [])
     try:
@@ -173,7 +174,7 @@ def materialize_project(
         from datacody_dagster.versioning import ensure_dvc_repo
 
         ensure_dvc_repo(project.root, project.settings.dvc)
-    progress = progress_for(names, show_progress and not verbose)
+    progress = progress_for(names) if progress_for is not None and not verbose else None
     with contextlib.ExitStack() as stack:
         if progress is not None:
             stack.enter_context(progress)

@@ -2,108 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.engines.atomic import copy_query_to_parquet_atomic as copy_query_to_parquet_atomic
+from datacody_dagster.engines.atomic import temp_path_beside as temp_path_beside
+from datacody_dagster.engines.atomic import write_parquet_atomic as write_parquet_atomic
+from datacody_dagster.engines.relations import DB_ALIAS as DB_ALIAS
+from datacody_dagster.engines.relations import connect_for_reading as connect_for_reading
+from datacody_dagster.engines.relations import read_table as read_table
+from datacody_dagster.engines.relations import relation_for as relation_for
+from datacody_dagster.engines.relations import sql_string as sql_string
 
 if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
     import pyarrow as pa
 
 PREVIEW_ROWS = 5
-
-
-def temp_path_beside(path: Path) -> Path:
-    """A fresh temp name in the target's folder (same filesystem, so rename is atomic).
-
-    The name carries the writer's pid, so the next run's recovery removes the leftovers of a
-    killed writer at once.
-    """
-    from datacody_dagster.engines.atomic import temp_sibling
-
-    return temp_sibling(path)
-
-
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file via a temp file and rename: readers never see half a file."""
-    tmp = temp_path_beside(path)
-    try:
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def copy_query_to_parquet_atomic(con: Any, query: str, path: Path) -> None:
-    """Run ``query`` on a DuckDB connection and store its result atomically at ``path``."""
-    tmp = temp_path_beside(path)
-    try:
-        literal = str(tmp).replace("'", "''")
-        con.execute(f"copy ({query}) to '{literal}' (format parquet, compression zstd)")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-DB_ALIAS = "datacody_db"
-"""Name under which the project's DuckDB file is attached (read-only) by readers."""
-
-
-def relation_for(project: CompiledProject, node: Node, path: Path | None = None) -> str:
-    """DuckDB SQL reading a node's current data (or, with ``path``, a staged candidate).
-
-    Views live in the project's DuckDB file; partitioned outputs are folders of Parquet; a
-    source not loaded into the warehouse yet is read from its raw file.
-    """
-    if path is not None:
-        if path.is_dir():
-            return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
-        return f"read_parquet({sql_string(str(path))})"
-    if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
-        return f'{DB_ALIAS}.main."{node.name}"'
-    path = project.output_path(node)
-    if node.partition_by or path.is_dir():
-        return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
-    if node.is_source and not path.exists():
-        from datacody_dagster.emit.dbt import source_read_sql
-
-        return source_read_sql(project, node, str(project.root) + "/")
-    return f"read_parquet({sql_string(str(path))})"
-
-
-def connect_for_reading(project: CompiledProject, attach: bool = True) -> Any:
-    """In-memory DuckDB with the project's database attached read-only (for views).
-
-    ``attach=False`` skips the attachment when only Parquet files are read (it opens the file).
-    """
-    import duckdb
-
-    con = duckdb.connect()
-    # Views created by dbt read files by paths relative to the dbt project (dbt's cwd).
-    dbt_dir = project.root / project.settings.dbt_project_dir
-    con.execute(f"set file_search_path = {sql_string(str(dbt_dir))}")
-    db = project.root / project.settings.duckdb_path
-    if attach and db.exists():
-        con.execute(f"attach {sql_string(str(db))} as {DB_ALIAS} (read_only)")
-    return con
-
-
-def read_table(project: CompiledProject, node: Node) -> pa.Table:
-    con = connect_for_reading(project)
-    try:
-        return con.sql(f"select * from {relation_for(project, node)}").to_arrow_table()
-    finally:
-        con.close()
 
 
 def _preview_markdown(table: pa.Table) -> str:

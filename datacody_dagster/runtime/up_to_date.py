@@ -41,7 +41,7 @@ class Verdict:
 def checks_version(node: Node) -> str:
     """A digest of the node's checks: changing a check re-evaluates it (with a rebuild)."""
     items = sorted(
-        (c.name, c.kind, c.severity, json.dumps(c.args, sort_keys=True, default=str)) for c in node.checks
+        (c.name, c.kind, c.severity, json.dumps(c.arg_dict, sort_keys=True, default=str)) for c in node.checks
     )
     return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
 

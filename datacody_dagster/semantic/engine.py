@@ -9,8 +9,8 @@ from typing import Any
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.semantic import SemanticLayer
 from datacody_dagster.emit.semantic import TIME_SPINE_SQL
+from datacody_dagster.engines.relations import connect_for_reading, relation_for
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.runtime.outputs import connect_for_reading, relation_for
 from datacody_dagster.semantic.manifest import load_semantic_manifest
 
 

@@ -17,7 +17,7 @@ from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 def write_export(project: CompiledProject, node: Node, staged: Path) -> str:
     """Run the export's query on the warehouse's current outputs, write it to ``staged``;
     return MetricFlow's SQL."""
-    from datacody_dagster.runtime.outputs import write_parquet_atomic
+    from datacody_dagster.engines.atomic import write_parquet_atomic
     from datacody_dagster.semantic.engine import open_engine
     from datacody_dagster.semantic.query import MetricQuery, query_table
 

@@ -7,7 +7,7 @@ rates), so `validate` reports a bad argument at its line instead of the check fa
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,6 +19,25 @@ _COLUMN = "Column to check (implied under `columns:`)."
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The arguments as plain data without unset (None) fields: fingerprints, caches, JSON."""
+        return self.model_dump(exclude_none=True)
+
+    # Mapping-style reads for readers not yet moved to attributes (`check.args.min` is the typed
+    # form: a typo there is a mypy error, here a silent default). A None field reads as missing.
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None) if key in type(self).model_fields else None
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def keys(self) -> list[str]:
+        return list(self.as_dict())
 
 
 def _ordered(low: float | None, high: float | None) -> None:
@@ -175,8 +194,16 @@ class DuplicatesArgs(_Args):
 class ColumnsArgs(_Args):
     """`not_null` (one column per planned check) and `unique` (a key of one or more columns)."""
 
-    columns: list[str]
+    columns: list[str] = Field(default_factory=list)
     column: Name | None = None
+
+    @model_validator(mode="after")
+    def _key(self) -> ColumnsArgs:
+        if not self.columns and self.column:
+            object.__setattr__(self, "columns", [self.column])
+        if not self.columns:
+            raise ValueError("name a column or a list of columns")
+        return self
 
 
 class ExpressionArgs(_Args):
@@ -189,3 +216,24 @@ class SqlArgs(_Args):
 
 class SchemaArgs(_Args):
     columns_types: dict[str, str] = Field(description="Expected columns and their types.")
+
+
+CheckArgs = (
+    AcceptedValuesArgs
+    | RangeArgs
+    | RegexArgs
+    | RelationshipsArgs
+    | RowCountArgs
+    | FreshnessArgs
+    | DriftArgs
+    | RowCountAnomalyArgs
+    | DistributionArgs
+    | NullFractionArgs
+    | ScanArgs
+    | DuplicatesArgs
+    | ColumnsArgs
+    | ExpressionArgs
+    | SqlArgs
+    | SchemaArgs
+)
+"""The typed arguments of any planned check (`PlannedCheck.args`)."""

@@ -52,9 +52,10 @@ class CheckKind:
     """Failing values from the sample are appended to the failure reason."""
     likely_cause: str = "unknown"
 
-    def failure_reason(self, args: dict[str, Any]) -> str:
+    def failure_reason(self, args: BaseModel | dict[str, Any]) -> str:
         """The one-line reason of a failure (stable: repeated failures are grouped by it)."""
-        return self.fails_as.format_map(_Missing(args))
+        plain = args.model_dump(exclude_none=True) if isinstance(args, BaseModel) else args
+        return self.fails_as.format_map(_Missing(plain))
 
     @property
     def bare_value(self) -> Any:

@@ -42,7 +42,7 @@ def resolve_asset(project: CompiledProject, name: str) -> VersionedAsset:
                 "set `materialized: table` to store and version it",
             )
         )
-    unique = next((tuple(c.args["columns"]) for c in node.checks if c.kind == "unique"), None)
+    unique = next((tuple(c.columns) for c in node.checks if c.kind == "unique"), None)
     return VersionedAsset(
         name=name,
         key=asset_key(name),

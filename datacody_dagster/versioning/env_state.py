@@ -136,7 +136,7 @@ def _canon(value: Any) -> str:
 
 def meta_hash(node: Node) -> str:
     """Hash of a node's metadata: edits here never need a rebuild."""
-    checks = [(c.name, c.kind, c.args, c.severity) for c in node.checks]
+    checks = [(c.name, c.kind, c.arg_dict, c.severity) for c in node.checks]
     return _canon(
         [
             node.description,

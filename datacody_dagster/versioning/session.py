@@ -25,7 +25,7 @@ class AssetVersions:
 
 def open_asset_versions(root: Path, name: str) -> AssetVersions:
     from datacody_dagster.compiler import compile_project
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
 
     project = compile_project(root)
     asset = resolve_asset(project, name)

@@ -76,7 +76,7 @@ def test_asset_check_result_and_spec(tmp_path: Path) -> None:
     assert res.metadata["failing_rows"].value == 2
     assert res.metadata["failing_fraction"].value == round(2 / 100, 6)
     assert res.metadata["reused"].value is False
-    assert "select" in res.metadata["query"].value
+    assert "select" in res.metadata["query"].value.lower()
     assert res.metadata["sample"].value == [{"a": 1, "n": 2}]
     assert "| a | n |" in res.metadata["sample_table"].value
     warn = to_asset_check_result(outs[1])

@@ -123,3 +123,18 @@ def test_emitted_project_runs_standalone_dbt_build(tmp_path: Path, example_proje
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "ERROR=0" in proc.stdout
     assert (root / "data/warehouse/marts/daily_delay_by_carrier.parquet").exists()
+
+
+def test_a_compiled_project_is_synced_once_per_process(tmp_path: Path) -> None:
+    # Headless materialize syncs before the run and the dbt step again: the second is a no-op.
+    write_project(tmp_path, {"shop.yaml": "assets:\n  a:\n    sql: select 1 as x\n"}, dvc=False)
+    project = compile_project(tmp_path)
+    first = sync_generated_files(project)
+    model = tmp_path / "dbt_project" / "models" / "datacody" / "shop" / "a.sql"
+    assert model.exists() and any(w.endswith("a.sql") for w in first.written)
+    model.unlink()
+    assert sync_generated_files(project).stale == []  # same compiled project: nothing redone
+    assert not model.exists()
+    assert sync_generated_files(project, check_only=True).stale  # --check still reads the disk
+    again = sync_generated_files(compile_project(tmp_path))  # a new compile writes what is missing
+    assert model.exists() and any(w.endswith("a.sql") for w in again.written)

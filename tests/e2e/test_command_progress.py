@@ -13,8 +13,8 @@ from rich.console import Console
 from datacody_dagster.assistant.scaffold import SCAFFOLD_PHASES, scaffold
 from datacody_dagster.checks.ci import run_project_checks
 from datacody_dagster.checks.selection import select_nodes
+from datacody_dagster.cli.progress import RowProgress, rows_progress, spinner
 from datacody_dagster.compiler import compile_project
-from datacody_dagster.progress import RowProgress, rows_progress, spinner
 from tests.conftest import datacody_bin, write_project
 
 HIDE_CURSOR = "\x1b[?25l"  # rich's live display hides the cursor while it draws

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 from rich.console import Console
 
-from datacody_dagster.runtime.progress import AssetProgress, instance_listener, progress_for
+from datacody_dagster.cli.asset_progress import AssetProgress, progress_for
+from datacody_dagster.runtime.events import instance_listener
 from tests.conftest import datacody_bin, write_project
 
 

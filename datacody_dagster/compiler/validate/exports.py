@@ -18,7 +18,6 @@ from datacody_dagster.compiler.parse import ParsedFile
 from datacody_dagster.compiler.semantic import ExprError, SemanticLayer, UnknownName, name_problem
 from datacody_dagster.compiler.semantic_plan import build_semantic_layer
 from datacody_dagster.compiler.sql_safety import (
-    TextProblem,
     file_function_problem,
     parse_predicate,
     qualified_table_problem,
@@ -181,7 +180,7 @@ def _check_diagnostics(
             continue
         if chk.kind == "expression":
             parsed = parse_predicate(chk.value)
-            if isinstance(parsed, TextProblem):
+            if isinstance(parsed, sqlmod.SqlProblem):
                 diags.append(
                     Diagnostic(
                         errors.UNSAFE_SQL,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datacody_dagster import errors
 from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.index import ProjectIndex
-from datacody_dagster.compiler.sql_safety import TextProblem, parse_predicate
+from datacody_dagster.compiler.sql import SqlProblem
+from datacody_dagster.compiler.sql_safety import parse_predicate
 from datacody_dagster.compiler.validate.walk import entry_checks, text_location
 from datacody_dagster.errors import Diagnostic
 
@@ -19,7 +20,7 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
             path = (entry.section, entry.name, *keys, chk.kind)
             if chk.kind == "expression":
                 parsed = parse_predicate(chk.value)
-                if isinstance(parsed, TextProblem):
+                if isinstance(parsed, SqlProblem):
                     diags.append(
                         Diagnostic(
                             errors.UNSAFE_SQL,

@@ -6,7 +6,8 @@ from pydantic import ValidationError
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import Entry, ProjectIndex
-from datacody_dagster.compiler.sql_safety import TextProblem, parse_predicate
+from datacody_dagster.compiler.sql import SqlProblem
+from datacody_dagster.compiler.sql_safety import parse_predicate
 from datacody_dagster.errors import Diagnostic, Location
 from datacody_dagster.spec import AssetSpecModel
 from datacody_dagster.spec.steps import SHORTHAND, STEP_ARGS, FilterArgs, StepSpecError, parse_step
@@ -20,7 +21,7 @@ def _loc(entry: Entry, *keys: str | int) -> Location:
 def _filter_diagnostics(entry: Entry, i: int, args: FilterArgs) -> list[Diagnostic]:
     """One scalar predicate (no statement, no subquery, no file function): it runs re-rendered."""
     parsed = parse_predicate(args.predicate)
-    if not isinstance(parsed, TextProblem):
+    if not isinstance(parsed, SqlProblem):
         return []
     return [
         Diagnostic(

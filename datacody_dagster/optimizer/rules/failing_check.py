@@ -8,6 +8,7 @@ from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.optimizer.model import Proposal, TuneCheck
 from datacody_dagster.optimizer.rules.base import RuleContext
 from datacody_dagster.optimizer.signals import AssetSignals, CheckSignal
+from datacody_dagster.spec.check_args import RowCountArgs
 from datacody_dagster.spec.check_kinds import TRAINING_KINDS
 
 RULE = "check_keeps_failing"
@@ -18,10 +19,11 @@ def _tuning(
 ) -> tuple[dict[str, Any], str]:
     """New arguments when the observed figures give a threshold, else ({}, reason)."""
     rows = asset.row_counts
-    if check.kind == "row_count" and rows:
-        if check.args.get("min") is not None and min(rows) < check.args["min"]:
+    if isinstance(check.args, RowCountArgs) and rows:
+        bounds = check.args
+        if bounds.min is not None and min(rows) < bounds.min:
             return {"min": min(rows)}, f"observed row counts go down to {min(rows)}"
-        if check.args.get("max") is not None and max(rows) > check.args["max"]:
+        if bounds.max is not None and max(rows) > bounds.max:
             return {"max": max(rows)}, f"observed row counts go up to {max(rows)}"
     if check.kind in TRAINING_KINDS and rows:
         rates = [r.failing_rows / rows[-1] for r in runs if r.failing_rows is not None and rows[-1]]

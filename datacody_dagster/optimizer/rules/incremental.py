@@ -23,7 +23,7 @@ def _key_and_cursor(node: Node) -> tuple[list[str], str | None]:
     key: list[str] = []
     for check in node.checks:
         if check.kind == "unique":
-            key = list(check.args.get("columns") or [])
+            key = list(check.columns)
             break
     columns = list(node.columns or node.column_types)
     if not key:

@@ -1,18 +1,17 @@
-"""Live progress of an in-process Dagster run: one rich bar per asset, fed by the event stream.
+"""Live progress of an in-process Dagster run: one rich bar per asset, fed by the run's events
+(the runtime reports them through ``runtime/events.py``; this module only draws).
 
 Only shown on a terminal; `--quiet`, pipes and CI logs get nothing (the summary table follows).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
 from rich.console import Console
 
-from datacody_dagster.progress import RowProgress, terminal
+from datacody_dagster.cli.progress import RowProgress, terminal
 
 
 class AssetProgress(RowProgress):
@@ -49,26 +48,6 @@ class AssetProgress(RowProgress):
         if named in self.status:
             return [named]
         return [a for a, s in self.status.items() if s in {"pending", "running"}] if step else []
-
-
-@contextlib.contextmanager
-def instance_listener(
-    instance: dg.DagsterInstance, callback: Callable[[dg.DagsterEvent], None]
-) -> Iterator[None]:
-    """Call ``callback`` with every Dagster event this process writes to ``instance``."""
-    original = instance.handle_new_event
-
-    def handle(event: Any, **kwargs: Any) -> None:
-        original(event, **kwargs)
-        if event.dagster_event is not None:
-            with contextlib.suppress(Exception):  # progress must never break a run
-                callback(event.dagster_event)
-
-    instance.handle_new_event = handle  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        del instance.handle_new_event
 
 
 def progress_for(assets: list[str], show: bool, console: Console | None = None) -> AssetProgress | None:

@@ -1,0 +1,70 @@
+"""Where an asset's current data is, as DuckDB SQL, and a connection that can read it.
+
+Checks, the runtime, environments and the semantic layer all read outputs through here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.compiler.plan import Node
+
+if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
+    import pyarrow as pa
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+DB_ALIAS = "datacody_db"
+"""Name under which the project's DuckDB file is attached (read-only) by readers."""
+
+
+def relation_for(project: CompiledProject, node: Node, path: Path | None = None) -> str:
+    """DuckDB SQL reading a node's current data (or, with ``path``, a staged candidate).
+
+    Views live in the project's DuckDB file; partitioned outputs are folders of Parquet; a
+    source not loaded into the warehouse yet is read from its raw file.
+    """
+    if path is not None:
+        if path.is_dir():
+            return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
+        return f"read_parquet({sql_string(str(path))})"
+    if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
+        return f'{DB_ALIAS}.main."{node.name}"'
+    path = project.output_path(node)
+    if node.partition_by or path.is_dir():
+        return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
+    if node.is_source and not path.exists():
+        from datacody_dagster.emit.dbt import source_read_sql
+
+        return source_read_sql(project, node, str(project.root) + "/")
+    return f"read_parquet({sql_string(str(path))})"
+
+
+def connect_for_reading(project: CompiledProject, attach: bool = True) -> Any:
+    """In-memory DuckDB with the project's database attached read-only (for views).
+
+    ``attach=False`` skips the attachment when only Parquet files are read (it opens the file).
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    # Views created by dbt read files by paths relative to the dbt project (dbt's cwd).
+    dbt_dir = project.root / project.settings.dbt_project_dir
+    con.execute(f"set file_search_path = {sql_string(str(dbt_dir))}")
+    db = project.root / project.settings.duckdb_path
+    if attach and db.exists():
+        con.execute(f"attach {sql_string(str(db))} as {DB_ALIAS} (read_only)")
+    return con
+
+
+def read_table(project: CompiledProject, node: Node) -> pa.Table:
+    con = connect_for_reading(project)
+    try:
+        return con.sql(f"select * from {relation_for(project, node)}").to_arrow_table()
+    finally:
+        con.close()
