@@ -76,6 +76,7 @@ def main() -> None:
             "one scan of both tables (floor)": lambda: _scan(old, new),
             "keyed diff (id)": lambda: diff_paths(old, new, ["id"]),
             "multiset diff (no key)": lambda: diff_paths(old, new),
+            "keyed diff, no row changed (old vs old)": lambda: diff_paths(old, old, ["id"]),
         }
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(args.repeats):
