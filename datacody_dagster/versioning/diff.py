@@ -17,6 +17,8 @@ from typing import Any
 from datacody_dagster.versioning.cache import version_files
 
 SAMPLE_ROWS = 10
+# Flag columns of the diff's own tables, named so that no output column (an identifier) clashes.
+ADDED, REMOVED = '"datacody:added"', '"datacody:removed"'
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,8 @@ def _keyed(
     new_cols = "".join(f", n.{_q(c)} as {_q('new:' + c)}" for c in values)
     rh = _q("datacody:row_hash")  # not a column name of a spec (identifiers only)
     con.execute(
-        f"create or replace temp table dj as select {key_cols}, o.{rh} is null as is_added, "
-        f"n.{rh} is null as is_removed{new_cols} "
+        f"create or replace temp table dj as select {key_cols}, o.{rh} is null as {ADDED}, "
+        f"n.{rh} is null as {REMOVED}{new_cols} "
         f"from (select *, {row_hash} as {rh} from new_v) n "
         f"full outer join (select {keys}, {row_hash} as {rh} from old_v) o on {on} "
         f"where o.{rh} is null or n.{rh} is null or o.{rh} <> n.{rh}"
@@ -158,7 +160,7 @@ def _keyed(
     # misses (duplicates on both sides that offset each other, rows unchanged) the asset's
     # blocking `unique` check excludes from published outputs.
     counts = con.execute(
-        "select count(*) filter (where is_added), count(*) filter (where is_removed), count(*) from dj"
+        f"select count(*) filter (where {ADDED}), count(*) filter (where {REMOVED}), count(*) from dj"
     ).fetchall()[0]
     added, removed, candidates = int(counts[0]), int(counts[1]), int(counts[2])
     repeated = _scalar(con, f"select count(*) from (select 1 from dj group by {keys} having count(*) > 1)")
@@ -179,8 +181,8 @@ def _keyed(
         changed=changed,
         key=tuple(key),
         changed_columns=changed_columns,
-        sample_added=_rows(con, f"select {keys} from dj where is_added {page}"),
-        sample_removed=_rows(con, f"select {keys} from dj where is_removed {page}"),
+        sample_added=_rows(con, f"select {keys} from dj where {ADDED} {page}"),
+        sample_removed=_rows(con, f"select {keys} from dj where {REMOVED} {page}"),
         sample_changed=sample_changed,
     )
 
@@ -189,7 +191,7 @@ def _changed_rows(con: Any, key: Sequence[str], values: list[str], retyped: set[
     """Table ``dc``: each changed candidate's key, old and new values, and per column whether it
     differs (exact comparison); candidates whose values are all equal are dropped."""
     picked = ", ".join([*(_q(k) for k in key), *(_q(c) for c in values)])
-    con.execute("create or replace temp table dk as select * from dj where not is_added and not is_removed")
+    con.execute(f"create or replace temp table dk as select * from dj where not {ADDED} and not {REMOVED}")
     semi = " and ".join(f"v.{_q(k)} is not distinct from dk.{_q(k)}" for k in key)
     on = " and ".join(f"o.{_q(k)} is not distinct from n.{_q(k)}" for k in key)
     key_cols = ", ".join(f"n.{_q(k)}" for k in key)

@@ -143,3 +143,13 @@ def test_identical_outputs_have_no_changes(pair: tuple[Path, Path]) -> None:
     old, _ = pair
     d = diff_paths(old, old, ["id"])
     assert d.unchanged and d.rows.changed == 0 and d.rows.sample_changed == []
+
+
+def test_columns_named_like_diff_internals(tmp_path: Path) -> None:
+    """Output columns are identifiers; the diff's own columns are not, so none clash."""
+    other = "0 as dj, 1 as row_hash, 2 as is_removed, 3 as changed"
+    old = _write(tmp_path / "a.parquet", f"select i as is_added, i as rh, {other} from range(5) t(i)")
+    new = _write(tmp_path / "b.parquet", f"select i as is_added, i * 2 as rh, {other} from range(1, 6) t(i)")
+    d = diff_paths(old, new, ["is_added"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 4)
+    assert d.rows.changed_columns == {"rh": 4}
