@@ -121,6 +121,8 @@ def test_composite_key(tmp_path: Path) -> None:
     [
         # duplicated on one side only, rows unchanged: the keyed join would see nothing
         ("(1, 'x'), (1, 'x'), (2, 'y')", "(1, 'x'), (2, 'y')"),
+        # duplicates that offset each other in the matched counts, rows unchanged
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(1, 'x'), (2, 'y'), (2, 'y')"),
         # duplicated on one side, rows changed
         ("(1, 'x'), (1, 'y'), (2, 'z')", "(1, 'x'), (2, 'z')"),
         # duplicated on both sides with different rows
