@@ -67,7 +67,11 @@ def _print(asset: str, v1: str, v2: str, result: object) -> None:
     else:
         console.print(
             f"rows only in {v2}: [green]{r.added:,}[/green], only in {v1}: [red]{r.removed:,}[/red] "
-            "(no unique check on this asset, so changed rows count as removed + added)"
+            + (
+                f"({r.note}, so changed rows count as removed + added)"
+                if r.note
+                else "(no unique check on this asset, so changed rows count as removed + added)"
+            )
         )
     if result.unchanged:
         console.print("[green]no differences[/green]")

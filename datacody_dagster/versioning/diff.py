@@ -10,13 +10,15 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from datacody_dagster.versioning.cache import version_files
 
 SAMPLE_ROWS = 10
+# Flag columns of the diff's own tables, named so that no output column (an identifier) clashes.
+ADDED, REMOVED = '"datacody:added"', '"datacody:removed"'
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class RowChanges:
     sample_added: list[dict[str, Any]] = field(default_factory=list)
     sample_removed: list[dict[str, Any]] = field(default_factory=list)
     sample_changed: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None  # why a requested key was not used
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class VersionDiff:
             },
             "schema": [c.__dict__ for c in self.schema],
             "key": list(r.key) if r.key else None,
+            "note": r.note,
             "rows": {"added": r.added, "removed": r.removed, "changed": r.changed},
             "changed_columns": r.changed_columns,
             "sample": {"added": r.sample_added, "removed": r.sample_removed, "changed": r.sample_changed},
@@ -117,80 +121,114 @@ def _schema_changes(old: dict[str, str], new: dict[str, str]) -> list[ColumnChan
     return changes
 
 
-def _hash(c: str, retyped: set[str]) -> str:
+def _value(c: str, retyped: set[str], alias: str = "") -> str:
     # Retyped columns compare as text: the two types cannot be compared directly.
-    return f"hash({_q(c)}::varchar)" if c in retyped else f"hash({_q(c)})"
+    ref = f"{alias}{_q(c)}"
+    return f"{ref}::varchar" if c in retyped else ref
 
 
-def _keyed(con: Any, key: Sequence[str], values: list[str], retyped: set[str]) -> RowChanges:
-    """One read of each side as (key, per-column hash), one full outer join keeping only the
-    rows that differ; counts and samples come from that small result.
+def _keyed(
+    con: Any, key: Sequence[str], values: list[str], retyped: set[str], old_rows: int, new_rows: int
+) -> RowChanges | None:
+    """Rows matched by key, in two passes; None when the key is not unique on a side.
 
-    64-bit hashes stand for the values, so a changed value is missed only on a hash collision
-    (about 1 in 10^19 per compared cell).
+    Pass 1 reads each side once, hashes each row's values to one 64-bit number, and joins them
+    in one full outer join on the key, keeping only the candidates: keys on one side only, or
+    whose row hashes differ (about 1% of 10M rows in ``bench/diff.py``). The old side is the
+    narrow build side (key, hash); the new side streams through the probe and the candidates keep
+    its values. Pass 2 (only when some row changed) reads the changed candidates' old rows and
+    compares the values exactly, column by column, for the per-column counts and the
+    side-by-side sample. A changed row goes unnoticed only if its old and new values hash alike
+    (about 1 in 10^19 per row).
     """
     keys = ", ".join(_q(k) for k in key)
-    hashes = "".join(f", {_hash(c, retyped)} as h{i}" for i, c in enumerate(values))
+    row_hash = f"hash({', '.join(_value(c, retyped) for c in values)})" if values else "0::ubigint"
     on = " and ".join(f"o.{_q(k)} is not distinct from n.{_q(k)}" for k in key)
-    differs = [f"(o.h{i} <> n.h{i})" for i in range(len(values))]
-    any_diff = " or ".join(differs) or "false"
     key_cols = ", ".join(f"coalesce(o.{_q(k)}, n.{_q(k)}) as {_q(k)}" for k in key)
-    flags = "".join(f", coalesce({d}, false) as f{i}" for i, d in enumerate(differs))
+    # The new side streams through the join's probe with all its columns (only the candidates
+    # keep them); the old side is the narrow build side.
+    new_cols = "".join(f", n.{_q(c)} as {_q('new:' + c)}" for c in values)
+    rh = _q("datacody:row_hash")  # not a column name of a spec (identifiers only)
     con.execute(
-        f"create or replace temp table dj as select {key_cols}, o.p is null as is_added, "
-        f"n.p is null as is_removed{flags} "
-        f"from (select {keys}{hashes}, true as p from old_v) o "
-        f"full outer join (select {keys}{hashes}, true as p from new_v) n on {on} "
-        f"where o.p is null or n.p is null or {any_diff}"
+        f"create or replace temp table dj as select {key_cols}, o.{rh} is null as {ADDED}, "
+        f"n.{rh} is null as {REMOVED}{new_cols} "
+        f"from (select *, {row_hash} as {rh} from new_v) n "
+        f"full outer join (select {keys}, {row_hash} as {rh} from old_v) o on {on} "
+        f"where o.{rh} is null or n.{rh} is null or o.{rh} <> n.{rh}"
     )
-    per_col = "".join(f", count(*) filter (where f{i})" for i in range(len(values)))
+    # A duplicated key shows up as a repeated candidate, as unequal matched counts, or (when
+    # duplicates on both sides offset each other's counts) as unequal sums of matched key hashes.
     counts = con.execute(
-        "select count(*) filter (where is_added), count(*) filter (where is_removed), "
-        f"count(*) filter (where not is_added and not is_removed){per_col} from dj"
+        f"select count(*) filter (where {ADDED}), count(*) filter (where {REMOVED}), count(*) from dj"
     ).fetchall()[0]
-    changed_columns = {c: int(counts[i + 3]) for i, c in enumerate(values) if counts[i + 3]}
+    added, removed, candidates = int(counts[0]), int(counts[1]), int(counts[2])
+    repeated = _scalar(con, f"select count(*) from (select 1 from dj group by {keys} having count(*) > 1)")
+    if repeated or old_rows - removed != new_rows - added or not _same_matched_keys(con, keys):
+        return None
+    changed, changed_columns, sample_changed = 0, {}, []
+    if candidates > added + removed:  # no second read when no row changed (an unchanged rebuild)
+        _changed_rows(con, key, values, retyped)
+        per_col = "".join(f", count(*) filter (where {_q('changed:' + c)})" for c in values)
+        totals = con.execute(f"select count(*){per_col} from dc").fetchall()[0]
+        changed = int(totals[0])
+        changed_columns = {c: int(totals[i + 1]) for i, c in enumerate(values) if totals[i + 1]}
+        sample_changed = _side_by_side(con, key, values)
     page = f"order by {keys} limit {SAMPLE_ROWS}"
-    names = "".join(f", f{i} as {_q('changed:' + c)}" for i, c in enumerate(values))
-    con.execute(
-        f"create or replace temp table sk as select {keys}{names} from dj "
-        f"where not is_added and not is_removed {page}"
-    )
-    changed_rows = _rows(con, f"select * from sk order by {keys}")
     return RowChanges(
-        added=int(counts[0]),
-        removed=int(counts[1]),
-        changed=int(counts[2]),
+        added=added,
+        removed=removed,
+        changed=changed,
         key=tuple(key),
         changed_columns=changed_columns,
-        sample_added=_rows(con, f"select {keys} from dj where is_added {page}"),
-        sample_removed=_rows(con, f"select {keys} from dj where is_removed {page}"),
-        sample_changed=_side_by_side(con, key, values, changed_rows),
+        sample_added=_rows(con, f"select {keys} from dj where {ADDED} {page}"),
+        sample_removed=_rows(con, f"select {keys} from dj where {REMOVED} {page}"),
+        sample_changed=sample_changed,
     )
 
 
-def _side_by_side(
-    con: Any, key: Sequence[str], values: list[str], changed_rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Each sampled changed row: its key, the changed columns, their old and new values."""
-    if not changed_rows:
-        return []
-    cols = sorted({c for row in changed_rows for c in values if row.get("changed:" + c)})
+def _same_matched_keys(con: Any, keys: str) -> bool:
+    """Whether the keys matched on each side have the same sum of 64-bit hashes (they do when
+    every key is unique on both sides; otherwise they differ but for a 1 in 10^19 coincidence).
+    Reads only the key columns."""
+    kh = f"hash({keys})::hugeint"
+    old_sum, new_sum, removed, added = con.execute(
+        f"select (select coalesce(sum({kh}), 0) from old_v), (select coalesce(sum({kh}), 0) from new_v), "
+        f"coalesce(sum({kh}) filter (where {REMOVED}), 0), coalesce(sum({kh}) filter (where {ADDED}), 0) "
+        "from dj"
+    ).fetchall()[0]
+    return bool(old_sum - removed == new_sum - added)
+
+
+def _changed_rows(con: Any, key: Sequence[str], values: list[str], retyped: set[str]) -> None:
+    """Table ``dc``: each changed candidate's key, old and new values, and per column whether it
+    differs (exact comparison); candidates whose values are all equal are dropped."""
+    picked = ", ".join([*(_q(k) for k in key), *(_q(c) for c in values)])
+    con.execute(f"create or replace temp table dk as select * from dj where not {ADDED} and not {REMOVED}")
+    semi = " and ".join(f"v.{_q(k)} is not distinct from dk.{_q(k)}" for k in key)
+    on = " and ".join(f"o.{_q(k)} is not distinct from n.{_q(k)}" for k in key)
+    key_cols = ", ".join(f"n.{_q(k)}" for k in key)
+    sides = "".join(f", o.{_q(c)} as {_q('old:' + c)}, n.{_q('new:' + c)}" for c in values)
+    cast = {c: "::varchar" if c in retyped else "" for c in values}
+    differs = [f"(o.{_q(c)}{cast[c]} is distinct from n.{_q('new:' + c)}{cast[c]})" for c in values]
+    flags = "".join(f", {d} as {_q('changed:' + c)}" for d, c in zip(differs, values, strict=True))
+    con.execute(
+        f"create or replace temp table dc as select {key_cols}{sides}{flags} "
+        f"from (select {picked} from old_v v semi join dk on {semi}) o "
+        f"join dk n on {on} "
+        f"where {' or '.join(differs) or 'false'}"
+    )
+
+
+def _side_by_side(con: Any, key: Sequence[str], values: list[str]) -> list[dict[str, Any]]:
+    """The first changed rows by key: the key, the changed columns, their old and new values."""
     keys = ", ".join(_q(k) for k in key)
-    picked = ", ".join(_q(c) for c in cols)
-    on = " and ".join(f"v.{_q(k)} is not distinct from sk.{_q(k)}" for k in key)
-    sides = {}
-    for side in ("old_v", "new_v"):
-        fetched = _rows(con, f"select {keys}, {picked} from {side} v semi join sk on {on}")
-        sides[side] = {tuple(r[k] for k in key): r for r in fetched}
     out = []
-    for row in changed_rows:
-        k = tuple(row[name] for name in key)
-        changed = [c for c in values if row.get("changed:" + c)]
-        old, new = sides["old_v"].get(k, {}), sides["new_v"].get(k, {})
-        entry = {name: row[name] for name in key}
+    for row in _rows(con, f"select * from dc order by {keys} limit {SAMPLE_ROWS}"):
+        changed = [c for c in values if row["changed:" + c]]
+        entry: dict[str, Any] = {name: row[name] for name in key}
         entry["changed"] = changed
-        entry["old"] = {c: old.get(c) for c in changed}
-        entry["new"] = {c: new.get(c) for c in changed}
+        entry["old"] = {c: row["old:" + c] for c in changed}
+        entry["new"] = {c: row["new:" + c] for c in changed}
         out.append(entry)
     return out
 
@@ -229,7 +267,9 @@ def diff_relations(
         usable_key = list(key or ())
         if usable_key and all(k in common and k not in retyped for k in usable_key):
             values = [c for c in common if c not in usable_key]
-            rows = _keyed(con, usable_key, values, retyped)
+            keyed = _keyed(con, usable_key, values, retyped, old_rows, new_rows)
+            note = f"key ({', '.join(usable_key)}) is not unique: rows compared as multisets"
+            rows = keyed or replace(_unkeyed(con, common, retyped), note=note)
         else:
             rows = _unkeyed(con, common, retyped)
     finally:

@@ -84,3 +84,74 @@ def test_retyped_and_added_columns(tmp_path: Path) -> None:
         ("v", "BIGINT", "VARCHAR"),
     ]
     assert (d.rows.added, d.rows.removed, d.rows.changed) == (0, 0, 0)  # same values as text
+
+
+def test_nulls_in_keys_and_values_are_exact(tmp_path: Path) -> None:
+    old = _write(
+        tmp_path / "a.parquet",
+        "select * from (values (1, null, 'x'), (2, 5, null), (null, 1, 'k'), (4, 7, 'y'), (5, 1, 'z'))"
+        " t(id, v, w)",
+    )
+    new = _write(
+        tmp_path / "b.parquet",
+        "select * from (values (1, 3, 'x'), (2, 5, 'w'), (null, 1, null), (4, 7, 'y'), (6, 1, 'z'))"
+        " t(id, v, w)",
+    )
+    d = diff_paths(old, new, ["id"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 3)
+    assert d.rows.changed_columns == {"v": 1, "w": 2}
+    assert [r["id"] for r in d.rows.sample_changed] == [1, 2, None]
+    assert d.rows.sample_changed[0] == {"id": 1, "changed": ["v"], "old": {"v": None}, "new": {"v": 3}}
+    assert d.rows.sample_added == [{"id": 6}] and d.rows.sample_removed == [{"id": 5}]
+
+
+def test_composite_key(tmp_path: Path) -> None:
+    old = _write(tmp_path / "a.parquet", "select i % 10 as a, i // 10 as b, i as v from range(100) t(i)")
+    new = _write(
+        tmp_path / "b.parquet",
+        "select i % 10 as a, i // 10 as b, case when i = 42 then -1 else i end as v from range(1, 101) t(i)",
+    )
+    d = diff_paths(old, new, ["a", "b"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 1)
+    assert d.rows.sample_changed == [{"a": 2, "b": 4, "changed": ["v"], "old": {"v": 42}, "new": {"v": -1}}]
+
+
+@pytest.mark.parametrize(
+    ("old_rows", "new_rows"),
+    [
+        # duplicated on one side only, rows unchanged: the keyed join would see nothing
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(1, 'x'), (2, 'y')"),
+        # duplicates that offset each other in the matched counts, rows unchanged
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(1, 'x'), (2, 'y'), (2, 'y')"),
+        # duplicated on one side, rows changed
+        ("(1, 'x'), (1, 'y'), (2, 'z')", "(1, 'x'), (2, 'z')"),
+        # duplicated on both sides with different rows
+        ("(1, 'x'), (1, 'y'), (2, 'z')", "(1, 'y'), (1, 'q'), (2, 'z')"),
+    ],
+)
+def test_duplicate_keys_fall_back_to_an_exact_multiset(tmp_path: Path, old_rows: str, new_rows: str) -> None:
+    old = _write(tmp_path / "a.parquet", f"select * from (values {old_rows}) t(id, v)")
+    new = _write(tmp_path / "b.parquet", f"select * from (values {new_rows}) t(id, v)")
+    d = diff_paths(old, new, ["id"])
+    o, n = old_rows.split("), ("), new_rows.split("), (")
+    o, n = [x.strip("()") for x in o], [x.strip("()") for x in n]
+    removed = sum(max(o.count(r) - n.count(r), 0) for r in set(o))
+    added = sum(max(n.count(r) - o.count(r), 0) for r in set(n))
+    assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
+    assert (d.rows.added, d.rows.removed) == (added, removed)
+
+
+def test_identical_outputs_have_no_changes(pair: tuple[Path, Path]) -> None:
+    old, _ = pair
+    d = diff_paths(old, old, ["id"])
+    assert d.unchanged and d.rows.changed == 0 and d.rows.sample_changed == []
+
+
+def test_columns_named_like_diff_internals(tmp_path: Path) -> None:
+    """Output columns are identifiers; the diff's own columns are not, so none clash."""
+    other = "0 as dj, 1 as row_hash, 2 as is_removed, 3 as changed"
+    old = _write(tmp_path / "a.parquet", f"select i as is_added, i as rh, {other} from range(5) t(i)")
+    new = _write(tmp_path / "b.parquet", f"select i as is_added, i * 2 as rh, {other} from range(1, 6) t(i)")
+    d = diff_paths(old, new, ["is_added"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 4)
+    assert d.rows.changed_columns == {"rh": 4}
