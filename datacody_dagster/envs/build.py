@@ -138,6 +138,10 @@ def produce_output(project: CompiledProject, node: Node) -> None:
         from datacody_dagster.runtime.python_assets import run_python_asset
 
         run_python_asset(project, node)
+    elif node.kind == "export":
+        from datacody_dagster.semantic.export import write_export
+
+        write_export(project, node, project.output_path(node))
     else:
         from datacody_dagster.steps import run_steps_asset
 

@@ -295,3 +295,26 @@ def test_an_export_that_reads_a_duckdb_view_waits_for_the_writers(tmp_path: Path
     on_parquet = build_definitions(write_project(tmp_path / "parquet", {"shop.yaml": SHOP}, dvc=False))
     node = on_parquet.resolve_asset_graph().assets_def_for_key(dg.AssetKey(["daily_revenue"])).node_def
     assert WRITER_TAG not in node.tags and node.pool is None  # Parquet only: runs in parallel
+
+
+def test_a_changed_export_is_built_in_an_environment_and_prod_stays(
+    project: Path, first_run: MaterializeSummary
+) -> None:
+    assert first_run.success, first_run.errors
+    spec = project / "asset_specs" / "flights.yaml"
+    text = spec.read_text(encoding="utf-8")
+    anchor = "    order_by: [carrier, month]\n"
+    assert anchor in text
+    published = hashlib.md5(_output(project).read_bytes()).hexdigest()
+    spec.write_text(text.replace(anchor, anchor + "    where: \"carrier = 'UA'\"\n"), encoding="utf-8")
+    try:
+        planned = CliRunner().invoke(
+            app, ["plan", "--env", "dev", "--project-dir", str(project)], catch_exceptions=False
+        )
+    finally:
+        spec.write_text(text, encoding="utf-8")
+    assert planned.exit_code == 0, planned.output
+    built = project / "data" / "envs" / "dev" / "flights" / f"{EXPORT}.parquet"
+    carriers = duckdb.sql(f"select distinct carrier from '{built}'").fetchall()
+    assert carriers == [("UA",)]
+    assert hashlib.md5(_output(project).read_bytes()).hexdigest() == published
