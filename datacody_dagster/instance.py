@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dagster import DagsterInstance
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 DAGSTER_YAML = """\
 # Dagster instance of this project (SQLite event log, local compute logs).
@@ -44,14 +46,21 @@ def ensure_instance_home(home: Path) -> Path:
     return home
 
 
+def dagster_home_path(root: Path) -> Path:
+    """$DAGSTER_HOME when set, else ``<project>/.dagster_home`` (not created)."""
+    env = os.environ.get("DAGSTER_HOME")
+    return Path(env) if env else root / ".dagster_home"
+
+
 def project_dagster_home(root: Path) -> Path:
     """$DAGSTER_HOME when set (created when missing), else ``<project>/.dagster_home``."""
-    env = os.environ.get("DAGSTER_HOME")
-    return ensure_instance_home(Path(env) if env else root / ".dagster_home")
+    return ensure_instance_home(dagster_home_path(root))
 
 
 def project_instance(root: Path) -> DagsterInstance:
     """A persistent instance for the project (never an ephemeral one: history must survive)."""
     home = project_dagster_home(root)
     os.environ.setdefault("DAGSTER_HOME", str(home))
+    from dagster import DagsterInstance
+
     return DagsterInstance.from_config(str(home))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from datacody_dagster.cli.common import ProjectDir, console, err_console, handle_errors
+
+if TYPE_CHECKING:
+    from datacody_dagster.compiler import CompiledProject
+    from datacody_dagster.runtime.summary import MaterializeSummary
 
 STYLES = {
     "materialized": "green",
@@ -49,40 +54,68 @@ def register(app: typer.Typer) -> None:
         Assets whose code, checks, input data and output are unchanged since their last
         materialization are not rebuilt: their row says `up to date`.
         """
-        from datacody_dagster.cli.asset_progress import progress_for
+        from datacody_dagster.compiler import compile_project
         from datacody_dagster.envs.recovery import recover_at
-        from datacody_dagster.runtime.materialize import materialize_project
+        from datacody_dagster.runtime.noop import up_to_date_summary
 
+        started = time.monotonic()
         recover_at(project_dir.resolve())  # finish an apply killed midway before prod is written again
-        summary = materialize_project(
-            project_dir.resolve(),
-            select,
-            progress_for=lambda names: progress_for(names, not quiet),
-            verbose=verbose,
-            force=force,
-            wait_timeout_s=wait_timeout,
-            say=lambda text: err_console.print(text, markup=False, highlight=False),
-            accept_schema_change=accept_schema_change,
-        )
-        if not quiet or not summary.success:
-            table = Table(title="materialization", show_lines=False)
-            for col in ("asset", "status", "rows", "seconds", "checks"):
-                table.add_column(col, justify="right" if col in {"rows", "seconds"} else "left")
-            for row in summary.rows:
-                style = STYLES.get(row.status)
-                table.add_row(
-                    row.asset,
-                    f"[{style}]{row.status}[/{style}]" if style else row.status,
-                    "" if row.rows is None else f"{row.rows:,}",
-                    "" if row.seconds is None else f"{row.seconds:.2f}",
-                    row.checks,
-                )
-            console.print(table)
-        for message in summary.errors:
-            err_console.print(f"[red]error[/red]: {message}", highlight=False)
-        if not summary.success:
-            raise typer.Exit(1)
-        if not quiet:
-            fresh = sum(r.status == "up to date" for r in summary.rows)
-            done = f"{len(summary.rows) - fresh} assets materialized, {fresh} up to date"
-            console.print(f"[green]ok[/green]: {done} in {summary.seconds:.1f}s")
+        project = compile_project(project_dir.resolve())
+        # Nothing to rebuild: answered without importing Dagster, DVC or dbt, and no run is created.
+        summary = None if force else up_to_date_summary(project, select)
+        if summary is not None:
+            summary.seconds = time.monotonic() - started
+        else:
+            summary = _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change)
+        _report(summary, quiet)
+
+
+def _run(
+    project: CompiledProject,
+    select: str | None,
+    quiet: bool,
+    verbose: bool,
+    force: bool,
+    wait_timeout: float,
+    accept_schema_change: bool,
+) -> MaterializeSummary:
+    from datacody_dagster.cli.asset_progress import progress_for
+    from datacody_dagster.runtime.materialize import materialize_project
+
+    return materialize_project(
+        project.root,
+        select,
+        progress_for=lambda names: progress_for(names, not quiet),
+        verbose=verbose,
+        force=force,
+        wait_timeout_s=wait_timeout,
+        say=lambda text: err_console.print(text, markup=False, highlight=False),
+        accept_schema_change=accept_schema_change,
+        project=project,
+    )
+
+
+def _report(summary: MaterializeSummary, quiet: bool) -> None:
+    """The table (unless quiet and successful), the errors; exit 1 on any failure."""
+    if not quiet or not summary.success:
+        table = Table(title="materialization", show_lines=False)
+        for col in ("asset", "status", "rows", "seconds", "checks"):
+            table.add_column(col, justify="right" if col in {"rows", "seconds"} else "left")
+        for row in summary.rows:
+            style = STYLES.get(row.status)
+            table.add_row(
+                row.asset,
+                f"[{style}]{row.status}[/{style}]" if style else row.status,
+                "" if row.rows is None else f"{row.rows:,}",
+                "" if row.seconds is None else f"{row.seconds:.2f}",
+                row.checks,
+            )
+        console.print(table)
+    for message in summary.errors:
+        err_console.print(f"[red]error[/red]: {message}", highlight=False)
+    if not summary.success:
+        raise typer.Exit(1)
+    if not quiet:
+        fresh = sum(r.status == "up to date" for r in summary.rows)
+        done = f"{len(summary.rows) - fresh} assets materialized, {fresh} up to date"
+        console.print(f"[green]ok[/green]: {done} in {summary.seconds:.1f}s")

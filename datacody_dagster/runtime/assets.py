@@ -20,7 +20,7 @@ from datacody_dagster.emit.dagster import (
 )
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.check_only import check_current_output
-from datacody_dagster.runtime.dbt_staging import repoint_views, staged_candidate, staging_dbt
+from datacody_dagster.runtime.dbt_staging import reads_views, repoint_views, staged_candidate, staging_dbt
 from datacody_dagster.runtime.finalize import Finalized, finalize
 from datacody_dagster.runtime.staging import drop_stage, stage_path
 
@@ -265,28 +265,36 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
                 if not runnable:
                     continue
                 results = run_models(project, [n.name for n in runnable], context.log)
-                for node in runnable:
-                    res = results.get(node.name)
-                    staged = staged_candidate(project, node)
-                    if res is None or res.status != "success":
-                        drop_stage(staged)
-                        msg = res.message if res else "not run by dbt"
-                        stopped[node.name] = f"dbt {res.status if res else 'error'}: {msg}"
-                        errors.append(f"{node.name}: {msg}")
-                        continue
-                    extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
-                    # Duration of this asset: its own dbt time plus its metadata and checks.
-                    started = time.monotonic() - res.execution_time
-                    done = finalize(context, project, node, started, extra, staged=staged)
-                    # Published or quarantined, the candidate left its staging name: point the
-                    # node's DuckDB view back at the published output before any reader uses it.
-                    repoint_views(project, [node], context.log)
-                    if done.blocking_failures:
-                        stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
-                    if done.quarantine is not None:
-                        errors.append(_quarantine_failure(done, node).description or node.name)
-                    yield from done.events()
-                repoint_views(project, runnable, context.log)  # models dbt failed on, too
+                # the last node of the batch that reads through DuckDB views (-1: none)
+                last_reader = max((i for i, n in enumerate(runnable) if reads_views(project, n)), default=-1)
+                try:
+                    for i, node in enumerate(runnable):
+                        res = results.get(node.name)
+                        staged = staged_candidate(project, node)
+                        if res is None or res.status != "success":
+                            drop_stage(staged)
+                            msg = res.message if res else "not run by dbt"
+                            stopped[node.name] = f"dbt {res.status if res else 'error'}: {msg}"
+                            errors.append(f"{node.name}: {msg}")
+                            continue
+                        extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
+                        # Duration of this asset: its own dbt time plus its metadata and checks.
+                        started = time.monotonic() - res.execution_time
+                        done = finalize(context, project, node, started, extra, staged=staged)
+                        # Published or quarantined, the candidate left its staging name: point the
+                        # node's DuckDB view back at the published output before a later node of the
+                        # batch reads through views (else once, below: a write costs ~0.1 s).
+                        if i < last_reader:
+                            repoint_views(project, [node], context.log)
+                        if done.blocking_failures:
+                            stopped[node.name] = "blocking checks failed: " + ", ".join(
+                                done.blocking_failures
+                            )
+                        if done.quarantine is not None:
+                            errors.append(_quarantine_failure(done, node).description or node.name)
+                        yield from done.events()
+                finally:
+                    repoint_views(project, runnable, context.log)  # models dbt failed on, too
         if errors:
             raise dg.Failure(description="dbt models failed:\n" + "\n".join(errors))
 

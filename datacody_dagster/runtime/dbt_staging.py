@@ -49,6 +49,14 @@ def _external(node: Node) -> bool:
     return node.kind == "sql" and node.materialized == "table" and not node.partition_by
 
 
+def reads_views(project: CompiledProject, node: Node) -> bool:
+    """Whether describing or checking ``node`` reads DuckDB views (its own, or the target of a
+    ``relationships`` check): those views may read the views of models published just before."""
+    refs = [c.args.get("to") for c in node.checks if c.kind == "relationships"]
+    involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
+    return any(n.kind == "sql" and n.materialized == "view" for n in involved)
+
+
 def repoint_views(project: CompiledProject, nodes: Sequence[Node], log: Any = None) -> None:
     """Point the DuckDB views of external models at their published outputs."""
     import duckdb

@@ -7,7 +7,6 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -18,30 +17,11 @@ from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
-from datacody_dagster.runtime.instance import project_instance
+from datacody_dagster.runtime.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
+from datacody_dagster.runtime.sqlite_tuning import fast_event_log
+from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide
-
-
-@dataclass(frozen=True)
-class AssetRow:
-    asset: str
-    status: str  # materialized | failed | skipped | up to date | quarantined (failed blocking checks)
-    rows: int | None
-    seconds: float | None
-    checks: str
-
-
-@dataclass
-class MaterializeSummary:
-    rows: list[AssetRow] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    run_id: str | None = None
-
-    @property
-    def success(self) -> bool:
-        return not self.errors and all(r.status in ("materialized", UP_TO_DATE) for r in self.rows)
 
 
 def _meta_value(meta: dict, key: str) -> object:  # type: ignore[type-arg]
@@ -110,6 +90,7 @@ def materialize_project(
     wait_timeout_s: float = 600.0,
     say: Callable[[str], None] | None = None,
     accept_schema_change: bool = False,
+    project: CompiledProject | None = None,
 ) -> MaterializeSummary:
     """Compile, then materialize the selection in-process against the project's instance.
 
@@ -119,13 +100,13 @@ def materialize_project(
     first; when the DuckDB writer pool is held by a live run, ``say`` tells which one and the
     run waits up to ``wait_timeout_s`` before failing with that explanation.
     ``accept_schema_change``: sources may change their columns in this run (see
-    ``runtime/source_contract.py``).
+    ``runtime/source_contract.py``). ``project``: ``root`` already compiled by the caller.
     ``progress_for(names)``: a watcher told every event of the run (the CLI draws progress).
     """
     from datacody_dagster.runtime.code_location import run_definitions
 
     started = time.monotonic()
-    project = compile_project(root)
+    project = project if project is not None else compile_project(root)
     sync_generated_files(project)
     defs = run_definitions(project)
     instance = project_instance(project.root)
@@ -180,6 +161,7 @@ def materialize_project(
             stack.enter_context(progress)
             stack.enter_context(instance_listener(instance, progress.on_event))
         stack.enter_context(_quiet_logging(verbose))
+        stack.enter_context(fast_event_log(project_dagster_home(project.root)))
         result = dg.materialize(
             cast("list[dg.AssetsDefinition]", assets),
             resources=dict(defs.resources or {}),

@@ -112,9 +112,23 @@ def decide(
     nodes = [project.plan.node(n) for n in names]
     if force:
         return {n.name: Verdict(n.name, True, "forced") for n in nodes}
-    wanted = {n.name for n in nodes} | {d for n in nodes for d in n.deps}
-    latest = instance.get_latest_materialization_events([dg.AssetKey([n]) for n in sorted(wanted)])
+    keys = [dg.AssetKey([n]) for n in sorted(wanted_records(nodes))]
+    latest = instance.get_latest_materialization_events(keys)
     records = {key.to_user_string(): entry for key, entry in latest.items() if entry is not None}
+    return decide_from_records(project, names, records)
+
+
+def wanted_records(nodes: Sequence[Node]) -> set[str]:
+    """The assets whose latest materialization the verdicts of ``nodes`` read."""
+    return {n.name for n in nodes} | {d for n in nodes for d in n.deps}
+
+
+def decide_from_records(
+    project: CompiledProject, names: Sequence[str], records: Mapping[str, Any]
+) -> dict[str, Verdict]:
+    """The verdicts from each asset's latest materialization entry (an ``EventLogEntry`` or any
+    object with its ``asset_materialization.tags`` and ``.metadata``), absent when never done."""
+    nodes = [project.plan.node(n) for n in names]
     view_names = {
         n.name
         for n in nodes

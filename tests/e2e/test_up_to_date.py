@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,8 @@ def test_skips_unchanged_and_rebuilds_exactly_what_changed(tmp_path: Path, dagst
 
 
 def test_cli_says_up_to_date(tmp_path: Path, dagster_home: Path) -> None:
+    import dagster as dg
+
     root = write_project(
         tmp_path / "p",
         {"shop.yaml": SPEC},
@@ -139,8 +142,22 @@ def test_cli_says_up_to_date(tmp_path: Path, dagster_home: Path) -> None:
     )
     first = subprocess.run([datacody_bin(), "materialize", "-p", str(root)], capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr
-    again = subprocess.run([datacody_bin(), "materialize", "-p", str(root)], capture_output=True, text=True)
+    runs_before = dg.DagsterInstance.from_config(str(dagster_home)).get_runs_count()
+    # the rerun is decided without importing Dagster, dbt or DVC, and creates no run
+    probe = (
+        "import sys\n"
+        "from datacody_dagster.cli.main import app\n"
+        "try:\n"
+        "    app(['materialize', '-p', sys.argv[1]])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "heavy = sorted(m for m in ('dagster', 'dbt', 'dvc') if m in sys.modules)\n"
+        "print('exit', code, 'heavy', heavy)\n"
+    )
+    again = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "exit 0 heavy []" in again.stdout, again.stdout + again.stderr
+    assert dg.DagsterInstance.from_config(str(dagster_home)).get_runs_count() == runs_before
     for name in ALL:
         row = next(line for line in again.stdout.splitlines() if f" {name} " in line)
         assert "up to date" in row, again.stdout

@@ -1,0 +1,48 @@
+"""Event-log SQLite settings during a run: only databases under the instance folder, only WAL ones."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from datacody_dagster.runtime.sqlite_tuning import fast_event_log
+
+
+def _wal_db(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("create table t (x int)")
+    con.commit()
+    con.close()
+    return path
+
+
+def _synchronous_and_write(path: Path) -> int:
+    """Like Dagster's storages: a new engine per use, NullPool; returns the connection's setting."""
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text("insert into t values (1)"))
+        level = int(conn.execute(text("PRAGMA synchronous")).scalar_one())
+    engine.dispose()
+    return level
+
+
+def test_only_wal_databases_under_home_are_tuned(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    inside = _wal_db(home / "history" / "runs" / "index.db")
+    outside = _wal_db(tmp_path / "elsewhere.db")
+    with fast_event_log(home):
+        assert _synchronous_and_write(inside) == 1  # NORMAL
+        assert _synchronous_and_write(outside) == 2  # FULL, the default: not ours
+        # the held connection keeps the WAL file between Dagster's connections (no checkpoint)
+        assert inside.with_name("index.db-wal").exists()
+    assert _synchronous_and_write(inside) == 2  # the hook is gone after the run
+    # nothing lost, nothing corrupt
+    con = sqlite3.connect(inside)
+    assert con.execute("select count(*) from t").fetchone() == (2,)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
