@@ -15,11 +15,13 @@ from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.dagster import WRITER_TAG, schedules_for
 from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
 from datacody_dagster.runtime.assets import build_assets
+from datacody_dagster.runtime.run_worker import datacody_multiprocess_executor
 
 
 def _executor() -> dg.ExecutorDefinition:
     # One writer per DuckDB file: dbt steps carry the writer tag and never run two at once.
-    return dg.multiprocess_executor.configured(
+    # The multiprocess executor plus the run worker's pid tags (runtime/run_worker.py).
+    return datacody_multiprocess_executor.configured(
         {
             "max_concurrent": 4,
             "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],

@@ -1,17 +1,27 @@
 """The Dagster UI as a person uses it: graph, a materialization launched from the UI, checks, proposals.
 
 The tests run in file order against one `dagster dev`: the checks test reads the run that the
-materialization test launched.
+materialization test launched; the dead-run test kills the code server, so it comes last.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 import time
+import uuid
 from urllib.parse import quote
 
+import dagster as dg
+import psutil
 import pytest
+from dagster._core.storage.dagster_run import DagsterRun
 
+from datacody_dagster.emit.dagster import DUCKDB_POOL
+from datacody_dagster.runtime.dead_runs import PID_TAG, pool_holders, run_tags
+from tests.conftest import BIN
 from tests.ui.conftest import PLANTED_CHECK, PLANTED_VIEW, DagsterUI, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -185,3 +195,130 @@ def test_optimizer_proposal_is_an_observation_on_its_asset(page, dagster_ui: Dag
     screenshot(page, "09-optimizer-proposal", docs=True)
     proposals = list((dagster_ui.project / "proposals").glob("*"))
     assert proposals, "the sensor stores its proposals under proposals/"
+
+
+LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+ ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+
+
+def launch(ui: DagsterUI, assets: list[str]) -> str:
+    """Launch a run of `assets` over GraphQL (what the UI's Materialize button sends)."""
+    repo = ui.graphql(
+        "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+    )["repositoriesOrError"]["nodes"][0]
+    params = {
+        "selector": {
+            "repositoryLocationName": repo["location"]["name"],
+            "repositoryName": repo["name"],
+            "jobName": "__ASSET_JOB",
+            "assetSelection": [{"path": [a]} for a in assets],
+        },
+        "runConfigData": {},
+    }
+    out = ui.graphql(LAUNCH, {"p": params})["launchRun"]
+    assert out["__typename"] == "LaunchRunSuccess", out
+    return str(out["run"]["runId"])
+
+
+def run_status(ui: DagsterUI, run_id: str) -> str:
+    data = ui.graphql("query($r: ID!) { runOrError(runId: $r) { ... on Run { status } } }", {"r": run_id})
+    return str(data["runOrError"]["status"])
+
+
+def wait_until(what: str, timeout_s: float, poll_s: float = 0.5):  # type: ignore[no-untyped-def]
+    def deco(fn):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout_s
+        while not (value := fn()):
+            assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f}s"
+            time.sleep(poll_s)
+        return value
+
+    return deco
+
+
+def test_ui_run_waits_naming_the_holder_then_its_killed_worker_fails_and_frees_the_pool(
+    dagster_ui: DagsterUI,
+) -> None:
+    instance = dg.DagsterInstance.from_config(str(dagster_ui.home))
+    storage = instance.event_log_storage
+    # A live run (this test process) holds the DuckDB writer pool.
+    holder = str(uuid.uuid4())
+    instance.add_run(
+        DagsterRun(job_name="__ASSET_JOB", run_id=holder, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
+    )
+    assert storage.claim_concurrency_slot(DUCKDB_POOL, holder, "datacody_dbt_models").is_claimed
+    run_id = launch(dagster_ui, ["daily_delay_by_carrier", "route_performance", "carrier_fleet"])
+
+    # Inside the run, the wait names the holder and since when (Dagster's own event names the pool only).
+    @wait_until("the run's wait for the pool names the holder", 180)
+    def said() -> str:
+        return next(
+            (
+                e.message
+                for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+                if e.message and f"is held by run {holder[:8]}" in e.message
+            ),
+            "",
+        )
+
+    assert "since" in said and "UTC" in said and "datacody_dbt_models" in said, said
+    instance.report_run_failed(instance.get_run_by_id(holder), message="test holder done")
+    storage.free_concurrency_slots_for_run(holder)
+
+    # The run takes the slot; its worker (pid recorded as a tag by the executor) starts the dbt step.
+    @wait_until("the UI run holds the pool with a step process running", 180, 0.2)
+    def worker() -> psutil.Process | None:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None and not run.is_finished, run and run.status
+        if PID_TAG not in run.tags or not any(
+            h.run_id == run_id for h in pool_holders(instance, DUCKDB_POOL)
+        ):
+            return None
+        proc = psutil.Process(int(run.tags[PID_TAG]))
+        return proc if proc.children() else None
+
+    steps = worker.children(recursive=True)
+    # Kill the code server that launched it first: only the run-worker health check of
+    # DatacodyRunLauncher (the daemon's run monitoring) can see the worker die then.
+    os.kill(worker.parent().pid, signal.SIGKILL)
+    os.kill(worker.pid, signal.SIGKILL)
+    killed = time.monotonic()
+
+    @wait_until("the killed run is FAILURE", 90, 1.0)
+    def failed() -> bool:
+        return run_status(dagster_ui, run_id) == "FAILURE"
+
+    took = time.monotonic() - killed
+    messages = [e.message or "" for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)]
+    assert any(f"run worker process (pid {worker.pid}" in m and "is gone" in m for m in messages), messages
+    # Its orphaned step processes are stopped, and the daemon frees its slot.
+    assert not [p.pid for p in steps if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    @wait_until("the dead run's pool slot is freed", 90, 1.0)
+    def freed() -> bool:
+        return not pool_holders(instance, DUCKDB_POOL)
+
+    freed_after = time.monotonic() - killed
+    print(f"\nUI run killed: FAILURE after {took:.1f}s, slot freed after {freed_after:.1f}s")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_ui.home)}
+    env.pop("DATACODY_PROJECT_DIR", None)
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            str(BIN / "datacody"),
+            "materialize",
+            "--select",
+            "daily_delay_by_carrier",
+            "--force",
+            "--wait-timeout",
+            "30",
+        ],
+        cwd=dagster_ui.project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "waiting for pool" not in done.stdout + done.stderr
+    print(f"next datacody materialize: {time.monotonic() - started:.1f}s")
