@@ -7,6 +7,7 @@ materialization test launched, and the dead-run test kills the code server, so i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -51,12 +52,21 @@ def goto(page, path: str, ready: str) -> None:  # type: ignore[no-untyped-def]
     dismiss_dialogs(page)
 
 
+_DISMISSED: set[int] = set()
+
+
 def dismiss_dialogs(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_timeout(800)
+    """Skip the community dialog, which each new context shows once, some seconds after load."""
     skip = page.get_by_role("button", name="Skip", exact=True)
+    if id(page) not in _DISMISSED:
+        with contextlib.suppress(Exception):  # playwright's TimeoutError: no dialog this time
+            skip.first.wait_for(timeout=6000)
+    else:
+        page.wait_for_timeout(800)
     if skip.count() and skip.first.is_visible():
         skip.first.click()
         page.wait_for_timeout(300)
+        _DISMISSED.add(id(page))
 
 
 def wait_for_text(page, text: str, timeout_s: float = 60) -> None:  # type: ignore[no-untyped-def]
