@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=20, help="kill points spread over a run")
     parser.add_argument("--keep", type=Path, help="use (and keep) this folder instead of a temp one")
     args = parser.parse_args()
-    from datacody_dagster.runtime.instance import ensure_instance_home
+    from datacody_dagster.instance import ensure_instance_home
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="datacody-kill-"))
     root = write_project(base / "p", {"shop.yaml": killing.SPEC}, {"data/raw/orders.csv": killing.ROWS})

@@ -24,14 +24,19 @@ concurrency:
   pools:
     # One writer per DuckDB file across runs (the dbt step sits in the datacody_duckdb pool).
     default_limit: 1
-# Under `dagster dev`, runs stuck starting or canceling are failed and their slots freed.
+# Dagster's default launcher plus a run-worker health check from the run's pid tags: under
+# `dagster dev`, the daemon fails a run whose process died, then frees its pool slots.
 # (`datacody materialize` also fails runs of this instance whose process is gone.)
+run_launcher:
+  module: datacody_dagster.runtime.run_worker
+  class: DatacodyRunLauncher
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180
   cancel_timeout_seconds: 180
-  poll_interval_seconds: 30
-  free_slots_after_run_end_seconds: 30
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 10
+  free_slots_after_run_end_seconds: 10
 """
 
 

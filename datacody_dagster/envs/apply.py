@@ -195,7 +195,7 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
     from dagster._core.definitions.data_version import CODE_VERSION_TAG, DATA_VERSION_TAG
 
     from datacody_dagster.emit.dagster import asset_key
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
     from datacody_dagster.versioning.history import CODE_VERSION, DVC_MD5, URI
 
     instance = project_instance(project.root)

@@ -112,7 +112,7 @@ def _restore(project: CompiledProject, asset: str, md5: str, plan_id: str) -> st
     from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
     from datacody_dagster.emit.dagster import asset_key
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
     from datacody_dagster.versioning import record_output
     from datacody_dagster.versioning.cache import missing_objects, restore
     from datacody_dagster.versioning.history import DVC_MD5

@@ -10,6 +10,7 @@ gives up after a timeout instead of waiting forever.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 PID_TAG = "datacody/pid"
 PID_STARTED_TAG = "datacody/pid_started"
 HOST_TAG = "datacody/host"
+# Set by a run worker for its step processes: whoever finds the worker dead finds them by it.
+RUN_ID_ENV = "DATACODY_RUN_ID"
 
 
 def run_tags() -> dict[str, str]:
@@ -51,6 +54,43 @@ def process_gone(tags: dict[str, str]) -> bool:
         return proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def run_processes(run_ids: set[str] | None = None) -> dict[int, str]:
+    """Live processes (pid -> run id) working for a run: those carrying ``RUN_ID_ENV``."""
+    found: dict[int, str] = {}
+    me = os.getpid()
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        try:
+            run_id = proc.environ().get(RUN_ID_ENV)
+            if run_id and (run_ids is None or run_id in run_ids) and proc.status() != psutil.STATUS_ZOMBIE:
+                found[proc.pid] = run_id
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def kill_run_processes(run_ids: set[str]) -> list[int]:
+    """SIGKILL the step processes of these runs (their worker died: they must not write on)."""
+    killed = []
+    for pid in run_processes(run_ids):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+            killed.append(pid)
+    return killed
+
+
+def stop_orphans(instance: dg.DagsterInstance) -> list[int]:
+    """SIGKILL step processes of runs this instance reports finished (orphans of a dead worker)."""
+    live = run_processes()
+    over = set()
+    for run_id in set(live.values()):
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            over.add(run_id)
+    return kill_run_processes(over) if over else []
 
 
 @dataclass(frozen=True)
@@ -83,6 +123,7 @@ def recover_dead_runs(instance: dg.DagsterInstance) -> list[RecoveredRun]:
         instance.report_run_failed(run, message=reason)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         recovered.append(RecoveredRun(run.run_id, reason))
+    stop_orphans(instance)  # step processes of runs whose worker died (now or earlier)
     storage = instance.event_log_storage
     for run_id in storage.get_concurrency_run_ids():
         holder = instance.get_run_by_id(run_id)

@@ -59,7 +59,7 @@ def _rebuilt(statuses: dict[str, str]) -> set[str]:
 def _materialization_count(root: Path) -> int:
     import dagster as dg
 
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
 
     instance = project_instance(root)
     return sum(len(instance.fetch_materializations(dg.AssetKey([n]), limit=1000).records) for n in ALL)
@@ -72,7 +72,7 @@ def _dagster_stale(root: Path) -> set[str]:
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
     from datacody_dagster.definitions import build_definitions
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
 
     assets = list(build_definitions(root).assets or [])
     resolver = get_stale_status_resolver(project_instance(root), assets)  # type: ignore[arg-type]

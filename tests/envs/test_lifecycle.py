@@ -85,7 +85,7 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     # A Dagster event and a DVC version carry the plan id.
     import dagster as dg
 
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
 
     rec = project_instance(proj).fetch_materializations(dg.AssetKey("orders"), limit=1).records[0]
     mat = rec.asset_materialization

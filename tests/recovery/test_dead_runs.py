@@ -23,7 +23,7 @@ from datacody_dagster.runtime.dead_runs import (
     run_tags,
     wait_for_pool,
 )
-from datacody_dagster.runtime.instance import ensure_instance_home
+from datacody_dagster.instance import ensure_instance_home
 
 
 @pytest.fixture
@@ -89,3 +89,45 @@ def test_slot_held_by_a_live_run_is_reported_and_times_out(instance: dg.DagsterI
     assert holder[:8] in str(err.value) and "datacody_dbt_models" in str(err.value)
     instance.event_log_storage.free_concurrency_slots_for_run(holder)
     wait_for_pool(instance, DUCKDB_POOL, timeout_s=0.5)  # free now: returns at once
+
+
+def test_launcher_health_check_judges_the_run_worker_by_its_tags(instance: dg.DagsterInstance) -> None:
+    from dagster._core.launcher import WorkerStatus
+
+    from datacody_dagster.runtime.run_worker import DatacodyRunLauncher
+
+    launcher = instance.run_launcher
+    assert isinstance(launcher, DatacodyRunLauncher)  # from the dagster.yaml `datacody init` writes
+    assert launcher.supports_check_run_worker_health and instance.run_monitoring_enabled
+    dead_pid = _dead_pid()
+    dead = DagsterRun(job_name="j", run_id=str(uuid.uuid4()), tags={**run_tags(), PID_TAG: str(dead_pid)})
+    health = launcher.check_run_worker_health(dead)
+    assert health.status == WorkerStatus.FAILED and f"pid {dead_pid}" in (health.msg or "")
+    live = DagsterRun(job_name="j", run_id=str(uuid.uuid4()), tags=run_tags())
+    assert launcher.check_run_worker_health(live).status == WorkerStatus.RUNNING
+    untagged = DagsterRun(job_name="j", run_id=str(uuid.uuid4()))  # worker not recorded yet: no guess
+    assert launcher.check_run_worker_health(untagged).status == WorkerStatus.RUNNING
+
+
+def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstance) -> None:
+    import os
+
+    from datacody_dagster.runtime.dead_runs import RUN_ID_ENV, stop_orphans
+
+    over = _started_run(instance, run_tags())
+    instance.report_run_failed(instance.get_run_by_id(over), message="its worker died")
+    going = str(uuid.uuid4())
+    instance.add_run(
+        DagsterRun(job_name="__ASSET_JOB", run_id=going, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
+    )
+    sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
+    orphan = subprocess.Popen(sleep, env={**os.environ, RUN_ID_ENV: over})
+    working = subprocess.Popen(sleep, env={**os.environ, RUN_ID_ENV: going})
+    try:
+        assert stop_orphans(instance) == [orphan.pid]
+        assert orphan.wait(timeout=10) == -9
+        assert working.poll() is None
+    finally:
+        for proc in (orphan, working):
+            proc.kill()
+            proc.wait()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from datacody_dagster.runtime.instance import ensure_instance_home
+    from datacody_dagster.instance import ensure_instance_home
 
     root = write_project(
         tmp_path_factory.mktemp("kill") / "p",

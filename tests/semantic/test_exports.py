@@ -84,7 +84,7 @@ def test_export_materializes_with_its_checks_and_a_dvc_version(
     project: Path, first_run: MaterializeSummary
 ) -> None:
     from datacody_dagster.checks.verdicts import check_verdicts
-    from datacody_dagster.runtime.instance import project_instance
+    from datacody_dagster.instance import project_instance
 
     assert first_run.success, first_run.errors
     built = [r.asset for r in first_run.rows if r.status == "materialized"]

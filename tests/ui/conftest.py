@@ -125,7 +125,7 @@ def _location_loaded(ui: DagsterUI) -> bool:
 @pytest.fixture(scope="module")
 def ui_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """The example (flights and marts) with the planted inefficiency, `group:flights` materialized."""
-    from datacody_dagster.runtime.instance import DAGSTER_YAML
+    from datacody_dagster.instance import DAGSTER_YAML
 
     root = copy_example(tmp_path_factory.mktemp("ui") / "project")
     # The corpus group reads the interpreter's stdlib; the tour covers flights and marts.

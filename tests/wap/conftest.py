@@ -72,7 +72,7 @@ class Shop:
         return {a: (md5(self.output(a)), self.output(a).stat().st_mtime_ns) for a in ASSETS}
 
     def instance(self) -> dg.DagsterInstance:
-        from datacody_dagster.runtime.instance import project_instance
+        from datacody_dagster.instance import project_instance
 
         return project_instance(self.root)
 

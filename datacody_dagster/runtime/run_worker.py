@@ -1,0 +1,143 @@
+"""The process that runs a run, whichever launcher started it: record it, judge it, say who blocks it.
+
+Runs the CLI starts carry their pid tags from creation (``dead_runs.run_tags``). A run launched
+from the UI is executed by a run worker that the code server spawns, whose pid nobody records;
+killed, it would stay STARTED forever and keep its pool slots. Here:
+
+- :func:`datacody_multiprocess_executor` (the code location's executor) records the run worker's
+  pid, start time and host as run tags before the first step starts, and when a step waits for
+  a pool it says which run holds the pool and since when (Dagster only names the pool);
+- :class:`DatacodyRunLauncher` (``run_launcher`` in the instance's dagster.yaml) is Dagster's
+  default launcher plus a worker health check from those tags, so the daemon's run monitoring
+  marks a run whose worker is gone as failed (and its slots are freed after
+  ``free_slots_after_run_end_seconds``). ``datacody materialize`` does the same before it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+import dagster as dg
+from dagster._core.definitions.executor_definition import (
+    MULTI_PROC_CONFIG,
+    _core_multiprocess_executor_creation,
+    multiple_process_executor_requirements,
+)
+from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
+from dagster._core.executor.base import Executor
+from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
+
+from datacody_dagster.runtime.dead_runs import (
+    HOST_TAG,
+    PID_TAG,
+    RUN_ID_ENV,
+    describe,
+    kill_run_processes,
+    pool_holders,
+    process_gone,
+    recover_dead_runs,
+    run_tags,
+)
+
+if TYPE_CHECKING:
+    from dagster._core.execution.context.system import PlanOrchestrationContext
+    from dagster._core.execution.plan.plan import ExecutionPlan
+    from dagster._core.execution.plan.step import ExecutionStep
+    from dagster._core.execution.retries import RetryMode
+    from dagster._core.execution.step_dependency_config import StepDependencyConfig
+
+BLOCKED_PREFIXES = ("Step blocked by limit for pool", "Step still blocked by limit for pool")
+
+
+def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Tag ``run`` with this process (the run worker) unless it already carries these tags."""
+    mine = run_tags()
+    if any(run.tags.get(k) != v for k, v in mine.items()):
+        instance.add_run_tags(run.run_id, mine)
+    # Step processes inherit it: recovery finds a dead worker's orphaned steps by it.
+    os.environ[RUN_ID_ENV] = run.run_id
+
+
+def _blocked_pool(event: DagsterEvent) -> str | None:
+    if event.event_type != DagsterEventType.ENGINE_EVENT or not event.message:
+        return None
+    if not event.message.startswith(BLOCKED_PREFIXES):
+        return None
+    return event.message.rsplit(" ", 1)[-1]
+
+
+class DatacodyExecutor(Executor):
+    """Dagster's multiprocess executor, plus the run-worker tags and named pool holders."""
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+
+    @property
+    def retries(self) -> RetryMode:
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self) -> StepDependencyConfig:
+        return self._inner.step_dependency_config
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        instance = plan_context.instance
+        record_run_worker(instance, plan_context.dagster_run)
+        for event in self._inner.execute(plan_context, execution_plan):
+            yield event
+            pool = _blocked_pool(event)
+            if pool is None:
+                continue
+            recover_dead_runs(instance)  # a dead holder's slot is freed now, not after monitoring
+            holders = [h for h in pool_holders(instance, pool) if h.run_id != plan_context.run_id]
+            if holders and event.step_key:
+                step = cast("ExecutionStep", execution_plan.get_step_by_key(event.step_key))
+                yield DagsterEvent.engine_event(
+                    plan_context.for_step(step),
+                    f"pool `{pool}` is held by {describe(holders)}",
+                    EngineEventData(metadata={"pool": dg.MetadataValue.pool(pool)}),
+                )
+
+
+@dg.executor(
+    name="datacody_multiprocess",
+    config_schema=MULTI_PROC_CONFIG,
+    requirements=multiple_process_executor_requirements(),
+)
+def datacody_multiprocess_executor(init_context: dg.InitExecutorContext) -> Executor:
+    """Each step in its own process (Dagster's multiprocess executor), run worker recorded."""
+    return DatacodyExecutor(_core_multiprocess_executor_creation(init_context.executor_config))
+
+
+class DatacodyRunLauncher(DefaultRunLauncher):
+    """Dagster's default launcher whose run-worker health comes from the run's pid tags."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
+        tags = dict(run.tags)
+        if PID_TAG not in tags:
+            # Not recorded yet (the worker is starting) or not ours: never fail on a guess.
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "run worker not recorded")
+        if process_gone(tags):
+            # The run is failed next: its orphaned step processes must not write on.
+            kill_run_processes({run.run_id})
+            return CheckRunHealthResult(WorkerStatus.FAILED, _gone(tags))
+        return CheckRunHealthResult(WorkerStatus.RUNNING)
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Any) -> DatacodyRunLauncher:
+        return cls(inst_data=inst_data)
+
+
+def _gone(tags: dict[str, str]) -> str:
+    return (
+        f"the run worker process (pid {tags.get(PID_TAG)} on {tags.get(HOST_TAG)}) is gone "
+        "(killed or crashed)"
+    )
