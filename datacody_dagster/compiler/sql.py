@@ -15,6 +15,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from datacody_dagster.compiler.sql_shape import open_join_problem
+
 DIALECT = "duckdb"
 
 _JINJA_REF = re.compile(
@@ -82,6 +84,9 @@ def parse_select(sql: str) -> exp.Expression | SqlProblem:
     too_deep = nesting_problem(text)
     if too_deep is not None:
         return too_deep
+    open_joins = open_join_problem(text, DIALECT)
+    if open_joins is not None:
+        return SqlProblem(*open_joins)
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except RecursionError:

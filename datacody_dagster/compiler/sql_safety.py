@@ -19,6 +19,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from datacody_dagster.compiler.sql import _JINJA_REF, DIALECT, MAX_NESTING, nesting_problem
+from datacody_dagster.compiler.sql_shape import open_join_problem
 
 FILE_FUNCTIONS = re.compile(
     r"(read_\w+|\w+_scan|glob|query|query_table|sniff_csv|parquet_\w+|iceberg_\w+|delta_\w+"
@@ -86,6 +87,9 @@ def parse_predicate(text: str) -> exp.Expr | TextProblem:
     """One scalar boolean expression, parsed by sqlglot; anything else is a problem."""
     if nesting_problem(text) is not None:
         return TextProblem(f"the expression is nested deeper than {MAX_NESTING} parentheses")
+    open_joins = open_join_problem(text, DIALECT)
+    if open_joins is not None:
+        return TextProblem(*open_joins)
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as exc:

@@ -22,6 +22,9 @@ _bomb = (
 )
 
 
+_joins = "      join raw_orders b\n" * 22
+
+
 def _nested(levels: int, leaf: str) -> str:
     return "[" * levels + leaf + "]" * levels
 
@@ -73,6 +76,9 @@ REPRODUCERS: list[tuple[str, str, str | bytes]] = [
     ("bracket_key", "bk.yaml", "a[ssets:\n  x:\n    sql: select 1 as v\n"),
     ("union_marker_key", "um.yaml", "str: 1\nassets:\n  x:\n    sql: select 1 as v\n"),
     ("bad_file_stem", "bad name.yaml", "assets:\n  x:\n    sql: select 1 as v\n"),
+    # fuzz seed 21 (a line `join stflights f` repeated 29 times): sqlglot backtracks 2^n on
+    # JOINs without ON/USING, inside compiled code; 22 of them would take ~1 min, 29 hours
+    ("open_join_chain", "jc.yaml", "assets:\n  x:\n    sql: select 1 as v from raw_orders a\n" + _joins),
 ]
 """Every entry must be refused (exit 1 at the CLI) with a location in its own file."""
 
