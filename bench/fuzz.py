@@ -4,7 +4,7 @@ Usage: python bench/fuzz.py [--cases 5000] [--seed 21 22 23 24] [--workers 2] [-
        python bench/fuzz.py --replay bench/fuzz-findings/hang-s21-c118-marts.yaml
 
 Each case runs in a worker process (imports paid once per worker) watched by this one: a case
-over ``--timeout`` s of CPU (or 4x that of wall time) is a hang and its worker is killed by PID
+over ``--timeout`` s of CPU (or 10x that of wall time) is a hang and its worker is killed by PID
 and replaced; each worker's address space is capped (``--memory-mb`` beyond its size after
 imports). Every bad case is saved to ``--findings`` (default bench/fuzz-findings/, not
 committed) as ``<kind>-s<seed>-c<case>-<spec file>``; ``--replay`` runs saved files again.

@@ -32,7 +32,9 @@ import psutil
 
 from tests.fuzz.fuzzer import Outcome, Report, SeedProject, cases, make_projects, seeds
 
-WALL_FACTOR = 4.0
+WALL_FACTOR = 10.0
+GRACE_S = 1.0
+"""CPU seconds past ``timeout`` before the kill: Python code is stopped in-process first."""
 START_TIMEOUT_S = 300.0
 """A worker that has not imported and laid out its projects by then is reported as dead."""
 
@@ -47,8 +49,8 @@ Target = Callable[[list[SeedProject], int, bytes, float], Outcome]
 
 def check_in_project(projects: list[SeedProject], index: int, data: bytes, timeout: float) -> Outcome:
     """The default worker target: validate and compile ``data`` in seed project ``index``."""
-    # the in-process alarm only backs up the parent (it catches slow Python without a restart)
-    return projects[index].check(data, hang_s=timeout * WALL_FACTOR)
+    # the in-process alarm stops slow Python without a restart; the parent stops the rest
+    return projects[index].check(data, hang_s=timeout)
 
 
 def _load_target(spec: str) -> Target:
@@ -140,7 +142,10 @@ class Pool:
         self.findings_dir = findings_dir
         self.target = target
         self._ctx = multiprocessing.get_context("spawn")
-        self._tmp = tempfile.TemporaryDirectory(prefix="datacody-fuzz-")
+        # in memory when the machine has it: cases write specs and dbt files, not data
+        shm = Path("/dev/shm")
+        where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        self._tmp = tempfile.TemporaryDirectory(prefix="datacody-fuzz-", dir=where)
         self._spawned = 0
         self._names = [name for name, _, _ in seeds()]
         self._saved: dict[str, int] = {}
@@ -243,7 +248,7 @@ class Pool:
                         code = w.proc.exitcode
                         why = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
                         outcome = Outcome("died", f"worker died ({why})")
-                elif cpu > self.timeout or wall > self.timeout * WALL_FACTOR + 2:
+                elif cpu > self.timeout + GRACE_S or wall > self.timeout * WALL_FACTOR + GRACE_S:
                     outcome = Outcome("hang", "hang")
                 else:
                     continue

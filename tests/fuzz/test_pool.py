@@ -41,7 +41,7 @@ def test_pool_survives_hang_memory_and_death(tmp_path: Path) -> None:
     saved = sorted(p.name for p in tmp_path.iterdir())
     assert saved == [f"died-s1-c4-{name}", f"hang-s1-c1-{name}", f"memory-s1-c3-{name}"]
     assert (tmp_path / f"hang-s1-c1-{name}").read_bytes() == b"join"
-    assert 1.0 < max(out.cpus) < 10  # the hang was stopped at about 1 s of CPU
+    assert max(out.cpus) < 10  # stopped at 2 s of CPU (timeout + grace) or 11 s of wall time
 
 
 def test_pool_runs_real_cases_like_the_in_process_fuzzer(tmp_path: Path) -> None:
