@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from datacody_dagster.compiler.sql_shape import open_join_problem
+from datacody_dagster.compiler.sql_shape import open_join_problem, tree_depth_problem
 
 DIALECT = "duckdb"
 
@@ -108,6 +108,9 @@ def parse_select(sql: str) -> exp.Expression | SqlProblem:
             not_select=True,
         )
     stmt = statements[0]
+    too_deep_tree = tree_depth_problem(stmt)
+    if too_deep_tree is not None:
+        return SqlProblem(too_deep_tree)
     if not isinstance(stmt, _ALLOWED_ROOTS):
         verb = stmt.key.upper() if stmt.key else type(stmt).__name__.upper()
         return SqlProblem(f"`sql:` must be a single SELECT/WITH query, found {verb}", not_select=True)

@@ -19,7 +19,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from datacody_dagster.compiler.sql import _JINJA_REF, DIALECT, MAX_NESTING, nesting_problem
-from datacody_dagster.compiler.sql_shape import open_join_problem
+from datacody_dagster.compiler.sql_shape import open_join_problem, tree_depth_problem
 
 FILE_FUNCTIONS = re.compile(
     r"(read_\w+|\w+_scan|glob|query|query_table|sniff_csv|parquet_\w+|iceberg_\w+|delta_\w+"
@@ -99,6 +99,9 @@ def parse_predicate(text: str) -> exp.Expr | TextProblem:
     if len(statements) != 1:
         return TextProblem("write exactly one expression (no `;`)")
     node = statements[0]
+    too_deep_tree = tree_depth_problem(node)
+    if too_deep_tree is not None:
+        return TextProblem(too_deep_tree)
     if isinstance(node, (exp.Query, exp.DDL, exp.DML, exp.Command, exp.Set)) or not isinstance(
         node, exp.Condition
     ):

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from datacody_dagster.compiler.sql import SqlProblem, parse_select
 from datacody_dagster.compiler.sql_safety import TextProblem, parse_predicate
-from datacody_dagster.compiler.sql_shape import MAX_OPEN_JOINS
+from datacody_dagster.compiler.sql_shape import MAX_OPEN_JOINS, MAX_SUBSCRIPTS, MAX_TREE_DEPTH
 
 ACCEPTED = {
     "open_joins_at_limit": "select 1 from a" + " join b" * MAX_OPEN_JOINS,
@@ -21,6 +21,11 @@ ACCEPTED = {
     "nested_join_form": "select 1 from a" + " join b" * 20 + " on true" * 20,
     "one_open_join_per_union_branch": " union all ".join(["select 1 from a join b"] * 40),
     "one_per_subquery": "select 1 from " + ", ".join(["(select 1 from a join b join c) q"] * 20),
+    "subscripts_at_limit": "select [1]" + "[1]" * (MAX_SUBSCRIPTS - 1) + " as v",
+    "many_short_subscript_chains": "select " + ", ".join(["x[1][2][3]"] * 100),
+    "casts_below_depth_limit": "select 1" + "::int" * (MAX_TREE_DEPTH - 10) + " as v",
+    "long_chains_of_one_operator": "select " + " + ".join(["1"] * 3000) + " and " + " or ".join(["a"] * 3000),
+    "long_union": " union all ".join(["select 1 as v"] * 400),
 }
 
 
@@ -47,3 +52,19 @@ def test_open_join_chain_in_a_subquery_and_a_predicate() -> None:
     started = time.monotonic()
     assert isinstance(parse_predicate(f"x in ({inner})"), TextProblem)
     assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select [1]" + "[1]" * MAX_SUBSCRIPTS + " as v",
+        "select 1" + "::int" * (MAX_TREE_DEPTH + 1) + " as v",
+        "select " + " + 1 - ".join(["1"] * MAX_TREE_DEPTH) + " as v",
+    ],
+    ids=["subscripts", "casts", "mixed_operators"],
+)
+def test_shapes_sqlglot_cannot_afford_are_refused(sql: str) -> None:
+    started = time.monotonic()
+    assert isinstance(parse_select(sql), SqlProblem)
+    assert isinstance(parse_predicate(sql.removeprefix("select ").removesuffix(" as v")), TextProblem)
+    assert time.monotonic() - started < 2
