@@ -17,7 +17,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from datacody_dagster.compiler.sql import nesting_problem
+from datacody_dagster.compiler.sql import SqlProblem, nesting_problem
+from datacody_dagster.compiler.sql_shape import open_join_problem, tree_depth_problem
 from datacody_dagster.errors import Location
 
 DIALECT = "duckdb"
@@ -58,13 +59,19 @@ def parse_expr(text: str) -> exp.Expr:
     """One SQL expression (not a query, no Jinja), parsed with sqlglot's DuckDB dialect."""
     if "{{" in text or "{%" in text:
         raise ExprError("Jinja is not allowed here", "write plain SQL over column or dimension names")
-    deep = nesting_problem(text)
-    if deep is not None:  # sqlglot's recursive parser would overflow the stack
-        raise ExprError(deep.message)
+    shape = nesting_problem(text) or open_join_problem(text, DIALECT)
+    if shape is not None:  # sqlglot's parser would overflow the stack or backtrack for hours
+        message = shape.message if isinstance(shape, SqlProblem) else shape[0]
+        raise ExprError(f"cannot parse `{text[:80]}`: {message}")
     try:
         tree = sqlglot.parse_one(text, dialect=DIALECT)
     except (ParseError, TokenError) as exc:
         raise ExprError(f"cannot parse `{text}`: {str(exc).splitlines()[0]}") from exc
+    except RecursionError:
+        raise ExprError(f"cannot parse `{text[:80]}`: too deeply nested") from None
+    too_deep = tree_depth_problem(tree) if tree is not None else None
+    if too_deep is not None:
+        raise ExprError(f"cannot use `{text[:80]}`: {too_deep}")
     if tree is None or isinstance(tree, _BAD_EXPR) or tree.find(exp.Query, exp.Subquery):
         raise ExprError(f"`{text}` must be one SQL expression, not a query")
     return tree

@@ -15,6 +15,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from datacody_dagster.compiler.sql_shape import open_join_problem, tree_depth_problem
+
 DIALECT = "duckdb"
 
 _JINJA_REF = re.compile(
@@ -83,6 +85,9 @@ def parse_select(sql: str) -> exp.Expression | SqlProblem:
     too_deep = nesting_problem(text)
     if too_deep is not None:
         return too_deep
+    open_joins = open_join_problem(text, DIALECT)
+    if open_joins is not None:
+        return SqlProblem(*open_joins)
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except RecursionError:
@@ -104,6 +109,9 @@ def parse_select(sql: str) -> exp.Expression | SqlProblem:
             not_select=True,
         )
     stmt = statements[0]
+    too_deep_tree = tree_depth_problem(stmt)
+    if too_deep_tree is not None:
+        return SqlProblem(too_deep_tree)
     if not isinstance(stmt, _ALLOWED_ROOTS):
         verb = stmt.key.upper() if stmt.key else type(stmt).__name__.upper()
         return SqlProblem(f"`sql:` must be a single SELECT/WITH query, found {verb}", not_select=True)

@@ -18,6 +18,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from datacody_dagster.compiler.sql import _JINJA_REF, DIALECT, MAX_NESTING, SqlProblem, nesting_problem
+from datacody_dagster.compiler.sql_shape import open_join_problem, tree_depth_problem
 
 FILE_FUNCTIONS = re.compile(
     r"(read_\w+|\w+_scan|glob|query|query_table|sniff_csv|parquet_\w+|iceberg_\w+|delta_\w+"
@@ -76,6 +77,9 @@ def parse_predicate(text: str) -> exp.Expr | SqlProblem:
     """One scalar boolean expression, parsed by sqlglot; anything else is a problem."""
     if nesting_problem(text) is not None:
         return SqlProblem(f"the expression is nested deeper than {MAX_NESTING} parentheses")
+    open_joins = open_join_problem(text, DIALECT)
+    if open_joins is not None:
+        return SqlProblem(*open_joins)
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as exc:
@@ -85,6 +89,9 @@ def parse_predicate(text: str) -> exp.Expr | SqlProblem:
     if len(statements) != 1:
         return SqlProblem("write exactly one expression (no `;`)")
     node = statements[0]
+    too_deep_tree = tree_depth_problem(node)
+    if too_deep_tree is not None:
+        return SqlProblem(too_deep_tree)
     if isinstance(node, (exp.Query, exp.DDL, exp.DML, exp.Command, exp.Set)) or not isinstance(
         node, exp.Condition
     ):

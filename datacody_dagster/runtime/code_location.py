@@ -15,7 +15,6 @@ from datacody_dagster.runtime.assets import build_assets, uses_spark
 from datacody_dagster.runtime.run_worker import datacody_multiprocess_executor
 from datacody_dagster.semantic.export import produce_export
 
-
 # Imported once per run by the forkserver; a module missing here is skipped by multiprocessing.
 STEP_PRELOAD = (
     "dagster",

@@ -15,9 +15,9 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
-from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.runtime.event_log_snapshot import latest_materializations
 from datacody_dagster.instance import dagster_home_path
+from datacody_dagster.runtime.event_log_snapshot import latest_materializations
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide_from_records, wanted_records
 

@@ -86,6 +86,8 @@ FILE_SQL = [
     "select * from read_ndjson('OUTSIDE/x.json')",
     "select * from parquet.`/etc/x.parquet`",
     "select * from csv.`/etc/passwd`",
+    "select getenv('ANTHROPIC_API_KEY') as k from raw_orders",
+    "select * from duckdb_secrets()",
 ]
 
 JINJA_SQL = [
@@ -117,6 +119,9 @@ CHECKS = [
     "sql: select * from glob('/etc/*')",
     "sql: select * from text.`/etc/passwd`",
     'sql: "select \'{{ env_var(\\"ANTHROPIC_API_KEY\\") }}\' as k"',
+    "sql: \"select id from raw_orders where '{{ run_query(''select 1'') }}' = ''\"",
+    "sql: \"select id from raw_orders -- {% do run_query('select 1') %}\"",
+    "sql: select getenv('ANTHROPIC_API_KEY') as k",
     "expression: \"amount > 0; copy (select 1) to 'OUTSIDE/x.csv'\"",
     "expression: \"amount > 0) union select * from read_text('/etc/passwd') --\"",
     "expression: \"amount in (select size from read_text('/etc/passwd'))\"",
@@ -140,6 +145,8 @@ TEXT = [
     "    sql: select 1 as v\n",
     "group: attack\nassets:\n  evil:\n    sql: select 1 as v\n    columns:\n"
     "      v: {description: \"{% set x = run_query('select 1') %}\"}\n",
+    "group: attack\nassets:\n  evil:\n    sql: select 1 as v\n    columns:\n"
+    "      v: {description: \"{{ env_var('ANTHROPIC_API_KEY') }}\"}\n",
     "group: attack\nassets:\n  evil:\n    sql: select 1 as v\n    tags: {tier: \"{{ env_var('K') }}\"}\n",
     "group: attack\nowners: [\"{{ env_var('ANTHROPIC_API_KEY') }}\"]\nassets:\n  evil:\n"
     "    sql: select 1 as v\n",
@@ -177,6 +184,7 @@ PATHS = [
     "~/.ssh/id_rsa",
     "data\\\\raw\\\\orders.csv",
     "data/raw/{x}.csv",
+    "data/raw/{{ env_var('ANTHROPIC_API_KEY') }}.csv",
     "OUTSIDE/x.csv",
     "data/raw/" + "a" * 300 + ".csv",
     "data/" + "x/" * 600 + "y.csv",

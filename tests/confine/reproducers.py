@@ -22,6 +22,17 @@ _bomb = (
 )
 
 
+_joins = "      join raw_orders b\n" * 22
+
+
+def _semantic(expr: str) -> str:
+    return (
+        "assets:\n  orders_sem:\n    sql: select id as order_id, amount from raw_orders\n"
+        "    semantic:\n      entities:\n        order_id: {type: primary}\n"
+        f'      measures:\n        amount_total: {{agg: sum, expr: "{expr}"}}\n'
+    )
+
+
 def _nested(levels: int, leaf: str) -> str:
     return "[" * levels + leaf + "]" * levels
 
@@ -73,6 +84,22 @@ REPRODUCERS: list[tuple[str, str, str | bytes]] = [
     ("bracket_key", "bk.yaml", "a[ssets:\n  x:\n    sql: select 1 as v\n"),
     ("union_marker_key", "um.yaml", "str: 1\nassets:\n  x:\n    sql: select 1 as v\n"),
     ("bad_file_stem", "bad name.yaml", "assets:\n  x:\n    sql: select 1 as v\n"),
+    # fuzz seed 21 (a line `join stflights f` repeated 29 times): sqlglot backtracks 2^n on
+    # JOINs without ON/USING, inside compiled code; 22 of them would take ~1 min, 29 hours
+    ("open_join_chain", "jc.yaml", "assets:\n  x:\n    sql: select 1 as v from raw_orders a\n" + _joins),
+    # passed validate, then RecursionError rendering canonical SQL in compile
+    ("cast_chain", "cc.yaml", "assets:\n  x:\n    sql: select 1" + "::int" * 1500 + " as v\n"),
+    (
+        "mixed_operators",
+        "mo.yaml",
+        "assets:\n  x:\n    sql: select " + " + 1 - ".join(["1"] * 800) + " as v\n",
+    ),
+    # quadratic in sqlglot's parser: 600 subscripts ~10 s, 1,500 minutes
+    ("subscript_chain", "sc.yaml", "assets:\n  x:\n    sql: select [1]" + "[1]" * 600 + " as v\n"),
+    # semantic `expr:` had no limits: RecursionError, and the 2^n join backtracking
+    ("semantic_nested", "sn.yaml", _semantic("(" * 3000 + "1" + ")" * 3000)),
+    ("semantic_unary", "su.yaml", _semantic("- " * 3000 + "1")),
+    ("semantic_open_joins", "sj.yaml", _semantic("amount in (select 1 from a" + " join b" * 22 + ")")),
 ]
 """Every entry must be refused (exit 1 at the CLI) with a location in its own file."""
 

@@ -107,3 +107,18 @@ def test_new_projects_get_the_sandbox_plugin(tmp_path: Path) -> None:
     write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
     sync_generated_files(compile_project(tmp_path))
     assert profile_problem(tmp_path / "dbt_project" / "profiles.yml") is None
+
+
+@pytest.mark.parametrize(
+    "ref", ["os:system", "subprocess:run", "builtins:eval", "jsonx:loads", "json:__import__"]
+)
+def test_python_modules_allow_list_opens_only_that_package(tmp_path: Path, ref: str) -> None:
+    spec = f"assets:\n  parsed:\n    python: {ref}\n    deps: [raw_orders]\n"
+    write_project(
+        tmp_path, {"raw.yaml": RAW_SPEC, "py.yaml": spec}, {"data/raw/orders.csv": RAW_CSV}, dvc=False
+    )
+    (tmp_path / "resources" / "dev.yaml").write_text(
+        "dvc:\n  enabled: false\npython_modules: [json]\n", encoding="utf-8"
+    )
+    _, diags = diagnose(tmp_path)
+    assert [(d.code, str(d.location)) for d in diags] == [("DC115", "asset_specs/py.yaml:3:5")]

@@ -40,8 +40,8 @@ ALL = ["raw_orders", "stg_orders", "totals"]
 def _both_ways(root: Path) -> tuple[dict[str, object], dict[str, object] | None]:
     """Verdicts through Dagster's instance, and through the file reader (None: it stepped aside)."""
     from datacody_dagster.compiler import compile_project
-    from datacody_dagster.runtime.event_log_snapshot import latest_materializations
     from datacody_dagster.instance import dagster_home_path, project_instance
+    from datacody_dagster.runtime.event_log_snapshot import latest_materializations
     from datacody_dagster.runtime.up_to_date import decide, decide_from_records
 
     project = compile_project(root)
@@ -58,8 +58,8 @@ def test_file_reader_agrees_with_dagster_and_steps_aside_when_unsure(
     from dagster._core.storage.dagster_run import DagsterRun
 
     from datacody_dagster.compiler import compile_project
-    from datacody_dagster.runtime.event_log_snapshot import latest_materializations
     from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.event_log_snapshot import latest_materializations
     from datacody_dagster.runtime.materialize import materialize_project
     from datacody_dagster.runtime.noop import up_to_date_summary
 

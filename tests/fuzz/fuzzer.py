@@ -5,7 +5,7 @@ bytes, lines and YAML/SQL tokens (control characters, invalid UTF-8, anchors and
 deep nesting, Jinja, names with `../`, unicode, huge values). A case passes when:
 
 - no exception other than :class:`DatacodyError` escapes parse, validate, plan, emit or write;
-- it takes at most ``HANG_S`` seconds;
+- it takes at most ``HANG_S`` seconds of CPU;
 - every error diagnostic carries ``file:line:col`` (line, col >= 1) in a spec file of the
   project, at least one of them in the mutated file (or it is a cross-file error);
 - when it compiles, every written file is inside the project and the emitted dbt files hold
@@ -151,6 +151,19 @@ def mutate(rng: random.Random, text: str) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one case did: ``compiled``, ``refused``, ``crash``, ``hang``, ``bad_location``,
+    ``leak`` (or, from the worker pool, ``memory`` and ``died``); ``signature`` for the bad ones."""
+
+    kind: str
+    signature: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind in ("compiled", "refused")
+
+
 @dataclass
 class Report:
     cases: int = 0
@@ -160,12 +173,40 @@ class Report:
     hangs: int = 0
     bad_locations: int = 0
     leaks: int = 0
+    memory: int = 0
+    died: Counter[str] = field(default_factory=Counter)
     slowest_s: float = 0.0
     examples: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.crashes and not self.hangs and not self.bad_locations and not self.leaks
+        return not (
+            self.crashes or self.hangs or self.bad_locations or self.leaks or self.memory or self.died
+        )
+
+    def add(self, outcome: Outcome, data: bytes) -> None:
+        """Count one case's outcome (the first spec of each bad signature is kept)."""
+        self.cases += 1
+        if outcome.kind == "compiled":
+            self.compiled += 1
+        elif outcome.kind == "refused":
+            self.refused += 1
+        elif outcome.kind == "hang":
+            self.hangs += 1
+        elif outcome.kind == "bad_location":
+            self.refused += 1
+            self.bad_locations += 1
+        elif outcome.kind == "leak":
+            self.compiled += 1
+            self.leaks += 1
+        elif outcome.kind == "memory":
+            self.memory += 1
+        elif outcome.kind == "died":
+            self.died[outcome.signature] += 1
+        else:
+            self.crashes[outcome.signature] += 1
+        if not outcome.ok:
+            self.examples.setdefault(outcome.signature or outcome.kind, data)
 
 
 class _Hang(Exception):
@@ -177,13 +218,14 @@ def _deadline(seconds: float) -> Iterator[None]:
     def raise_hang(signum: int, frame: object) -> None:
         raise _Hang
 
-    old = signal.signal(signal.SIGALRM, raise_hang)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # CPU time, not wall time: the machine is shared, a loaded minute is no hang
+    old = signal.signal(signal.SIGPROF, raise_hang)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 def _located(d: Diagnostic, specs: set[str]) -> bool:
@@ -191,56 +233,65 @@ def _located(d: Diagnostic, specs: set[str]) -> bool:
     return loc is not None and loc.line >= 1 and loc.col >= 1 and loc.file in specs
 
 
-def run_case(root: Path, name: str, data: bytes, others: set[str], report: Report) -> None:
-    """Write ``data`` as ``asset_specs/name`` and put it through validate and compile."""
+def check_case(root: Path, name: str, data: bytes, others: set[str], hang_s: float = HANG_S) -> Outcome:
+    """Write ``data`` as ``asset_specs/name``, put it through validate and compile, judge it.
+
+    ``hang_s`` is an in-process alarm on CPU seconds: it stops Python code, not a loop inside
+    compiled code (the worker pool in ``tests/fuzz/pool.py`` kills the process for those)."""
     spec_dir = root / "asset_specs"
     (spec_dir / name).write_bytes(data)
     specs = {f"asset_specs/{p}" for p in (*others, name)}
-    report.cases += 1
-    started = time.monotonic()
-    signature = None
     try:
-        with _deadline(HANG_S):
+        with _deadline(hang_s):
             _, diags = diagnose(root)
             errs = [d for d in diags if d.severity == "error"]
             if errs:
-                report.refused += 1
                 if not all(_located(d, specs) for d in errs) or not any(
                     (d.location is not None and d.location.file == f"asset_specs/{name}")
                     or d.code in CROSS_FILE
                     for d in errs
                 ):
-                    report.bad_locations += 1
-                    report.examples.setdefault("location:" + errs[0].code, data)
-                return
+                    return Outcome("bad_location", "location:" + errs[0].code)
+                return Outcome("refused")
             project = compile_project(root)
             sync_generated_files(project)
-            report.compiled += 1
             dbt_dir = root / "dbt_project"
             for path in (dbt_dir / "models").rglob("*"):
                 if not path.resolve().is_relative_to(root.resolve()):
-                    report.leaks += 1
+                    return Outcome("leak", "path outside")
                 if path.is_file() and not emitted_file_ok(path.name, path.read_text(encoding="utf-8")):
-                    report.leaks += 1
-                    report.examples.setdefault("jinja", data)
+                    return Outcome("leak", "jinja")
+            return Outcome("compiled")
     except _Hang:
-        report.hangs += 1
-        report.examples.setdefault("hang", data)
+        return Outcome("hang", "hang")
     except DatacodyError:
-        report.refused += 1
+        return Outcome("refused")
+    except MemoryError:
+        return Outcome("memory", "MemoryError")
     except Exception as exc:  # the point of the fuzzer: anything else is a crash
         frame = traceback.extract_tb(exc.__traceback__)[-1]
-        signature = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
-        report.crashes[signature] += 1
-        report.examples.setdefault(signature, data)
-    finally:
-        report.slowest_s = max(report.slowest_s, time.monotonic() - started)
+        return Outcome("crash", f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}")
 
 
-def fuzz(cases: int, seed: int, workdir: Path) -> Report:
-    """Run ``cases`` mutated spec files (reproducible for a given ``seed``)."""
-    rng = random.Random(seed)
-    report = Report()
+@dataclass(frozen=True)
+class SeedProject:
+    """A project on disk whose spec ``name`` (text ``text``) the cases replace."""
+
+    root: Path
+    name: str
+    text: str
+    others: set[str]
+
+    def check(self, data: bytes, hang_s: float = HANG_S) -> Outcome:
+        """Run one mutated spec and put the original back."""
+        try:
+            return check_case(self.root, self.name, data, self.others, hang_s)
+        finally:
+            (self.root / "asset_specs" / self.name).write_text(self.text, encoding="utf-8")
+
+
+def make_projects(workdir: Path) -> list[SeedProject]:
+    """One project folder per seed under ``workdir``."""
     projects = []
     for i, (name, files, data_files) in enumerate(seeds()):
         root = workdir / f"seed{i}"
@@ -254,9 +305,28 @@ def fuzz(cases: int, seed: int, workdir: Path) -> Report:
             (root / rel).write_text(text, encoding="utf-8")
         if (REPO / "examples").is_dir():
             shutil.copytree(REPO / "examples", root / "examples")
-        projects.append((root, name, files[name], set(files) - {name}))
-    for _ in range(cases):
-        root, name, text, others = rng.choice(projects)
-        run_case(root, name, mutate(rng, text), others, report)
-        (root / "asset_specs" / name).write_text(text, encoding="utf-8")
+        projects.append(SeedProject(root, name, files[name], set(files) - {name}))
+    return projects
+
+
+def cases(count: int, seed: int) -> Iterator[tuple[int, int, bytes]]:
+    """(case number from 1, seed project index, mutated spec): the same stream for a seed."""
+    rng = random.Random(seed)
+    texts = [files[name] for name, files, _ in seeds()]
+    for number in range(1, count + 1):
+        i = rng.choice(range(len(texts)))  # what rng.choice(projects) drew before
+        yield number, i, mutate(rng, texts[i])
+
+
+def fuzz(count: int, seed: int, workdir: Path) -> Report:
+    """Run ``count`` mutated spec files in this process (reproducible for a given ``seed``)."""
+    report = Report()
+    projects = make_projects(workdir)
+    for _, i, data in cases(count, seed):
+        project = projects[i]
+        started = time.monotonic()
+        try:
+            report.add(project.check(data), data)
+        finally:
+            report.slowest_s = max(report.slowest_s, time.monotonic() - started)
     return report

@@ -14,6 +14,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 
 from datacody_dagster.emit.dagster import DUCKDB_POOL
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.instance import ensure_instance_home
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
     PID_STARTED_TAG,
@@ -23,7 +24,6 @@ from datacody_dagster.runtime.dead_runs import (
     run_tags,
     wait_for_pool,
 )
-from datacody_dagster.instance import ensure_instance_home
 
 
 @pytest.fixture
