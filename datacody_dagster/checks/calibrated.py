@@ -24,6 +24,7 @@ from datacody_dagster.checks.profile import compute_profile
 from datacody_dagster.checks.sampling import sampling_error
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import DistributionArgs, RowCountAnomalyArgs
 
 FRACTION_METRICS = frozenset({"null_fraction", "distinct_fraction"})
 FRACTION_SPREAD = 0.5
@@ -103,7 +104,8 @@ def _band(
     values: Sequence[tuple[HistoryRecord, float]],
     incidents: set[str],
     ctx: EvalContext,
-    args: dict[str, Any],
+    max_false_alarm_rate: float,
+    seasonality: str,
     min_tolerance: float,
     feedback: Sequence[dict[str, Any]],
     noise: float = 0.0,
@@ -112,10 +114,10 @@ def _band(
     return learn_band(
         points,
         _now(ctx),
-        max_false_alarm_rate=float(args.get("max_false_alarm_rate", 0.01)),
+        max_false_alarm_rate=max_false_alarm_rate,
         min_tolerance=min_tolerance,
         sampling_error=noise,
-        seasonality=str(args.get("seasonality", "auto")),
+        seasonality=seasonality,
         false_alarm_deviations=[float(f["deviation"]) for f in feedback],
     )
 
@@ -124,7 +126,8 @@ def distribution_outcome(
     ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None, profile: dict[str, Any]
 ) -> CheckOutcome:
     """Each metric of the column within the band learned from history."""
-    column = check.args.get("column")
+    args = check.params_as(DistributionArgs)
+    column = args.column
     if not column:
         return CheckOutcome(check, False, error="distribution needs a `column` (or sit under `columns:`)")
     query = f"select {ident(column)} from {ctx.target.relation}"
@@ -134,7 +137,7 @@ def distribution_outcome(
         return CheckOutcome(check, False, 0, rows, query=query, error=f"column {column!r} is missing")
     if history is None:
         return CheckOutcome(check, True, 0, rows, query=query, metadata={"note": "no history available"})
-    records, incidents, feedback = history_series(history, ctx, check, int(check.args.get("window", 60)))
+    records, incidents, feedback = history_series(history, ctx, check, args.window)
     past_cols = [
         (rec, (rec.profile or {}).get("columns", {}).get(column), int((rec.profile or {}).get("rows") or 0))
         for rec in records
@@ -146,12 +149,9 @@ def distribution_outcome(
     results: dict[str, Any] = {}
     failed: list[str] = []
     deviations: dict[str, float] = {}
-    metrics = list(check.args.get("metrics") or [])
+    metrics = list(args.metrics)
     # the check fires when any metric leaves its band: each gets an even share of the budget
-    args = {
-        **check.arg_dict,
-        "max_false_alarm_rate": float(check.args.get("max_false_alarm_rate", 0.01)) / len(metrics),
-    }
+    metric_budget = args.max_false_alarm_rate / max(len(metrics), 1)
     for metric in metrics:
         observed = metric_value(col_now, rows, metric)
         values = [(rec, v) for rec, c, n in past_cols if (v := metric_value(c, n, metric)) is not None]
@@ -159,7 +159,7 @@ def distribution_outcome(
             results[metric] = {"note": f"{metric} does not apply to this column"}
             continue
         scale = FRACTION_SPREAD if metric in FRACTION_METRICS else typical_spread
-        min_tolerance = float(check.args.get("min_tolerance", 0.05))
+        min_tolerance = args.min_tolerance
         judged, on_log = observed, bound if metric == "mean" else None
         noise = sampling_error(metric, [(c, n) for _, c, n in past_cols])
         if on_log is not None:
@@ -167,7 +167,16 @@ def distribution_outcome(
             values = [(rec, on_log.to_log(v)) for rec, v in values]
             judged, min_tolerance, scale = on_log.to_log(observed), math.log1p(min_tolerance), 1.0
             noise = 0.0
-        band = _band(values, incidents, ctx, args, min_tolerance * scale, feedback.get(metric, []), noise)
+        band = _band(
+            values,
+            incidents,
+            ctx,
+            metric_budget,
+            args.seasonality,
+            min_tolerance * scale,
+            feedback.get(metric, []),
+            noise,
+        )
         if band is None:
             results[metric] = {"observed": observed, "note": f"{len(values)} past batches: too few to learn"}
             continue
@@ -197,7 +206,7 @@ def distribution_outcome(
         "method": "calibrated_history",
         "method_detail": METHOD + "; the check's budget is split evenly over its metrics",
         "metrics": results,
-        "max_false_alarm_rate": check.args.get("max_false_alarm_rate", 0.01),
+        "max_false_alarm_rate": args.max_false_alarm_rate,
         # a union bound over the metrics: the check fires when any of them leaves its band
         "estimated_false_alarm_rate": round(sum(r["estimated_false_alarm_rate"] for r in learned), 6),
         "baseline_batches": max((r["baseline_batches"] for r in learned), default=0),
@@ -220,15 +229,17 @@ def row_count_band_outcome(
     query = f"select count(*) from {ctx.target.relation}"
     if history is None:
         return CheckOutcome(check, True, 0, count, query=query, metadata={"note": "no history available"})
-    records, incidents, feedback = history_series(history, ctx, check, int(check.args.get("window", 60)))
+    args = check.params_as(RowCountAnomalyArgs)
+    records, incidents, feedback = history_series(history, ctx, check, args.window)
     values = [(r, float(r.row_count)) for r in records if r.row_count is not None]
     center = statistics.median([v for _, v in values]) if values else 0.0
     band = _band(
         values,
         incidents,
         ctx,
-        check.arg_dict,
-        float(check.args.get("min_tolerance", 0.1)) * abs(center),
+        args.max_false_alarm_rate,
+        args.seasonality,
+        args.min_tolerance * abs(center),
         feedback.get("row_count", []),
     )
     meta: dict[str, Any] = {"method": "calibrated_history", "method_detail": METHOD, "row_count": count}

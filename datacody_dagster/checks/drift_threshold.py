@@ -18,6 +18,7 @@ from typing import Any
 
 from datacody_dagster.checks.calibrate import Band, Point, learn_band
 from datacody_dagster.checks.history import HistoryRecord
+from datacody_dagster.spec.check_args import DriftArgs
 
 DEFAULT_THRESHOLD = 0.2
 """Used until the history is long enough to learn from."""
@@ -70,7 +71,7 @@ def pair_score(prev: dict[str, Any], cur: dict[str, Any], rows: int) -> float | 
 
 
 def learned_threshold(
-    records: Sequence[HistoryRecord], column: str, now: float, args: dict[str, Any]
+    records: Sequence[HistoryRecord], column: str, now: float, args: DriftArgs
 ) -> tuple[float, Band | None, int]:
     """(threshold, band, scores) from ``records`` (oldest first)."""
     points = []
@@ -86,8 +87,8 @@ def learned_threshold(
     band = learn_band(
         points,
         now,
-        max_false_alarm_rate=float(args.get("max_false_alarm_rate", 0.01)),
-        seasonality=str(args.get("seasonality", "auto")),
+        max_false_alarm_rate=args.max_false_alarm_rate,
+        seasonality=args.seasonality,
     )
     if band is None:
         return DEFAULT_THRESHOLD, None, len(points)

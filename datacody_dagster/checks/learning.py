@@ -16,13 +16,15 @@ from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.profile import bin_terms, column_class
 from datacody_dagster.checks.sqltext import ident, literal
 from datacody_dagster.compiler.checks import PlannedCheck
+from datacody_dagster.spec.check_args import DriftArgs, RowCountAnomalyArgs
 
 MIN_HISTORY = 3
 
 
 def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:
-    column = check.args["column"]
-    fixed = check.args.get("threshold")
+    args = check.params_as(DriftArgs)
+    column = args.column or ""
+    fixed = args.threshold
     threshold = float(fixed) if fixed is not None else 0.2
     query = f"select {ident(column)} from {ctx.target.relation}"
     if history is None:
@@ -110,9 +112,10 @@ def _learned(history: CheckHistory, ctx: EvalContext, check: PlannedCheck, meta:
 
     from datacody_dagster.checks.drift_threshold import learned_threshold
 
-    records = list(reversed(baseline_records(history, ctx.target, int(check.args.get("window", 60)))))
+    args = check.params_as(DriftArgs)
+    records = list(reversed(baseline_records(history, ctx.target, args.window)))
     now = ctx.target.materialized_at if ctx.target.materialized_at is not None else time.time()
-    threshold, band, scores = learned_threshold(records, check.args["column"], now, check.arg_dict)
+    threshold, band, scores = learned_threshold(records, args.column or "", now, args)
     meta["threshold"] = round(threshold, 6)
     meta["threshold_learned_from"] = {"past_scores": scores, **(band.as_metadata() if band else {})}
     if band is not None:
@@ -134,7 +137,7 @@ def _chance_floor(
 
     shares = meta["baseline_shares"]
     bins = sum(1 for v in (shares.values() if isinstance(shares, dict) else shares) if v > 0)
-    alpha = float(check.args.get("max_false_alarm_rate", 0.01))
+    alpha = check.params_as(DriftArgs).max_false_alarm_rate
     floor = chance_score(meta["method"], bins, ctx.row_count, int(record.row_count or 0), alpha)
     meta["chance_score"] = round(floor, 6)
     if floor > threshold:
@@ -166,8 +169,9 @@ def robust_z(value: float, baseline: list[float]) -> tuple[float, float, float]:
 
 
 def anomaly_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory | None) -> CheckOutcome:
-    threshold = float(check.args.get("threshold", 3.5))
-    window = int(check.args.get("window", 10))
+    args = check.params_as(RowCountAnomalyArgs)
+    threshold = args.threshold if args.threshold is not None else 3.5
+    window = args.window
     count = ctx.row_count
     query = f"select count(*) from {ctx.target.relation}"
     records = baseline_records(history, ctx.target, window) if history is not None else []

@@ -32,6 +32,7 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.parse import flow_style
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.errors import DatacodyError, Diagnostic
+from datacody_dagster.spec.check_args import RowCountArgs
 from datacody_dagster.spec.check_kinds import kind_info
 
 REPEATS = 3
@@ -143,11 +144,12 @@ def history_suggestions(node: Node, history: CheckHistory | None) -> list[Sugges
     counts = [r.row_count for r in history.records(node.name, 20) if r.row_count is not None]
     out = []
     for c in node.checks:
-        if c.kind == "row_count" and counts and c.args.get("min", 0) < min(counts) * 0.1:
+        low = (c.params_as(RowCountArgs).min or 0) if c.kind == "row_count" else 0
+        if c.kind == "row_count" and counts and low < min(counts) * 0.1:
             out.append(
                 Suggestion(
                     {"row_count": {"min": int(min(counts) * 0.5)}},
-                    f"tighten `{c.name}`: min {c.args.get('min', 0)}, never fewer than {min(counts):,} rows",
+                    f"tighten `{c.name}`: min {low}, never fewer than {min(counts):,} rows",
                     len(counts),
                 )
             )

@@ -19,6 +19,7 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.runtime.outputs import sql_string
 from datacody_dagster.runtime.staging import DBT_STAGE_ENV
+from datacody_dagster.spec.check_args import RelationshipsArgs
 
 
 @contextlib.contextmanager
@@ -52,7 +53,7 @@ def _external(node: Node) -> bool:
 def reads_views(project: CompiledProject, node: Node) -> bool:
     """Whether describing or checking ``node`` reads DuckDB views (its own, or the target of a
     ``relationships`` check): those views may read the views of models published just before."""
-    refs = [c.args.get("to") for c in node.checks if c.kind == "relationships"]
+    refs = [c.params_as(RelationshipsArgs).to for c in node.checks if c.kind == "relationships"]
     involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
     return any(n.kind == "sql" and n.materialized == "view" for n in involved)
 

@@ -24,21 +24,6 @@ class _Args(BaseModel):
         """The arguments as plain data without unset (None) fields: fingerprints, caches, JSON."""
         return self.model_dump(exclude_none=True)
 
-    # Mapping-style reads for readers not yet moved to attributes (`check.args.min` is the typed
-    # form: a typo there is a mypy error, here a silent default). A None field reads as missing.
-    def get(self, key: str, default: Any = None) -> Any:
-        value = getattr(self, key, None) if key in type(self).model_fields else None
-        return default if value is None else value
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def keys(self) -> list[str]:
-        return list(self.as_dict())
-
 
 def _ordered(low: float | None, high: float | None) -> None:
     if low is not None and high is not None and low > high:
@@ -111,7 +96,7 @@ class FreshnessArgs(_Args):
 Seasonality = Literal["auto", "none", "weekday"]
 
 
-class _Calibrated(_Args):
+class CalibratedArgs(_Args):
     """Arguments of checks whose thresholds are learned from the asset's own history."""
 
     max_false_alarm_rate: float = Field(
@@ -128,7 +113,7 @@ class _Calibrated(_Args):
     window: int = Field(60, ge=3, le=1000, description="How many past materializations are read.")
 
 
-class DriftArgs(_Calibrated):
+class DriftArgs(CalibratedArgs):
     column: Name | None = Field(None, description="Column whose distribution is compared.")
     threshold: float | None = Field(
         None,
@@ -138,7 +123,7 @@ class DriftArgs(_Calibrated):
     )
 
 
-class RowCountAnomalyArgs(_Calibrated):
+class RowCountAnomalyArgs(CalibratedArgs):
     threshold: float | None = Field(
         None,
         gt=0,
@@ -156,7 +141,7 @@ DistributionMetric = Literal[
 _DEFAULT_METRICS: tuple[DistributionMetric, ...] = ("mean", "p50", "null_fraction")
 
 
-class DistributionArgs(_Calibrated):
+class DistributionArgs(CalibratedArgs):
     column: Name | None = Field(None, description="Column whose per-batch statistics are compared.")
     metrics: list[DistributionMetric] = Field(
         default_factory=lambda: list(_DEFAULT_METRICS),

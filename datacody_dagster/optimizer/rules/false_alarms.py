@@ -6,6 +6,7 @@ from typing import Any
 
 from datacody_dagster.optimizer.model import Proposal, TuneCheck
 from datacody_dagster.optimizer.rules.base import RuleContext
+from datacody_dagster.spec.check_args import CalibratedArgs
 
 RULE = "check_false_alarms"
 MIN_FALSE_ALARMS = 2
@@ -21,11 +22,14 @@ def check_false_alarms(ctx: RuleContext) -> list[Proposal]:
             if alarms < MIN_FALSE_ALARMS:
                 continue
             args: dict[str, Any] = {}
-            if check.kind in CALIBRATED_KINDS and check.args.get("threshold") is None:
+            params = check.args
+            if (
+                check.kind in CALIBRATED_KINDS
+                and isinstance(params, CalibratedArgs)
+                and getattr(params, "threshold", None) is None
+            ):
                 # a smaller budget means a wider band; the recorded deviations already widen it
-                args["max_false_alarm_rate"] = float(
-                    f"{float(check.args.get('max_false_alarm_rate', 0.01)) / 4:.2g}"
-                )
+                args["max_false_alarm_rate"] = float(f"{params.max_false_alarm_rate / 4:.2g}")
             if check.severity == "warn" and not args:
                 continue
             patch = TuneCheck(
