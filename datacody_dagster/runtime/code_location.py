@@ -16,9 +16,11 @@ from datacody_dagster.runtime.run_worker import datacody_multiprocess_executor
 from datacody_dagster.semantic.export import produce_export
 
 # Imported once per run by the forkserver; a module missing here is skipped by multiprocessing.
+# With `datacody_dagster.definitions` or `runtime.assets` preloaded too, the forkserver died or
+# every step failed in the browser suite after the session-2 merge (cause not found yet; see the
+# issue note); this set passes.
 STEP_PRELOAD = (
     "dagster",
-    "datacody_dagster.definitions",
     "datacody_dagster.runtime.dbt_runner",
     "duckdb",
     "pyarrow.parquet",

@@ -40,6 +40,7 @@ FLIGHTS = [
     "stg_airlines",
     "stg_airports",
     "stg_planes",
+    "monthly_carrier_departures",  # an export: a saved metric query
 ]
 MARTS = ["daily_delay_by_carrier", "route_performance", "carrier_fleet"]
 EXPANDED = "global@global:flights,global@global:marts"
@@ -82,7 +83,8 @@ def _runs(ui: DagsterUI) -> list[dict]:  # type: ignore[type-arg]
 
 def test_asset_graph_shows_groups_assets_descriptions_and_owners(page, dagster_ui: DagsterUI) -> None:  # type: ignore[no-untyped-def]
     # The global lineage with both groups expanded: every asset and the edges between groups.
-    page.set_viewport_size({"width": 1440, "height": 1100})
+    # Tall enough for both expanded groups at the zoom Dagster opens with (nodes off-screen are not drawn).
+    page.set_viewport_size({"width": 1440, "height": 2400})
     goto(page, "/asset-groups?expanded=" + quote(EXPANDED), "Global asset lineage")
     for name in FLIGHTS + MARTS:
         wait_for_text(page, name)
@@ -161,7 +163,7 @@ def test_materialize_all_from_ui_then_asset_page_shows_metadata(page, dagster_ui
         {"r": run["runId"]},
     )["runOrError"]
     ui_seconds = float(times["endTime"]) - float(times["creationTime"])
-    goto(page, f"/runs/{run['runId']}", "route_performance")
+    goto(page, f"/runs/{run['runId']}", run["runId"][:8])
     wait_for_text(page, "Success" if run["status"] == "SUCCESS" else "Failure")
     screenshot(page, "05-run")
     assert run["status"] == "SUCCESS", f"run {run['runId']} ended {run['status']}"
@@ -388,7 +390,11 @@ def test_ui_run_waits_naming_the_holder_then_its_killed_worker_fails_and_frees_t
         DagsterRun(job_name="__ASSET_JOB", run_id=holder, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
     )
     assert storage.claim_concurrency_slot(DUCKDB_POOL, holder, "datacody_dbt_models").is_claimed
-    run_id = launch(dagster_ui, ["daily_delay_by_carrier", "route_performance", "carrier_fleet"])
+    # With a source in the selection the run starts (a run whose every root step waits on a full
+    # pool stays queued in Dagster's coordinator), then its dbt step waits inside the run.
+    run_id = launch(
+        dagster_ui, ["raw_airlines", "daily_delay_by_carrier", "route_performance", "carrier_fleet"]
+    )
 
     # Inside the run, the wait names the holder and since when (Dagster's own event names the pool only).
     @wait_until("the run's wait for the pool names the holder", 180)
