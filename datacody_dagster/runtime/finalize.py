@@ -94,7 +94,9 @@ def evaluate_node_checks(
     return results, failures
 
 
-def _profile_metadata(project: CompiledProject, node: Node, staged: Path | None = None) -> dict[str, Any]:
+def _profile_metadata(
+    project: CompiledProject, node: Node, staged: Path | None = None, data_version: str | None = None
+) -> dict[str, Any]:
     """A compact column profile: the flywheel's memory (drift and distribution baselines,
     history-validated suggestions), so every materialization carries one. Views are profiled
     only when a check needs it (reading one attaches the DuckDB file a writer may hold)."""
@@ -106,7 +108,7 @@ def _profile_metadata(project: CompiledProject, node: Node, staged: Path | None 
     from datacody_dagster.checks.targets import target_for
 
     try:
-        profile = profile_for_metadata(target_for(project, node, staged=staged))
+        profile = profile_for_metadata(target_for(project, node, data_version=data_version, staged=staged))
     except Exception:  # a missing profile costs one baseline point, never the materialization
         return {}
     return {"datacody/profile": dg.MetadataValue.json(profile)}
@@ -147,8 +149,8 @@ def audit(
     """
     meta = output_metadata(project, node, staged)
     meta.update(extra_metadata or {})
-    meta.update(_profile_metadata(project, node, staged))
     candidate_version = _candidate_md5(project, staged) if staged is not None else None
+    meta.update(_profile_metadata(project, node, staged, candidate_version))  # one md5 pass, not two
     check_results, failures = evaluate_node_checks(context, project, node, candidate_version, staged)
     if failures and staged is not None:
         rows = getattr(meta.get("dagster/row_count"), "value", None)
