@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 import zc.lockfile
 from configobj import ConfigObj
 
@@ -226,3 +227,23 @@ def test_a_batch_that_cannot_get_the_lock_returns_a_clear_error(project: Path) -
     assert batch.versions == [] and batch.error is not None
     assert "gave up waiting 0.3 s" in str(batch.error) and "2 outputs" in str(batch.error)
     assert not outs[0].with_name(outs[0].name + ".dvc").exists()
+
+
+def test_re_recording_keeps_what_a_person_added_to_the_dvc_file(project: Path, settings: DvcSettings) -> None:
+    plain, annotated = _out(project, "plain"), _out(project, "annotated")
+    for out in (plain, annotated):
+        write_atomic(items([(1, "a", 1.0)]), out)
+        record_output(project, out, settings)
+    note = annotated.with_name(annotated.name + ".dvc")
+    note.write_text("# reviewed by finance\ndesc: monthly close\n" + note.read_text(), encoding="utf-8")
+    fresh = plain.with_name(plain.name + ".dvc").read_text(encoding="utf-8")
+    for out in (plain, annotated):
+        write_atomic(items([(2, "b", 2.0)]), out)
+        version = record_output(project, out, settings)
+        assert version.md5 == md5_of(out)
+    text = note.read_text(encoding="utf-8")
+    assert "# reviewed by finance" in text and "desc: monthly close" in text and md5_of(annotated) in text
+    rewritten = plain.with_name(plain.name + ".dvc").read_text(encoding="utf-8")
+    before, after = yaml.safe_load(fresh)["outs"][0], yaml.safe_load(rewritten)["outs"][0]
+    assert list(after) == list(before) and after["md5"] == md5_of(plain) != before["md5"]
+    assert_dvc_clean(project)
