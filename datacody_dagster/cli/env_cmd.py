@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         """Remove the environment's outputs and state; prod's files are never touched."""
         from datacody_dagster.envs.build import ENVS_DIR, env_root
         from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-        from datacody_dagster.versioning.env_state import PROD, check_env_name, state_path
+        from datacody_dagster.versioning.env_state import PROD, check_env_name, delete_state, list_states
 
         if name == PROD:
             raise DatacodyError(
@@ -65,8 +65,7 @@ def register(app: typer.Typer) -> None:
             )
         root = project_dir.resolve()
         folder = env_root(root, check_env_name(name))
-        state = state_path(root, name)
-        if not folder.exists() and not state.exists():
+        if not folder.exists() and name not in list_states(root):
             raise DatacodyError(
                 Diagnostic(RUNTIME, f"no environment `{name}`", hint="`datacody env list` shows them")
             )
@@ -74,5 +73,5 @@ def register(app: typer.Typer) -> None:
         assert folder.resolve().is_relative_to((root / ENVS_DIR).resolve())
         if folder.is_dir():
             shutil.rmtree(folder)
-        state.unlink(missing_ok=True)
+        delete_state(root, name)
         console.print(f"deleted env `{name}`")

@@ -21,7 +21,7 @@ from datacody_dagster.emit.dagster import (
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.check_only import check_current_output
 from datacody_dagster.runtime.dbt_staging import reads_views, repoint_views, staged_candidate, staging_dbt
-from datacody_dagster.runtime.finalize import Finalized, finalize
+from datacody_dagster.runtime.finalize import Audited, Finalized, audit, complete, finalize
 from datacody_dagster.runtime.staging import drop_stage, stage_path
 
 
@@ -267,6 +267,10 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
                 results = run_models(project, [n.name for n in runnable], context.log)
                 # the last node of the batch that reads through DuckDB views (-1: none)
                 last_reader = max((i for i, n in enumerate(runnable) if reads_views(project, n)), default=-1)
+                # The published outputs of the batch are versioned together (one hold of DVC's
+                # lock); an error part-way still versions and reports the ones published before it.
+                audited: list[Audited] = []
+                failed: Exception | None = None
                 try:
                     for i, node in enumerate(runnable):
                         res = results.get(node.name)
@@ -280,19 +284,31 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
                         extra = {"datacody/dbt_seconds": dg.MetadataValue.float(round(res.execution_time, 3))}
                         # Duration of this asset: its own dbt time plus its metadata and checks.
                         started = time.monotonic() - res.execution_time
-                        done = finalize(context, project, node, started, extra, staged=staged)
+                        done = audit(context, project, node, started, extra, staged=staged)
                         # Published or quarantined, the candidate left its staging name: point the
                         # node's DuckDB view back at the published output before a later node of the
                         # batch reads through views (else once, below: a write costs ~0.1 s).
                         if i < last_reader:
                             repoint_views(project, [node], context.log)
-                        if done.blocking_failures:
-                            stopped[node.name] = "blocking checks failed: " + ", ".join(
-                                done.blocking_failures
-                            )
+                        if isinstance(done, Audited):
+                            audited.append(done)
+                            if done.failures:  # a view's blocking failures (nothing to quarantine)
+                                stopped[node.name] = "blocking checks failed: " + ", ".join(done.failures)
+                            continue
+                        stopped[node.name] = "blocking checks failed: " + ", ".join(done.blocking_failures)
                         if done.quarantine is not None:
                             errors.append(_quarantine_failure(done, node).description or node.name)
                         yield from done.events()
+                except Exception as exc:
+                    failed = exc
+                try:
+                    completed, version_error = complete(project, audited)
+                    for finished in completed:
+                        yield from finished.events()
+                    if failed is not None:
+                        raise failed
+                    if version_error is not None:
+                        raise version_error
                 finally:
                     repoint_views(project, runnable, context.log)  # models dbt failed on, too
         if errors:

@@ -12,15 +12,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import asset_key
+from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.outputs import output_metadata
 from datacody_dagster.runtime.staging import QuarantineEntry, publish, quarantine
+
+if TYPE_CHECKING:
+    from datacody_dagster.versioning.model import RecordedVersion
 
 
 @dataclass(frozen=True)
@@ -35,20 +39,6 @@ class Finalized:
     def events(self) -> list[dg.MaterializeResult | dg.AssetCheckResult]:
         """What the step yields: the materialization (with its checks), or the checks alone."""
         return [self.result] if self.result is not None else list(self.check_results)
-
-
-def _record_version(project: CompiledProject, node: Node) -> tuple[dict[str, Any], dg.DataVersion | None]:
-    if not project.settings.dvc.enabled or (node.kind == "sql" and node.materialized == "view"):
-        return {}, None
-    from datacody_dagster.versioning import record_output
-
-    version = record_output(project.root, project.output_path(node), project.settings.dvc)
-    meta = {
-        "datacody/dvc_md5": dg.MetadataValue.text(version.md5),
-        "datacody/dvc_file": dg.MetadataValue.path(str(version.dvc_file)),
-        "datacody/size_bytes": dg.MetadataValue.int(version.size),
-    }
-    return meta, dg.DataVersion(version.md5)
 
 
 def evaluate_node_checks(
@@ -104,7 +94,9 @@ def evaluate_node_checks(
     return results, failures
 
 
-def _profile_metadata(project: CompiledProject, node: Node, staged: Path | None = None) -> dict[str, Any]:
+def _profile_metadata(
+    project: CompiledProject, node: Node, staged: Path | None = None, data_version: str | None = None
+) -> dict[str, Any]:
     """A compact column profile: the flywheel's memory (drift and distribution baselines,
     history-validated suggestions), so every materialization carries one. Views are profiled
     only when a check needs it (reading one attaches the DuckDB file a writer may hold)."""
@@ -116,7 +108,7 @@ def _profile_metadata(project: CompiledProject, node: Node, staged: Path | None 
     from datacody_dagster.checks.targets import target_for
 
     try:
-        profile = profile_for_metadata(target_for(project, node, staged=staged))
+        profile = profile_for_metadata(target_for(project, node, data_version=data_version, staged=staged))
     except Exception:  # a missing profile costs one baseline point, never the materialization
         return {}
     return {"datacody/profile": dg.MetadataValue.json(profile)}
@@ -131,23 +123,34 @@ def _candidate_md5(project: CompiledProject, staged: Path) -> str | None:
     return file_md5(staged)
 
 
-def finalize(
+@dataclass(frozen=True)
+class Audited:
+    """A node whose candidate passed its blocking checks and was published (not yet versioned)."""
+
+    node: Node
+    started: float
+    metadata: dict[str, Any]
+    failures: list[str]
+    check_results: list[dg.AssetCheckResult]
+
+
+def audit(
     context: dg.AssetExecutionContext | dg.OpExecutionContext,
     project: CompiledProject,
     node: Node,
     started: float,
     extra_metadata: dict[str, Any] | None = None,
     staged: Path | None = None,
-) -> Finalized:
-    """Audit a node's output and build its result.
+) -> Audited | Finalized:
+    """Metadata and checks of a node's output, then publish it (or quarantine it: Finalized).
 
     ``staged``: the candidate a writer just produced (None for views, whose data lives in the
     DuckDB file). It is published when no blocking check fails, else quarantined.
     """
     meta = output_metadata(project, node, staged)
     meta.update(extra_metadata or {})
-    meta.update(_profile_metadata(project, node, staged))
     candidate_version = _candidate_md5(project, staged) if staged is not None else None
+    meta.update(_profile_metadata(project, node, staged, candidate_version))  # one md5 pass, not two
     check_results, failures = evaluate_node_checks(context, project, node, candidate_version, staged)
     if failures and staged is not None:
         rows = getattr(meta.get("dagster/row_count"), "value", None)
@@ -157,21 +160,75 @@ def finalize(
         return Finalized(None, failures, check_results, entry)
     if staged is not None:
         publish(staged, project.output_path(node))
-    version_meta, data_version = _record_version(project, node)
-    meta.update(version_meta)
+    return Audited(node, started, meta, failures, check_results)
+
+
+def _versioned(project: CompiledProject, node: Node) -> bool:
+    return project.settings.dvc.enabled and not (node.kind == "sql" and node.materialized == "view")
+
+
+def complete(
+    project: CompiledProject, audited: list[Audited]
+) -> tuple[list[Finalized], DatacodyError | None]:
+    """Version published outputs with DVC (one hold of its lock for all) and build the results.
+
+    Returns the results of the nodes that were versioned, in order, and the error that stopped
+    versioning (the nodes after it get no result); each versioned node is in the environment
+    state (what `datacody plan` reads) before this returns.
+    """
     from datacody_dagster.versioning.env_state import record_held
 
-    record_held(project, node, data_version.value if data_version else None)  # for `datacody plan`
-    meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - started, 3))
-    if failures:
-        meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(failures))
-    result: dg.MaterializeResult = dg.MaterializeResult(
-        asset_key=asset_key(node.name),
-        metadata=meta,
-        data_version=data_version,
-        check_results=check_results,
-    )
-    return Finalized(result, failures, check_results)
+    versions: dict[str, RecordedVersion] = {}
+    error: DatacodyError | None = None
+    to_record = [a.node for a in audited if _versioned(project, a.node)]
+    if to_record:
+        from datacody_dagster.versioning.recording import record_outputs
+
+        outputs = [project.output_path(n) for n in to_record]
+        batch = record_outputs(project.root, outputs, project.settings.dvc)
+        versions = {n.name: v for n, v in zip(to_record, batch.versions, strict=False)}
+        error = batch.error
+    done: list[Finalized] = []
+    for item in audited:
+        node, meta = item.node, dict(item.metadata)
+        version = versions.get(node.name)
+        if version is None and _versioned(project, node):
+            break  # versioning stopped before this node
+        data_version = dg.DataVersion(version.md5) if version is not None else None
+        if version is not None:
+            meta["datacody/dvc_md5"] = dg.MetadataValue.text(version.md5)
+            meta["datacody/dvc_file"] = dg.MetadataValue.path(str(version.dvc_file))
+            meta["datacody/size_bytes"] = dg.MetadataValue.int(version.size)
+        record_held(project, node, version.md5 if version is not None else None)  # for `datacody plan`
+        meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - item.started, 3))
+        if item.failures:
+            meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(item.failures))
+        result: dg.MaterializeResult = dg.MaterializeResult(
+            asset_key=asset_key(node.name),
+            metadata=meta,
+            data_version=data_version,
+            check_results=item.check_results,
+        )
+        done.append(Finalized(result, item.failures, item.check_results))
+    return done, error
+
+
+def finalize(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext,
+    project: CompiledProject,
+    node: Node,
+    started: float,
+    extra_metadata: dict[str, Any] | None = None,
+    staged: Path | None = None,
+) -> Finalized:
+    """Audit a node's output and build its result (:func:`audit`, then :func:`complete`)."""
+    audited = audit(context, project, node, started, extra_metadata, staged)
+    if isinstance(audited, Finalized):
+        return audited
+    done, error = complete(project, [audited])
+    if error is not None:
+        raise error
+    return done[0]
 
 
 def _with_metadata(result: dg.AssetCheckResult, extra: dict[str, str]) -> dg.AssetCheckResult:

@@ -2,7 +2,10 @@
 
 The state is a small JSON file per environment (``data/.datacody/envs/<name>.json``, beside
 the data it describes), written atomically, so a plan is computed from files alone, without a
-Dagster run or an engine.
+Dagster run or an engine. Materializations append to a journal beside it
+(``<name>.journal``, one JSON line per asset) instead of rewriting the whole state per asset;
+readers replay the journal over the state, and it is folded back into the state when it has
+grown to the state's size (amortized O(1) per asset) or when the state is saved.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,59 +188,215 @@ def state_path(root: Path, env: str) -> Path:
     return root / STATE_DIR / f"{env}.json"
 
 
-def load_state(root: Path, env: str) -> EnvState | None:
-    """The stored state of ``env``, or None when it was never built."""
+def journal_path(root: Path, env: str) -> Path:
+    """The append-only journal of ``env``'s materializations not yet folded into its state."""
+    return root / STATE_DIR / f"{env}.journal"
+
+
+_COMPACT_MIN_BYTES = 64 * 1024
+"""The journal is folded into the state once it outgrows both this and the state file."""
+
+
+@dataclass(frozen=True)
+class _Journal:
+    ident: str | None
+    """The journal's id (its header line); the state names the id and offset it absorbed."""
+    size: int
+    entries: tuple[tuple[str, AssetState], ...]
+
+
+def _read_journal(path: Path, absorbed: dict[str, Any] | None) -> _Journal | None:
+    """The journal's entries after what the state already absorbed (None when there is none).
+
+    A last line cut short by a crash is ignored: its asset keeps its previous state.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    lines = data.split(b"\n")
+    complete, offset = lines[:-1], 0  # the part after the last newline is incomplete
+    ident: str | None = None
+    if complete:
+        try:
+            ident = json.loads(complete[0]).get("journal")
+        except (ValueError, AttributeError):
+            ident = None
+    if absorbed and ident is not None and absorbed.get("id") == ident:
+        offset = int(absorbed.get("offset") or 0)
+    entries: list[tuple[str, AssetState]] = []
+    position = 0
+    for line in complete:
+        end = position + len(line) + 1
+        if position >= offset and line.strip():
+            try:
+                record = json.loads(line)
+                if "asset" in record:
+                    entries.append((record["asset"], AssetState.from_json(record["state"])))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass  # a line torn by a crash mid-write
+        position = end
+    return _Journal(ident, len(data), tuple(entries))
+
+
+def _read_state_file(root: Path, env: str) -> tuple[dict[str, Any], os.stat_result] | None:
     path = state_path(root, env)
-    if not path.exists():
+    try:
+        with open(path, encoding="utf-8") as fh:
+            stat = os.fstat(fh.fileno())
+            text = fh.read()
+    except FileNotFoundError:
         return None
     try:
-        return EnvState.from_json(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+    except (ValueError, TypeError) as exc:
+        raise _unreadable(root, path, env, exc) from None
+    return data, stat
+
+
+def _unreadable(root: Path, path: Path, env: str, exc: Exception) -> DatacodyError:
+    return DatacodyError(
+        Diagnostic(
+            RUNTIME,
+            f"{path.relative_to(root)}: unreadable environment state ({exc})",
+            hint=f"delete the file and re-plan: `datacody plan --env {env}`",
+        )
+    )
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _identity(stat: os.stat_result | None) -> tuple[int, int] | None:
+    return (stat.st_ino, stat.st_mtime_ns) if stat is not None else None
+
+
+def _load(root: Path, env: str) -> tuple[EnvState | None, _Journal | None]:
+    path = state_path(root, env)
+    for _ in range(5):
+        read = _read_state_file(root, env)
+        data, stat = read if read is not None else ({}, None)
+        journal = _read_journal(journal_path(root, env), data.get("journal"))
+        # A compaction writes the state before it removes the journal: if the state file did
+        # not change while both were read, the journal read belongs to this state.
+        if _identity(stat) == _identity(_stat_or_none(path)):
+            break
+    if read is None and journal is None:
+        return None, None
+    try:
+        state = EnvState.from_json(data) if read is not None else EnvState(env)
     except (ValueError, KeyError, TypeError) as exc:
-        raise DatacodyError(
-            Diagnostic(
-                RUNTIME,
-                f"{path.relative_to(root)}: unreadable environment state ({exc})",
-                hint=f"delete the file and re-plan: `datacody plan --env {env}`",
-            )
-        ) from None
+        raise _unreadable(root, path, env, exc) from None
+    if journal is not None and journal.entries:
+        state = replace(state, assets={**state.assets, **dict(journal.entries)})
+    return state, journal
 
 
-def save_state(root: Path, state: EnvState) -> Path:
-    """Write the state atomically (temp file, fsync, rename)."""
+def load_state(root: Path, env: str) -> EnvState | None:
+    """The stored state of ``env`` (its journal replayed), or None when it was never built."""
+    return _load(root, env)[0]
+
+
+def _write_state(root: Path, state: EnvState, journal: _Journal | None) -> Path:
+    """Write the state atomically (temp file, fsync, rename), then drop the journal it absorbed.
+
+    The state names the journal id and size it absorbed, so a crash between the rename and the
+    journal's removal replays nothing twice. The caller holds the state lock.
+    """
     path = state_path(root, state.name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    body = state.to_json()
+    if journal is not None and journal.ident is not None:
+        body["journal"] = {"id": journal.ident, "offset": journal.size}
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
-        # One C-encoded string: json.dump (and any indent) takes the pure-Python encoder, which
-        # made this write, once per materialized asset, grow with the project (~50 ms at 100).
-        fh.write(json.dumps(state.to_json(), sort_keys=True))
+        # One C-encoded string: json.dump (and any indent) takes the pure-Python encoder.
+        fh.write(json.dumps(body, sort_keys=True))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    if journal is not None:
+        journal_path(root, state.name).unlink(missing_ok=True)
     return path
+
+
+@contextmanager
+def _state_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the environment states (steps of parallel runs record at once)."""
+    import fcntl
+
+    folder = root / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def save_state(root: Path, state: EnvState) -> Path:
+    """Replace ``state.name``'s state with ``state``, atomically (its journal is superseded)."""
+    with _state_lock(root):
+        journal = _read_journal(journal_path(root, state.name), None)
+        return _write_state(root, state, journal)
+
+
+def delete_state(root: Path, env: str) -> None:
+    """Remove ``env``'s state and journal."""
+    with _state_lock(root):
+        state_path(root, env).unlink(missing_ok=True)
+        journal_path(root, env).unlink(missing_ok=True)
 
 
 def list_states(root: Path) -> list[str]:
     folder = root / STATE_DIR
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.journal")})
+
+
+def _append(path: Path, entry: dict[str, Any]) -> int:
+    """Append one JSON line (fsynced); returns the journal's size after it."""
+    import uuid
+
+    line = json.dumps(entry, sort_keys=True).encode() + b"\n"
+    with open(path, "ab") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            line = json.dumps({"journal": uuid.uuid4().hex}).encode() + b"\n" + line
+        else:
+            with open(path, "rb") as tail:
+                tail.seek(size - 1)
+                if tail.read(1) != b"\n":
+                    line = b"\n" + line  # end a line a crash cut short, so it stays alone
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+        return size + len(line)
 
 
 def record_held(project: CompiledProject, node: Node, data_version: str | None) -> None:
     """Note that ``project.env`` now holds ``node`` as planned (called after each write).
 
-    Read-modify-write under an exclusive file lock: parallel steps of one run record at once.
+    One line appended to the environment's journal, under an exclusive lock (parallel steps of
+    one run record at once): O(1) per asset. Once the journal outgrows the state it is folded in.
     """
-    import fcntl
-
-    folder = project.root / STATE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    root, env = project.root, project.env
+    rel = project.output_path(node).relative_to(root).as_posix()
+    entry = {"asset": node.name, "state": asset_state(node, data_version, rel).to_json()}
+    with _state_lock(root):
+        size = _append(journal_path(root, env), entry)
         try:
-            state = load_state(project.root, project.env) or EnvState(project.env)
-            rel = project.output_path(node).relative_to(project.root).as_posix()
-            assets = dict(state.assets)
-            assets[node.name] = asset_state(node, data_version, rel)
-            save_state(project.root, replace(state, assets=assets))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            state_size = state_path(root, env).stat().st_size
+        except FileNotFoundError:
+            state_size = 0
+        if size > max(_COMPACT_MIN_BYTES, state_size):
+            state, journal = _load(root, env)
+            _write_state(root, state or EnvState(env), journal)

@@ -93,3 +93,40 @@ def test_dbt_error_carries_the_spec_location(tmp_path: Path, dagster_home: Path)
     assert "asset_specs/shop.yaml:8:9: dbt error in `bad`" in text, text
     assert "no_such_function does not exist" in text
     assert "\x1b[" not in text and "Traceback" not in text
+
+
+PARTLY_BROKEN = """\
+group: shop
+sources:
+  raw_orders: {path: data/raw/orders.csv}
+assets:
+  stg_orders:
+    sql: select id as order_id, amount from raw_orders
+  order_totals:
+    sql: select count(*) as orders, sum(amount) as revenue from stg_orders
+  bad:
+    sql: select no_such_function(amount) as x from raw_orders
+"""
+
+
+def test_a_failed_model_leaves_the_batch_s_other_outputs_versioned_and_held(
+    tmp_path: Path, dagster_home: Path
+) -> None:
+    from datacody_dagster.runtime.materialize import materialize_project
+    from datacody_dagster.versioning.env_state import PROD, load_state
+    from tests.versioning.helpers import assert_dvc_clean, md5_of
+
+    files = {"data/raw/orders.csv": CLEAN}
+    root = write_project(tmp_path / "p", {"shop.yaml": PARTLY_BROKEN}, files, dvc=True)
+    summary = materialize_project(root)
+    statuses = {r.asset: r.status for r in summary.rows}
+    assert not summary.success and statuses["bad"] != "materialized"
+    assert any("no_such_function" in e for e in summary.errors)
+    assert statuses["stg_orders"] == statuses["order_totals"] == "materialized"
+    state = load_state(root, PROD)
+    assert state is not None and "bad" not in state.assets
+    for name in ("stg_orders", "order_totals"):  # versioned in one batch, each its own version
+        out = root / "data/warehouse/shop" / f"{name}.parquet"
+        assert out.with_name(out.name + ".dvc").is_file()
+        assert state.assets[name].data_version == md5_of(out)
+    assert_dvc_clean(root)

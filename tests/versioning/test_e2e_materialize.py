@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from datacody_dagster.versioning.env_state import PROD, load_state
 from tests.conftest import datacody_bin
 from tests.versioning.helpers import assert_dvc_clean
 
@@ -52,8 +53,8 @@ def test_materialize_twice_then_history_diff_checkout(tmp_path: Path, dagster_ho
     assert all(h["run_id"] and h["row_count"] == 3 and h["code_version"] for h in history)
 
     # Every materialization leaves prod's environment state (what `datacody plan` compares with).
-    prod_state = json.loads((root / "data/.datacody/envs/prod.json").read_text())
-    assert prod_state["assets"]["customers"]["data_version"] == history[0]["hash"]
+    prod_state = load_state(root, PROD)
+    assert prod_state is not None and prod_state.assets["customers"].data_version == history[0]["hash"]
 
     diff = json.loads(_dc("diff", "customers", *p, "--json").stdout)
     assert diff["key"] == ["customer_id"]

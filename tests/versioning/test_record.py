@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 import zc.lockfile
 from configobj import ConfigObj
 
@@ -178,3 +179,71 @@ def test_an_output_written_in_place_while_read_is_left_to_dvc(
     assert md5_of(object_path(project, v.md5)) == v.md5
     assert cache_consistent(project) == []
     assert not list((project / ".dvc" / "cache").rglob(".*.tmp"))
+
+
+def test_a_batch_records_one_version_per_output_under_one_lock_hold(
+    project: Path, settings: DvcSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datacody_dagster.versioning import locking, record_outputs
+
+    outs = [_out(project, f"items{i}") for i in range(3)]
+    for i, out in enumerate(outs):
+        write_atomic(items([(i, "a", float(i))]), out)
+    ensure_dvc_repo(project, settings)
+    holds = []
+    real = locking.repo_locked
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        holds.append(args[2:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("datacody_dagster.versioning.recording.repo_locked", counted)
+    batch = record_outputs(project, outs, settings)
+    assert batch.error is None and len(holds) == 1
+    assert [v.md5 for v in batch.versions] == [md5_of(o) for o in outs]
+    assert [v.dvc_file for v in batch.versions] == [o.with_name(o.name + ".dvc") for o in outs]
+    assert_dvc_clean(project)
+    # One of them changed: the next batch gives it a new version and the others their old one.
+    write_atomic(items([(9, "z", 9.0)]), outs[1])
+    again = record_outputs(project, outs, settings)
+    assert [v.md5 for v in again.versions] == [batch.versions[0].md5, md5_of(outs[1]), batch.versions[2].md5]
+    assert again.versions[1].md5 != batch.versions[1].md5
+    assert_dvc_clean(project)
+
+
+def test_a_batch_that_cannot_get_the_lock_returns_a_clear_error(project: Path) -> None:
+    from datacody_dagster.versioning import record_outputs
+
+    outs = [_out(project, f"items{i}") for i in range(2)]
+    for out in outs:
+        write_atomic(items([(1, "a", 1.0)]), out)
+    settings = DvcSettings(lock_timeout_s=0.3)
+    ensure_dvc_repo(project, settings)
+    held = zc.lockfile.LockFile(str(project / ".dvc" / "tmp" / "lock"))
+    try:
+        batch = record_outputs(project, outs, settings)
+    finally:
+        held.close()
+    assert batch.versions == [] and batch.error is not None
+    assert "gave up waiting 0.3 s" in str(batch.error) and "2 outputs" in str(batch.error)
+    assert not outs[0].with_name(outs[0].name + ".dvc").exists()
+
+
+def test_re_recording_keeps_what_a_person_added_to_the_dvc_file(project: Path, settings: DvcSettings) -> None:
+    plain, annotated = _out(project, "plain"), _out(project, "annotated")
+    for out in (plain, annotated):
+        write_atomic(items([(1, "a", 1.0)]), out)
+        record_output(project, out, settings)
+    note = annotated.with_name(annotated.name + ".dvc")
+    note.write_text("# reviewed by finance\ndesc: monthly close\n" + note.read_text(), encoding="utf-8")
+    fresh = plain.with_name(plain.name + ".dvc").read_text(encoding="utf-8")
+    for out in (plain, annotated):
+        write_atomic(items([(2, "b", 2.0)]), out)
+        version = record_output(project, out, settings)
+        assert version.md5 == md5_of(out)
+    text = note.read_text(encoding="utf-8")
+    assert "# reviewed by finance" in text and "desc: monthly close" in text and md5_of(annotated) in text
+    rewritten = plain.with_name(plain.name + ".dvc").read_text(encoding="utf-8")
+    before, after = yaml.safe_load(fresh)["outs"][0], yaml.safe_load(rewritten)["outs"][0]
+    assert list(after) == list(before) and after["md5"] == md5_of(plain) != before["md5"]
+    assert_dvc_clean(project)
