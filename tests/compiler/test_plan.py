@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datacody_dagster.compiler import compile_project
+from datacody_dagster.spec.check_args import ColumnsArgs
 from tests.conftest import write_project
 
 BASE = """\
@@ -78,6 +79,6 @@ def test_checks_expand_per_column_and_keep_severity(tmp_path: Path) -> None:
         "unique_order_id",
     }
     assert by_name["row_count"].severity == "warn" and not by_name["row_count"].blocking
-    assert by_name["unique_order_id__amount"].args["columns"] == ["order_id", "amount"]
+    assert by_name["unique_order_id__amount"].params_as(ColumnsArgs).columns == ["order_id", "amount"]
     assert by_name["unique_order_id"].location is not None
     assert by_name["unique_order_id"].location.line == 11
