@@ -54,18 +54,9 @@ def discard(tmp: Path) -> None:
     remove(tmp)
 
 
-def temp_path_beside(path: Path) -> Path:
-    """A fresh temp name in the target's folder (same filesystem, so rename is atomic).
-
-    The name carries the writer's pid, so the next run's recovery removes the leftovers of a
-    killed writer at once.
-    """
-    return temp_sibling(path)
-
-
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file via a temp file and rename: readers never see half a file."""
-    tmp = temp_path_beside(path)
+    tmp = temp_sibling(path)
     try:
         import pyarrow.parquet as pq
 
@@ -78,7 +69,7 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
 
 def copy_query_to_parquet_atomic(con: Any, query: str, path: Path) -> None:
     """Run ``query`` on a DuckDB connection and store its result atomically at ``path``."""
-    tmp = temp_path_beside(path)
+    tmp = temp_sibling(path)
     try:
         literal = str(tmp).replace("'", "''")
         con.execute(f"copy ({query}) to '{literal}' (format parquet, compression zstd)")

@@ -84,12 +84,8 @@ def file_md5(path: Path) -> str | None:
 
 def _sql_into(project: CompiledProject, node: Node) -> None:
     from datacody_dagster.compiler.sql import SqlProblem, parse_select, rewrite_table_refs
-    from datacody_dagster.engines.atomic import discard, place, temp_sibling
-    from datacody_dagster.runtime.outputs import (
-        connect_for_reading,
-        copy_query_to_parquet_atomic,
-        relation_for,
-    )
+    from datacody_dagster.engines.atomic import copy_query_to_parquet_atomic, discard, place, temp_sibling
+    from datacody_dagster.engines.relations import connect_for_reading, relation_for
 
     assert node.sql is not None
     query = parse_select(node.sql)

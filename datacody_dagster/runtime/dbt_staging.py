@@ -17,7 +17,7 @@ from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.runtime.outputs import sql_string
+from datacody_dagster.engines.relations import sql_string
 from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 from datacody_dagster.spec.check_args import RelationshipsArgs
 

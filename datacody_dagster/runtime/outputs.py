@@ -1,4 +1,4 @@
-"""Asset outputs: atomic Parquet writes, relations to read them, and their metadata."""
+"""Asset outputs: their metadata (writes live in engines/atomic.py, reads in engines/relations.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.engines.atomic import copy_query_to_parquet_atomic as copy_query_to_parquet_atomic
-from datacody_dagster.engines.atomic import temp_path_beside as temp_path_beside
-from datacody_dagster.engines.atomic import write_parquet_atomic as write_parquet_atomic
-from datacody_dagster.engines.relations import DB_ALIAS as DB_ALIAS
-from datacody_dagster.engines.relations import connect_for_reading as connect_for_reading
-from datacody_dagster.engines.relations import read_table as read_table
-from datacody_dagster.engines.relations import relation_for as relation_for
-from datacody_dagster.engines.relations import sql_string as sql_string
+from datacody_dagster.engines.relations import connect_for_reading, relation_for
 
 if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
     import pyarrow as pa

@@ -15,8 +15,9 @@ from datacody_dagster.compiler.python_modules import imported_module_problem, mo
 
 if TYPE_CHECKING:
     import pyarrow as pa
+from datacody_dagster.engines.atomic import write_parquet_atomic
+from datacody_dagster.engines.relations import read_table
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-from datacody_dagster.runtime.outputs import read_table, write_parquet_atomic
 
 
 def load_callable(project: CompiledProject, node: Node) -> Callable[..., Any]:

@@ -8,9 +8,9 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.paths import escaping_match, path_problem
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dbt import source_read_sql
+from datacody_dagster.engines.atomic import copy_query_to_parquet_atomic, write_parquet_atomic
 from datacody_dagster.engines.sandbox import confined_connection, project_directories
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-from datacody_dagster.runtime.outputs import copy_query_to_parquet_atomic, write_parquet_atomic
 
 
 def load_source(project: CompiledProject, node: Node, output: Path | None = None) -> Path:
