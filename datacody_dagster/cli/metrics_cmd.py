@@ -118,9 +118,15 @@ def query(
     """Run a metric query through MetricFlow on the warehouse's current outputs."""
     from datacody_dagster.compiler import compile_project
     from datacody_dagster.compiler.exports import models_read
+    from datacody_dagster.errors import DatacodyError
     from datacody_dagster.semantic.engine import open_engine
-    from datacody_dagster.semantic.query import MetricQuery, resolve, run_query
+    from datacody_dagster.semantic.query import resolve, run_query
+    from datacody_dagster.spec.query import MetricQuery
 
+    if not _split(metrics):
+        raise DatacodyError(
+            "a metric query needs at least one metric: --metrics departures (see `datacody metrics list`)"
+        )
     project = compile_project(project_dir)
     q = MetricQuery(
         metrics=_split(metrics), group_by=_split(group_by), where=where, order_by=_split(order), limit=limit

@@ -27,7 +27,7 @@ from datacody_dagster.compiler.semantic import (
     parse_expr,
 )
 from datacody_dagster.errors import Location
-from datacody_dagster.spec import CheckEntry, ExportSpec
+from datacody_dagster.spec import CheckEntry, ExportSpec, MetricQuery
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,8 @@ class ResolvedExport:
 
 
 def saved_query(spec: ExportSpec) -> dict[str, Any]:
-    """The query as written (the fields of `semantic.query.MetricQuery`)."""
-    return {
-        "metrics": list(spec.metrics),
-        "group_by": list(spec.group_by),
-        "where": spec.where,
-        "order_by": list(spec.order_by),
-        "limit": spec.limit,
-    }
+    """The query as written: the `MetricQuery` fields of the export."""
+    return spec.model_dump(include=set(MetricQuery.model_fields))
 
 
 def resolve_export(layer: SemanticLayer, spec: ExportSpec) -> ResolvedExport:

@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, model_va
 from datacody_dagster.compiler.semantic import SemanticLayer
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.semantic.matcher import closest_metrics, match
-from datacody_dagster.semantic.query import MetricQuery, resolve
+from datacody_dagster.semantic.query import resolve
 from datacody_dagster.semantic.verified import VerifiedPair, similarity
+from datacody_dagster.spec.query import MetricQuery
 
 RE_ASKS = 1
 """After an answer fails validation, ask once more (instructor's max_retries counts re-asks)."""

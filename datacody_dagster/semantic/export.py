@@ -19,7 +19,8 @@ def write_export(project: CompiledProject, node: Node, staged: Path) -> str:
     return MetricFlow's SQL."""
     from datacody_dagster.engines.atomic import write_parquet_atomic
     from datacody_dagster.semantic.engine import open_engine
-    from datacody_dagster.semantic.query import MetricQuery, query_table
+    from datacody_dagster.semantic.query import query_table
+    from datacody_dagster.spec.query import MetricQuery
 
     query = MetricQuery(**node.saved_query)
     if not query.order_by:  # a fixed row order: the same data gives the same bytes (DVC hash)

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 
 from datacody_dagster.compiler.semantic import GroupBy, Metric, SemanticLayer
-from datacody_dagster.semantic.query import MetricQuery
 from datacody_dagster.semantic.verified import VerifiedPair, similarity
 from datacody_dagster.semantic.words import content_tokens, stem, tokens
+from datacody_dagster.spec.query import MetricQuery
 
 VERIFIED_MIN = 0.6
 _GROUP_CUES = re.compile(

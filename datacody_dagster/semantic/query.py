@@ -7,41 +7,10 @@ import decimal
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from datacody_dagster.compiler.semantic import ExprError, SemanticLayer, UnknownName
 from datacody_dagster.errors import UNKNOWN_SEMANTIC_NAME, DatacodyError, Diagnostic
 from datacody_dagster.semantic.engine import SemanticEngine
-
-
-class MetricQuery(BaseModel):
-    """A question in MetricFlow's terms: metrics by group-by items, filtered, ordered, limited."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    metrics: list[str] = Field(description="Metric names, e.g. ['departures'].")
-    group_by: list[str] = Field(
-        default_factory=list,
-        description="Dimensions, entities or time grains, e.g. ['carrier', 'origin', 'day'].",
-    )
-    where: str | None = Field(None, description="A predicate over dimension names, e.g. \"origin = 'JFK'\".")
-    order_by: list[str] = Field(
-        default_factory=list, description="Metric or group-by names; a leading '-' sorts descending."
-    )
-    limit: int | None = Field(None, ge=1, description="At most this many rows.")
-
-    def text(self) -> str:
-        """The `metrics=...;group_by=...` form that `--correct` accepts."""
-        parts = [f"metrics={','.join(self.metrics)}"]
-        if self.group_by:
-            parts.append(f"group_by={','.join(self.group_by)}")
-        if self.where:
-            parts.append(f"where={self.where}")
-        if self.order_by:
-            parts.append(f"order_by={','.join(self.order_by)}")
-        if self.limit is not None:
-            parts.append(f"limit={self.limit}")
-        return ";".join(parts)
+from datacody_dagster.spec.query import MetricQuery
 
 
 def parse_query_text(text: str) -> MetricQuery:

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from datacody_dagster.emit.files import atomic_write_text
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.semantic.query import MetricQuery
 from datacody_dagster.semantic.words import content_tokens
+from datacody_dagster.spec.query import MetricQuery
 
 VERIFIED_FILE = "semantic/verified.yaml"
 HEADER = "# Questions and the metric queries people verified (`datacody ask ... --accept/--correct`).\n"

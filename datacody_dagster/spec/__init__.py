@@ -10,6 +10,7 @@ from datacody_dagster.spec.models import (
     SourceSpec,
     SpecFile,
 )
+from datacody_dagster.spec.query import MetricQuery
 from datacody_dagster.spec.semantic import (
     DimensionSpec,
     EntitySpec,
@@ -28,6 +29,7 @@ __all__ = [
     "ExportSpec",
     "IncrementalSpec",
     "MeasureSpec",
+    "MetricQuery",
     "MetricSpec",
     "OnCron",
     "SemanticSpec",

@@ -12,27 +12,23 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datacody_dagster.spec.checks import CheckEntry
+from datacody_dagster.spec.query import MetricQuery
 
 
-class ExportSpec(BaseModel):
-    """A saved query over the file's (or any) metrics, written to Parquet as an asset."""
-
+class _ExportHeader(BaseModel):
+    # Declared before the query fields only so that the JSON Schema lists `description` and
+    # `label` first, as users have read it since exports were added.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
     label: str | None = Field(None, description="Human name of the saved query.")
-    metrics: list[str] = Field(
-        min_length=1, description="Metric names, e.g. [departures, cancellation_rate]."
-    )
-    group_by: list[str] = Field(
-        default_factory=list,
-        description="Dimensions, entities or time grains, e.g. [carrier, month] or [metric_time__month].",
-    )
-    where: str | None = Field(None, description="A predicate over dimension names, e.g. \"origin = 'JFK'\".")
-    order_by: list[str] = Field(
-        default_factory=list, description="Metric or group-by names; a leading '-' sorts descending."
-    )
-    limit: int | None = Field(None, ge=1, description="At most this many rows.")
+
+
+class ExportSpec(MetricQuery, _ExportHeader):
+    """A saved query over the file's (or any) metrics, written to Parquet as an asset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     owners: list[str] | None = Field(None, description="Default: the file's owners.")
     checks: list[CheckEntry] = Field(
         default_factory=list,
