@@ -34,6 +34,8 @@ def load_callable(project: CompiledProject, node: Node) -> Callable[..., Any]:
             module = importlib.import_module(module_name)
             problem = imported_module_problem(project.root, module, module_name, allow)
             func = getattr(module, func_name)
+            if problem is None and (inspect.ismodule(func) or not callable(func)):
+                problem = f"`{func_name}` is a {type(func).__name__}, not a function of `{module_name}`"
             if problem is None and getattr(func, "__module__", module_name) != module_name:
                 problem = f"`{func_name}` is imported into `{module_name}`, not defined there"
             if problem is None:

@@ -204,6 +204,26 @@ PYTHON = [
     "json:loads",
 ]
 
+PYTHON_ATTRIBUTES = [
+    "json:codecs",  # a module json imports
+    "json.os:system",  # no such submodule: an attribute path, not a module
+    "json.codecs:open",
+    "json:decoder",  # a submodule reached as an attribute
+    "json:JSONDecoder",  # re-exported from json.decoder
+    "json.decoder:c_scanstring",  # imported from _json
+    "json.decoder:scanstring",  # a value, not a def
+    "json:no_such_function",
+    "examples.mod:os",
+    "examples.mod:run",
+    "examples.mod:SETTINGS",
+    "examples.mod:loads",
+]
+
+SNEAKY_MODULE = (
+    "import os\nfrom os import system as run\nfrom json import *\nSETTINGS = {'a': 1}\n\n\n"
+    "def fine(table):\n    return table\n"
+)
+
 FILTERS = [
     "size > 0) union all select * from step_input --",
     "size > 0; copy (select 1) to 'OUTSIDE/x.csv'",
@@ -277,6 +297,21 @@ def _probes() -> list[Probe]:
             "python_shadow_os", "python modules", _python("os:system"), files={"os.py": "def system(): ...\n"}
         )
     )
+    # An allowed module is no door to what it imports: json is allowed, its attributes that are
+    # modules, re-exports or values are not (nor the project module's imports).
+    probes += [
+        Probe(
+            f"python_attr_{i}",
+            "python modules",
+            _python(r),
+            files={
+                "resources/dev.yaml": "dvc:\n  enabled: false\npython_modules: [json]\n",
+                "examples/__init__.py": "",
+                "examples/mod.py": SNEAKY_MODULE,
+            },
+        )
+        for i, r in enumerate(PYTHON_ATTRIBUTES)
+    ]
     probes += [
         Probe(
             f"filter_{i}",

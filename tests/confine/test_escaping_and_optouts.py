@@ -77,6 +77,47 @@ def test_python_modules_allow_list(tmp_path: Path) -> None:
     assert diags == []
 
 
+ALLOW_JSON = "dvc:\n  enabled: false\npython_modules: [json]\n"
+PKG_FILES = {
+    "pkg/__init__.py": "from .impl import transform\nimport os\n",
+    "pkg/impl.py": "def transform(table):\n    return table\n\n\nscale = lambda table: table\nLIMIT = 3\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("ref", "says", "hint"),
+    [
+        ("json:codecs", "is the module `codecs` that `json` imports", "defined with `def` in `json`"),
+        ("json.os:system", "`json.os` is not a module (`json` has no submodule `os`)", "by its own path"),
+        ("json:decoder", "`json.decoder` is a submodule", "defined with `def` in `json`"),
+        ("json:JSONDecoder", "imported into `json` from `json.decoder`", "`json.decoder:JSONDecoder`"),
+        ("json.decoder:scanstring", "a value assigned in `json.decoder`", "`def`"),
+        ("json:nope", "`json` defines no function `nope`", "`def`"),
+        ("pkg:transform", "imported into `pkg` from `pkg.impl`", "`pkg.impl:transform`"),
+        ("pkg:os", "is the module `os` that `pkg` imports", "`def`"),
+        ("pkg.impl:LIMIT", "a value assigned in `pkg.impl`", "`def`"),
+    ],
+)
+def test_allowed_module_is_no_door_to_what_it_imports(tmp_path: Path, ref: str, says: str, hint: str) -> None:
+    spec = f"assets:\n  parsed:\n    python: {ref}\n    deps: [raw_orders]\n"
+    files = {"data/raw/orders.csv": RAW_CSV, "resources/dev.yaml": ALLOW_JSON, **PKG_FILES}
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC, "py.yaml": spec}, files, dvc=False)
+    _, diags = diagnose(tmp_path)
+    assert [(d.code, str(d.location)) for d in diags] == [("DC115", "asset_specs/py.yaml:3:5")]
+    assert says in diags[0].message and hint in (diags[0].hint or ""), diags[0].format()
+
+
+@pytest.mark.parametrize(
+    "ref", ["json:loads", "json.decoder:JSONDecoder", "pkg.impl:transform", "pkg.impl:scale"]
+)
+def test_functions_defined_in_the_module_pass(tmp_path: Path, ref: str) -> None:
+    spec = f"assets:\n  parsed:\n    python: {ref}\n    deps: [raw_orders]\n"
+    files = {"data/raw/orders.csv": RAW_CSV, "resources/dev.yaml": ALLOW_JSON, **PKG_FILES}
+    write_project(tmp_path, {"raw.yaml": RAW_SPEC, "py.yaml": spec}, files, dvc=False)
+    _, diags = diagnose(tmp_path)
+    assert diags == []
+
+
 def test_sandbox_folders_are_the_data_folders(tmp_path: Path) -> None:
     write_project(tmp_path, {"raw.yaml": RAW_SPEC}, {"data/raw/orders.csv": RAW_CSV}, dvc=False)
     dirs = project_directories(compile_project(tmp_path))

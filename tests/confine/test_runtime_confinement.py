@@ -123,15 +123,37 @@ def test_python_module_reexporting_os_is_refused_at_run_time(tmp_path: Path) -> 
     root = _project(tmp_path / "p")
     (root / "sneaky").mkdir()
     (root / "sneaky" / "__init__.py").write_text("", encoding="utf-8")
-    (root / "sneaky" / "mod.py").write_text("from os import system as run\n", encoding="utf-8")
+    (root / "sneaky" / "mod.py").write_text("def run(table):\n    return table\n", encoding="utf-8")
     (root / "asset_specs" / "py.yaml").write_text(
         "assets:\n  scores:\n    python: sneaky.mod:run\n    deps: [raw_orders]\n", encoding="utf-8"
     )
-    project = compile_project(root)  # the module is the project's: validation lets it through
+    project = compile_project(root)
+    # The module changes after validation: run time checks the imported function again.
+    (root / "sneaky" / "mod.py").write_text("from os import system as run\n", encoding="utf-8")
     with pytest.raises(DatacodyError, match="not defined there"):
         load_callable(project, project.plan.node("scores"))
     sys.modules.pop("sneaky.mod", None)
     sys.modules.pop("sneaky", None)
+
+
+def test_python_attribute_that_became_a_module_is_refused_at_run_time(tmp_path: Path) -> None:
+    from datacody_dagster.runtime.python_assets import load_callable
+
+    root = _project(tmp_path / "p")
+    (root / "sneaky2").mkdir()
+    (root / "sneaky2" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "sneaky2" / "mod.py").write_text("def run(table):\n    return table\n", encoding="utf-8")
+    (root / "asset_specs" / "py.yaml").write_text(
+        "assets:\n  scores:\n    python: sneaky2.mod:run\n    deps: [raw_orders]\n", encoding="utf-8"
+    )
+    project = compile_project(root)
+    (root / "sneaky2" / "mod.py").write_text("import codecs as run\n", encoding="utf-8")
+    try:
+        with pytest.raises(DatacodyError, match=r"is a module, not a function of `sneaky2\.mod`"):
+            load_callable(project, project.plan.node("scores"))
+    finally:
+        sys.modules.pop("sneaky2.mod", None)
+        sys.modules.pop("sneaky2", None)
 
 
 def test_text_source_skips_files_linked_from_outside(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""DC115: `python:` names a function of the project's own modules or of `python_modules:`."""
+"""DC115: `python:` names a function of the project's own modules or of `python_modules:`,
+defined in that module itself (not one it imports or re-exports)."""
 
 from __future__ import annotations
 
 from datacody_dagster import errors
 from datacody_dagster.compiler.index import ProjectIndex
+from datacody_dagster.compiler.python_attrs import attribute_problem
 from datacody_dagster.compiler.python_modules import module_problem
 from datacody_dagster.compiler.validate.python_refs import _REF
 from datacody_dagster.errors import Diagnostic
@@ -37,6 +39,17 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
                     entry.location("python"),
                     "put the module in the project, or allow its package in resources/<env>.yaml "
                     "(`python_modules: [my_pkg]`)",
+                )
+            )
+            continue
+        bad = attribute_problem(index.root, spec.python, allow)
+        if bad is not None:
+            diags.append(
+                Diagnostic(
+                    errors.UNSAFE_PYTHON,
+                    f"asset `{entry.name}`: `python: {spec.python}`: {bad.problem}",
+                    entry.location("python"),
+                    bad.hint,
                 )
             )
     return diags
