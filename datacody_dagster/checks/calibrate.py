@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,14 +204,19 @@ def learn_band(
     sampling_error: float = 0.0,
     seasonality: str = "auto",
     false_alarm_deviations: Sequence[float] = (),
+    noise_at: Callable[[float], float] | None = None,
 ) -> Band | None:
     """The band for a batch materialized at ``now`` from ``history`` (oldest first).
 
     ``min_tolerance`` is absolute (callers scale it to the statistic); ``sampling_error`` is the
     statistic's standard error within one batch (0 when unknown), a floor under the residual
     scale. ``false_alarm_deviations``
-    are distances from the expected value that people marked as false alarms. None when the
-    history is too short to learn from.
+    are distances from the expected value that people marked as false alarms. ``noise_at``
+    gives the statistic's sampling error at a level (a row count's ``sqrt``): once the weekly
+    pattern is believed, the floor is taken at the expected value, the judged weekday's own level
+    (a scale pooled over the week, or learned on a calm stretch, can be narrower than chance
+    allows on that weekday; a feed with no weekly pattern, hourly readings say, may have no
+    chance variation at all). None when the history is too short to learn from.
     """
     points = [p for p in history if math.isfinite(p.value)]
     seasonal = _seasonal(points, seasonality, now)
@@ -219,12 +224,20 @@ def learn_band(
     points, resid, trimmed = _trimmed(points, seasonal, lookback)
     if len(resid) < MIN_RESIDUALS:
         return None
+    clean = [p for p in points if not p.incident]
+    base = _priors(points, len(points), seasonal, now)[-lookback:]
+    if len(base) < 2:  # no batch of this weekday yet: the plain recent median
+        base = [p.value for p in clean][-lookback:]
+    level = statistics.median(base)
     bias = statistics.median(resid)
     centered = [r - bias for r in resid]
     n = len(centered)
     # The MAD ignores a spike-y series (mostly flat, sometimes far off); the mean absolute
     # deviation does not. Both estimate the standard deviation of normal residuals.
     scale = max(_mad_scale(centered), 1.2533 * statistics.fmean(abs(c) for c in centered))
+    expected = level + bias
+    if noise_at is not None and seasonal:
+        sampling_error = max(sampling_error, noise_at(abs(expected)))
     # A residual is the batch's sampling error minus that of the median it is predicted by
     # (variance ~ pi/2 / lookback of one): a scale below that is a calm stretch seen by chance.
     floor = sampling_error * math.sqrt(1 + math.pi / (2 * lookback))
@@ -233,11 +246,6 @@ def learn_band(
     # A scale estimated from few residuals is uncertain: widen k as a t quantile would
     # (the MAD's efficiency is ~37%, so the effective degrees of freedom are fewer than n).
     k = statistics.NormalDist().inv_cdf(1 - max_false_alarm_rate / 2) * (1 + SMALL_SAMPLE / n)
-    clean = [p for p in points if not p.incident]
-    base = _priors(points, len(points), seasonal, now)[-lookback:]
-    if len(base) < 2:  # no batch of this weekday yet: the plain recent median
-        base = [p.value for p in clean][-lookback:]
-    expected = statistics.median(base) + bias
     terms = {
         "budget": k * scale,
         "history": max(abs(c) for c in centered) * 1.05,

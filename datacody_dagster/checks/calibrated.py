@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from datacody_dagster.checks.bounded import piled_bound
 from datacody_dagster.checks.calibrate import METHOD, Band, Point, learn_band
 from datacody_dagster.checks.context import EvalContext
+from datacody_dagster.checks.count_noise import count_noise
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
 from datacody_dagster.checks.profile import compute_profile
@@ -109,6 +110,7 @@ def _band(
     min_tolerance: float,
     feedback: Sequence[dict[str, Any]],
     noise: float = 0.0,
+    noise_at: Callable[[float], float] | None = None,
 ) -> Band | None:
     points = [Point(v, rec.timestamp, rec.run_id in incidents) for rec, v in values]
     return learn_band(
@@ -119,6 +121,7 @@ def _band(
         sampling_error=noise,
         seasonality=seasonality,
         false_alarm_deviations=[float(f["deviation"]) for f in feedback],
+        noise_at=noise_at,
     )
 
 
@@ -241,6 +244,7 @@ def row_count_band_outcome(
         args.seasonality,
         args.min_tolerance * abs(center),
         feedback.get("row_count", []),
+        noise_at=count_noise,
     )
     meta: dict[str, Any] = {"method": "calibrated_history", "method_detail": METHOD, "row_count": count}
     if band is None:
