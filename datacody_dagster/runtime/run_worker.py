@@ -32,13 +32,13 @@ from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, Wor
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
     PID_TAG,
-    RUN_ID_ENV,
     describe,
     kill_run_processes,
     pool_holders,
     process_gone,
     recover_dead_runs,
     run_tags,
+    step_env,
 )
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     mine = run_tags()
     if any(run.tags.get(k) != v for k, v in mine.items()):
         instance.add_run_tags(run.run_id, mine)
-    # Step processes inherit it: recovery finds a dead worker's orphaned steps by it.
-    os.environ[RUN_ID_ENV] = run.run_id
+    # Step processes inherit them: recovery finds a dead worker's orphaned steps by it.
+    os.environ.update(step_env(instance, run.run_id))
 
 
 def _blocked_pool(event: DagsterEvent) -> str | None:
@@ -127,7 +127,7 @@ class DatacodyRunLauncher(DefaultRunLauncher):
             return CheckRunHealthResult(WorkerStatus.RUNNING, "run worker not recorded")
         if process_gone(tags):
             # The run is failed next: its orphaned step processes must not write on.
-            kill_run_processes({run.run_id})
+            kill_run_processes(self._instance, {run.run_id})
             return CheckRunHealthResult(WorkerStatus.FAILED, _gone(tags))
         return CheckRunHealthResult(WorkerStatus.RUNNING)
 

@@ -109,10 +109,10 @@ def test_launcher_health_check_judges_the_run_worker_by_its_tags(instance: dg.Da
     assert launcher.check_run_worker_health(untagged).status == WorkerStatus.RUNNING
 
 
-def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstance) -> None:
+def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstance, tmp_path: Path) -> None:
     import os
 
-    from datacody_dagster.runtime.dead_runs import RUN_ID_ENV, stop_orphans
+    from datacody_dagster.runtime.dead_runs import INSTANCE_ENV, step_env, stop_orphans
 
     over = _started_run(instance, run_tags())
     instance.report_run_failed(instance.get_run_by_id(over), message="its worker died")
@@ -121,13 +121,21 @@ def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstan
         DagsterRun(job_name="__ASSET_JOB", run_id=going, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
     )
     sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
-    orphan = subprocess.Popen(sleep, env={**os.environ, RUN_ID_ENV: over})
-    working = subprocess.Popen(sleep, env={**os.environ, RUN_ID_ENV: going})
+    orphan = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, over)})
+    working = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, going)})
+    # Steps of other instances on the machine (other projects, other tests): never this one's to
+    # kill, whether their run id is unknown here or equal to a finished run's.
+    unknown = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, str(uuid.uuid4()))})
+    elsewhere = subprocess.Popen(
+        sleep, env={**os.environ, **step_env(instance, over), INSTANCE_ENV: str(tmp_path)}
+    )
     try:
         assert stop_orphans(instance) == [orphan.pid]
         assert orphan.wait(timeout=10) == -9
         assert working.poll() is None
+        assert unknown.poll() is None
+        assert elsewhere.poll() is None
     finally:
-        for proc in (orphan, working):
+        for proc in (orphan, working, unknown, elsewhere):
             proc.kill()
             proc.wait()
