@@ -28,6 +28,7 @@ from dagster._core.definitions.executor_definition import (
 from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
 from dagster._core.executor.base import Executor
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
+from dagster._serdes import serialize_value
 
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from dagster._core.execution.retries import RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig
 
+# The run's code location, serialized, for the step forkserver (runtime/step_server.py).
+POINTER_ENV = "DATACODY_STEP_DEFINITIONS"
 BLOCKED_PREFIXES = ("Step blocked by limit for pool", "Step still blocked by limit for pool")
 
 
@@ -58,6 +61,12 @@ def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
         instance.add_run_tags(run.run_id, mine)
     # Step processes inherit them: recovery finds a dead worker's orphaned steps by it.
     os.environ.update(step_env(instance, run.run_id))
+
+
+def publish_definitions(plan_context: PlanOrchestrationContext) -> None:
+    """Name the run's code location for the step forkserver, which this process starts next."""
+    pointer = plan_context.reconstructable_job.repository.pointer
+    os.environ[POINTER_ENV] = serialize_value(cast("Any", pointer))  # a serdes NamedTuple
 
 
 def _blocked_pool(event: DagsterEvent) -> str | None:
@@ -87,6 +96,7 @@ class DatacodyExecutor(Executor):
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
         record_run_worker(instance, plan_context.dagster_run)
+        publish_definitions(plan_context)
         for event in self._inner.execute(plan_context, execution_plan):
             yield event
             pool = _blocked_pool(event)
