@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import dagster as dg
@@ -41,6 +42,7 @@ from datacody_dagster.runtime.dead_runs import (
     run_tags,
     step_env,
 )
+from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
 if TYPE_CHECKING:
     from dagster._core.execution.context.system import PlanOrchestrationContext
@@ -97,6 +99,13 @@ class DatacodyExecutor(Executor):
         instance = plan_context.instance
         record_run_worker(instance, plan_context.dagster_run)
         publish_definitions(plan_context)
+        with fast_event_log(Path(instance.root_directory)):  # the steps' do too: step_server.py
+            yield from self._execute(plan_context, execution_plan)
+
+    def _execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        instance = plan_context.instance
         for event in self._inner.execute(plan_context, execution_plan):
             yield event
             pool = _blocked_pool(event)
