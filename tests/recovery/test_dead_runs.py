@@ -99,6 +99,9 @@ def test_launcher_health_check_judges_the_run_worker_by_its_tags(instance: dg.Da
     launcher = instance.run_launcher
     assert isinstance(launcher, DatacodyRunLauncher)  # from the dagster.yaml `datacody init` writes
     assert launcher.supports_check_run_worker_health and instance.run_monitoring_enabled
+    # A UI run is dequeued within a second, and the run concurrency limit still holds.
+    assert getattr(instance.run_coordinator, "dequeue_interval_seconds", None) == 1
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
     dead_pid = _dead_pid()
     dead = DagsterRun(job_name="j", run_id=str(uuid.uuid4()), tags={**run_tags(), PID_TAG: str(dead_pid)})
     health = launcher.check_run_worker_health(dead)
