@@ -61,7 +61,7 @@ def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     mine = run_tags()
     if any(run.tags.get(k) != v for k, v in mine.items()):
         instance.add_run_tags(run.run_id, mine)
-    # Step processes inherit them: recovery finds a dead worker's orphaned steps by it.
+    # Step processes inherit them: recovery finds a dead worker's orphaned steps by them.
     os.environ.update(step_env(instance, run.run_id))
 
 
