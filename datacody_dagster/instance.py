@@ -37,6 +37,12 @@ run_monitoring:
   max_resume_run_attempts: 0
   poll_interval_seconds: 10
   free_slots_after_run_end_seconds: 10
+# A run launched from the UI waits in the queue until the daemon's next look: 1 s, not 5.
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 """
 
 

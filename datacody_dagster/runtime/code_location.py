@@ -15,10 +15,9 @@ from datacody_dagster.runtime.assets import build_assets, uses_spark
 from datacody_dagster.runtime.run_worker import datacody_multiprocess_executor
 from datacody_dagster.semantic.export import produce_export
 
-# Imported once per run by the forkserver; a module missing here is skipped by multiprocessing.
-# With `datacody_dagster.definitions` or `runtime.assets` preloaded too, the forkserver died or
-# every step failed in the browser suite after the session-2 merge (cause not found yet; see the
-# issue note); this set passes.
+# Imported once per run by the forkserver that starts the steps (a module missing here is
+# skipped by multiprocessing); the last one builds the run's definitions (runtime/step_server.py),
+# so a forked step finds its imports done and the definitions built.
 STEP_PRELOAD = (
     "dagster",
     "datacody_dagster.runtime.dbt_runner",
@@ -27,6 +26,7 @@ STEP_PRELOAD = (
     "dbt.cli.main",
     "dbt.adapters.duckdb",
     "dvc.repo",
+    "datacody_dagster.runtime.step_server",
 )
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -30,7 +31,11 @@ PID_TAG = "datacody/pid"
 PID_STARTED_TAG = "datacody/pid_started"
 HOST_TAG = "datacody/host"
 # Set by a run worker for its step processes: whoever finds the worker dead finds them by it.
-RUN_ID_ENV = "DATACODY_RUN_ID"
+# The instance's folder goes with the run id: every project and test on a machine has its own
+# instance, and one must never kill another's steps (a run id it does not know is not its orphan).
+# Named apart from the former DATACODY_RUN_ID, which processes of older code would still judge.
+RUN_ID_ENV = "DATACODY_STEP_RUN_ID"
+INSTANCE_ENV = "DATACODY_STEP_INSTANCE"
 
 
 def run_tags() -> dict[str, str]:
@@ -56,26 +61,40 @@ def process_gone(tags: dict[str, str]) -> bool:
         return True
 
 
-def run_processes(run_ids: set[str] | None = None) -> dict[int, str]:
-    """Live processes (pid -> run id) working for a run: those carrying ``RUN_ID_ENV``."""
+def instance_key(instance: dg.DagsterInstance) -> str:
+    """The instance's folder, resolved: which instance a step process works for."""
+    return str(Path(instance.root_directory).resolve())
+
+
+def step_env(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """The environment variables that mark a process as working for ``run_id`` of ``instance``."""
+    return {RUN_ID_ENV: run_id, INSTANCE_ENV: instance_key(instance)}
+
+
+def run_processes(instance: dg.DagsterInstance, run_ids: set[str] | None = None) -> dict[int, str]:
+    """Live processes (pid -> run id) working for a run of ``instance`` (by their environment)."""
     found: dict[int, str] = {}
     me = os.getpid()
+    mine = instance_key(instance)
     for proc in psutil.process_iter():
         if proc.pid == me:
             continue
         try:
-            run_id = proc.environ().get(RUN_ID_ENV)
-            if run_id and (run_ids is None or run_id in run_ids) and proc.status() != psutil.STATUS_ZOMBIE:
+            env = proc.environ()
+            run_id = env.get(RUN_ID_ENV)
+            if not run_id or env.get(INSTANCE_ENV) != mine:
+                continue
+            if (run_ids is None or run_id in run_ids) and proc.status() != psutil.STATUS_ZOMBIE:
                 found[proc.pid] = run_id
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
 
 
-def kill_run_processes(run_ids: set[str]) -> list[int]:
+def kill_run_processes(instance: dg.DagsterInstance, run_ids: set[str]) -> list[int]:
     """SIGKILL the step processes of these runs (their worker died: they must not write on)."""
     killed = []
-    for pid in run_processes(run_ids):
+    for pid in run_processes(instance, run_ids):
         with contextlib.suppress(psutil.NoSuchProcess):
             psutil.Process(pid).kill()
             killed.append(pid)
@@ -84,13 +103,13 @@ def kill_run_processes(run_ids: set[str]) -> list[int]:
 
 def stop_orphans(instance: dg.DagsterInstance) -> list[int]:
     """SIGKILL step processes of runs this instance reports finished (orphans of a dead worker)."""
-    live = run_processes()
+    live = run_processes(instance)
     over = set()
     for run_id in set(live.values()):
         run = instance.get_run_by_id(run_id)
-        if run is None or run.is_finished:
+        if run is not None and run.is_finished:
             over.add(run_id)
-    return kill_run_processes(over) if over else []
+    return kill_run_processes(instance, over) if over else []
 
 
 @dataclass(frozen=True)

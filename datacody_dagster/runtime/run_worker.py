@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import dagster as dg
@@ -28,18 +29,20 @@ from dagster._core.definitions.executor_definition import (
 from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
 from dagster._core.executor.base import Executor
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
+from dagster._serdes import serialize_value
 
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
     PID_TAG,
-    RUN_ID_ENV,
     describe,
     kill_run_processes,
     pool_holders,
     process_gone,
     recover_dead_runs,
     run_tags,
+    step_env,
 )
+from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
 if TYPE_CHECKING:
     from dagster._core.execution.context.system import PlanOrchestrationContext
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from dagster._core.execution.retries import RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig
 
+# The run's code location, serialized, for the step forkserver (runtime/step_server.py).
+POINTER_ENV = "DATACODY_STEP_DEFINITIONS"
 BLOCKED_PREFIXES = ("Step blocked by limit for pool", "Step still blocked by limit for pool")
 
 
@@ -56,8 +61,14 @@ def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     mine = run_tags()
     if any(run.tags.get(k) != v for k, v in mine.items()):
         instance.add_run_tags(run.run_id, mine)
-    # Step processes inherit it: recovery finds a dead worker's orphaned steps by it.
-    os.environ[RUN_ID_ENV] = run.run_id
+    # Step processes inherit them: recovery finds a dead worker's orphaned steps by them.
+    os.environ.update(step_env(instance, run.run_id))
+
+
+def publish_definitions(plan_context: PlanOrchestrationContext) -> None:
+    """Name the run's code location for the step forkserver, which this process starts next."""
+    pointer = plan_context.reconstructable_job.repository.pointer
+    os.environ[POINTER_ENV] = serialize_value(cast("Any", pointer))  # a serdes NamedTuple
 
 
 def _blocked_pool(event: DagsterEvent) -> str | None:
@@ -87,6 +98,14 @@ class DatacodyExecutor(Executor):
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
         record_run_worker(instance, plan_context.dagster_run)
+        publish_definitions(plan_context)
+        with fast_event_log(Path(instance.root_directory)):  # the steps' do too: step_server.py
+            yield from self._execute(plan_context, execution_plan)
+
+    def _execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        instance = plan_context.instance
         for event in self._inner.execute(plan_context, execution_plan):
             yield event
             pool = _blocked_pool(event)
@@ -127,7 +146,7 @@ class DatacodyRunLauncher(DefaultRunLauncher):
             return CheckRunHealthResult(WorkerStatus.RUNNING, "run worker not recorded")
         if process_gone(tags):
             # The run is failed next: its orphaned step processes must not write on.
-            kill_run_processes({run.run_id})
+            kill_run_processes(self._instance, {run.run_id})
             return CheckRunHealthResult(WorkerStatus.FAILED, _gone(tags))
         return CheckRunHealthResult(WorkerStatus.RUNNING)
 

@@ -99,6 +99,9 @@ def test_launcher_health_check_judges_the_run_worker_by_its_tags(instance: dg.Da
     launcher = instance.run_launcher
     assert isinstance(launcher, DatacodyRunLauncher)  # from the dagster.yaml `datacody init` writes
     assert launcher.supports_check_run_worker_health and instance.run_monitoring_enabled
+    # A UI run is dequeued within a second, and the run concurrency limit still holds.
+    assert getattr(instance.run_coordinator, "dequeue_interval_seconds", None) == 1
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
     dead_pid = _dead_pid()
     dead = DagsterRun(job_name="j", run_id=str(uuid.uuid4()), tags={**run_tags(), PID_TAG: str(dead_pid)})
     health = launcher.check_run_worker_health(dead)
@@ -109,10 +112,10 @@ def test_launcher_health_check_judges_the_run_worker_by_its_tags(instance: dg.Da
     assert launcher.check_run_worker_health(untagged).status == WorkerStatus.RUNNING
 
 
-def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstance) -> None:
+def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstance, tmp_path: Path) -> None:
     import os
 
-    from datacody_dagster.runtime.dead_runs import RUN_ID_ENV, stop_orphans
+    from datacody_dagster.runtime.dead_runs import INSTANCE_ENV, step_env, stop_orphans
 
     over = _started_run(instance, run_tags())
     instance.report_run_failed(instance.get_run_by_id(over), message="its worker died")
@@ -121,13 +124,21 @@ def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstan
         DagsterRun(job_name="__ASSET_JOB", run_id=going, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
     )
     sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
-    orphan = subprocess.Popen(sleep, env={**os.environ, RUN_ID_ENV: over})
-    working = subprocess.Popen(sleep, env={**os.environ, RUN_ID_ENV: going})
+    orphan = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, over)})
+    working = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, going)})
+    # Steps of other instances on the machine (other projects, other tests): never this one's to
+    # kill, whether their run id is unknown here or equal to a finished run's.
+    unknown = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, str(uuid.uuid4()))})
+    elsewhere = subprocess.Popen(
+        sleep, env={**os.environ, **step_env(instance, over), INSTANCE_ENV: str(tmp_path)}
+    )
     try:
         assert stop_orphans(instance) == [orphan.pid]
         assert orphan.wait(timeout=10) == -9
         assert working.poll() is None
+        assert unknown.poll() is None
+        assert elsewhere.poll() is None
     finally:
-        for proc in (orphan, working):
+        for proc in (orphan, working, unknown, elsewhere):
             proc.kill()
             proc.wait()
