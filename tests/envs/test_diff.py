@@ -155,3 +155,28 @@ def test_columns_named_like_diff_internals(tmp_path: Path) -> None:
     d = diff_paths(old, new, ["is_added"])
     assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 4)
     assert d.rows.changed_columns == {"rh": 4}
+
+
+def test_same_rows_in_other_bytes_go_through_the_join(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """Rewritten in another row order and row-group size: other bytes, the same rows."""
+    old, _ = pair
+    copy = _write(tmp_path / "copy.parquet", f"select * from read_parquet('{old}') order by id desc")
+    assert copy.read_bytes() != old.read_bytes()
+    d = diff_paths(old, copy, ["id"])
+    assert d.unchanged and d.rows.key == ("id",) and d.rows.changed == 0 and d.rows.changed_columns == {}
+
+
+def test_a_key_repeated_only_among_unmatched_rows_is_not_unique(tmp_path: Path) -> None:
+    old = _write(tmp_path / "a.parquet", "select * from (values (1, 'x'), (2, 'y')) t(id, v)")
+    new = _write(tmp_path / "b.parquet", "select * from (values (1, 'x'), (3, 'z'), (3, 'z')) t(id, v)")
+    d = diff_paths(old, new, ["id"])
+    assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
+    assert (d.rows.added, d.rows.removed) == (2, 1)
+
+
+def test_a_table_without_value_columns(tmp_path: Path) -> None:
+    old = _write(tmp_path / "a.parquet", "select * from (values (1), (2), (3)) t(id)")
+    new = _write(tmp_path / "b.parquet", "select * from (values (2), (3), (4), (null)) t(id)")
+    d = diff_paths(old, new, ["id"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (2, 1, 0)
+    assert d.rows.sample_added == [{"id": 4}, {"id": None}] and d.rows.sample_removed == [{"id": 1}]
