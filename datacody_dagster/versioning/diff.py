@@ -122,14 +122,54 @@ def _schema_changes(old: dict[str, str], new: dict[str, str]) -> list[ColumnChan
     return changes
 
 
-def _value(c: str, retyped: set[str], alias: str = "") -> str:
-    # Retyped columns compare as text: the two types cannot be compared directly.
+_INTEGER_DIGITS = {
+    **dict.fromkeys(("TINYINT", "UTINYINT"), 3),
+    **dict.fromkeys(("SMALLINT", "USMALLINT"), 5),
+    **dict.fromkeys(("INTEGER", "UINTEGER"), 10),
+    "BIGINT": 19,
+    "UBIGINT": 20,
+    **dict.fromkeys(("HUGEINT", "UHUGEINT"), 39),
+}
+
+
+def _digits(sql_type: str) -> tuple[int, int] | None:
+    """(integer digits, scale) of an exact numeric type; None for any other type."""
+    if sql_type in _INTEGER_DIGITS:
+        return _INTEGER_DIGITS[sql_type], 0
+    if sql_type.startswith("DECIMAL(") and sql_type.endswith(")"):
+        width, scale = (int(x) for x in sql_type[len("DECIMAL(") : -1].split(","))
+        return width - scale, scale
+    return None
+
+
+def _comparable_types(
+    con: Any, old: dict[str, str], new: dict[str, str], retyped: set[str]
+) -> dict[str, str]:
+    """The type each retyped column is compared in: a widened exact number (``DECIMAL(22,2)`` to
+    ``DECIMAL(23,2)``, ``INTEGER`` to ``BIGINT``) in DuckDB's common type when that holds both
+    exactly, anything else as text (the two types cannot be compared directly)."""
+    out = {}
+    for c in retyped:
+        a, b = _digits(old[c]), _digits(new[c])
+        out[c] = "VARCHAR"
+        if a is None or b is None:
+            continue
+        common = con.execute(
+            f"select typeof(x) from (select null::{old[c]} as x union all select null::{new[c]}) limit 1"
+        ).fetchall()[0][0]
+        held = _digits(common)
+        if held and held[0] >= max(a[0], b[0]) and held[1] >= max(a[1], b[1]):
+            out[c] = common
+    return out
+
+
+def _value(c: str, casts: dict[str, str], alias: str = "") -> str:
     ref = f"{alias}{_q(c)}"
-    return f"{ref}::varchar" if c in retyped else ref
+    return f"{ref}::{casts[c]}" if c in casts else ref
 
 
 def _keyed(
-    con: Any, key: Sequence[str], values: list[str], retyped: set[str], old_rows: int, new_rows: int
+    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], old_rows: int, new_rows: int
 ) -> RowChanges | None:
     """Rows matched by key in one pass; None when the key is not unique on a side.
 
@@ -201,7 +241,7 @@ def _key_dict(key: Sequence[str], packed: Any) -> dict[str, Any]:
 
 
 def _side_by_side(
-    con: Any, key: Sequence[str], values: list[str], retyped: set[str], keys: list[Any]
+    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], keys: list[Any]
 ) -> list[dict[str, Any]]:
     """The sample of changed rows: read back by key from both sides and compared exactly (the
     key, the changed columns, their old and new values)."""
@@ -237,9 +277,9 @@ def _side_by_side(
     return out
 
 
-def _unkeyed(con: Any, common: list[str], retyped: set[str]) -> RowChanges:
+def _unkeyed(con: Any, common: list[str], retyped: dict[str, str]) -> RowChanges:
     """A diff of row multisets by 64-bit row hashes: one read of each side, one aggregation."""
-    parts = ", ".join(f"{_q(c)}::varchar" if c in retyped else _q(c) for c in common) or "1"
+    parts = ", ".join(_value(c, retyped) for c in common) or "1"
     row = con.execute(
         "select coalesce(sum(d) filter (where d > 0), 0), coalesce(-sum(d) filter (where d < 0), 0) "
         f"from (select h, sum(s) as d from (select hash({parts}) as h, -1 as s from old_v "
@@ -262,13 +302,16 @@ def diff_relations(
     con = duckdb.connect()
     try:
         con.execute("set preserve_insertion_order = false")  # results are ordered explicitly
+        con.execute("set enable_progress_bar = false")
         con.execute(f"create temp view old_v as select * from {old_relation}")
         con.execute(f"create temp view new_v as select * from {new_relation}")
         old_schema, new_schema = _schema(con, "old_v"), _schema(con, "new_v")
         old_rows = _scalar(con, "select count(*) from old_v")
         new_rows = _scalar(con, "select count(*) from new_v")
         common = [c for c in old_schema if c in new_schema]
-        retyped = {c for c in common if old_schema[c] != new_schema[c]}
+        retyped = _comparable_types(
+            con, old_schema, new_schema, {c for c in common if old_schema[c] != new_schema[c]}
+        )
         usable_key = list(key or ())
         usable = bool(usable_key) and all(k in common and k not in retyped for k in usable_key)
         if same_bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -180,3 +181,29 @@ def test_a_table_without_value_columns(tmp_path: Path) -> None:
     d = diff_paths(old, new, ["id"])
     assert (d.rows.added, d.rows.removed, d.rows.changed) == (2, 1, 0)
     assert d.rows.sample_added == [{"id": 4}, {"id": None}] and d.rows.sample_removed == [{"id": 1}]
+
+
+def test_widened_numbers_compare_as_numbers(tmp_path: Path) -> None:
+    """DECIMAL(5,2) -> DECIMAL(6,3) and INTEGER -> BIGINT hold the same values: unchanged, with
+    the real changes counted; DECIMAL(38,2) -> DECIMAL(38,10) has no exact common type: text."""
+    old = _write(
+        tmp_path / "a.parquet",
+        "select i as id, (i * 0.25)::decimal(5,2) as d, i::integer as n, (i * 0.5)::decimal(38,2) as w"
+        " from range(100) t(i)",
+    )
+    new = _write(
+        tmp_path / "b.parquet",
+        "select i as id, (case when i = 7 then 0 else i * 0.25 end)::decimal(6,3) as d,"
+        " (case when i = 9 then -1 else i end)::bigint as n, (i * 0.5)::decimal(38,10) as w"
+        " from range(100) t(i)",
+    )
+    d = diff_paths(old, new, ["id"])
+    assert {c.name for c in d.schema} == {"d", "n", "w"}
+    # w's values print differently as text (0.50 vs 0.5000000000): every row changes there.
+    assert d.rows.changed_columns == {"d": 1, "n": 1, "w": 100}
+    assert d.rows.sample_changed[7] == {
+        "id": 7,
+        "changed": ["d", "w"],
+        "old": {"d": Decimal("1.75"), "w": Decimal("3.50")},
+        "new": {"d": Decimal("0.000"), "w": Decimal("3.5000000000")},
+    }
