@@ -204,15 +204,15 @@ def _keyed(
         f"count(*) filter (where {added}) as a, count(*) filter (where {removed}) as r, "
         f"count(*) filter (where {both}) as p, count(*) filter (where {changed}) as c, "
         f"list({new_key}) filter (where {added}) as ak, list({old_key}) filter (where {removed}) as rk, "
+        f"min({new_key}, {SAMPLE_ROWS}) filter (where {added}) as ak1, "
+        f"min({old_key}, {SAMPLE_ROWS}) filter (where {removed}) as rk1, "
         f"min({new_key}, {SAMPLE_ROWS}) filter (where {changed}) as ck{per_col} "
         f"from (select {cols} from new_v) n full outer join (select {cols} from old_v) o on {on}"
     )
     row = con.execute(
         f"select a, r, p, c, (select count(distinct k) from (select unnest(ak) as k from {agg})), "
         f"(select count(distinct k) from (select unnest(rk) as k from {agg})), "
-        f"list_sort(ak)[1:{SAMPLE_ROWS}], list_sort(rk)[1:{SAMPLE_ROWS}], ck"
-        + "".join(f", {_q(f'datacody:c{i}')}" for i in range(len(values)))
-        + f" from {agg}"
+        "ak1, rk1, ck" + "".join(f", {_q(f'datacody:c{i}')}" for i in range(len(values))) + f" from {agg}"
     ).fetchall()[0]
     n_added, n_removed, pairs, n_changed, added_keys, removed_keys = (int(x or 0) for x in row[:6])
     # Unique keys on both sides <=> each matched key pairs one row with one row (the pair count
