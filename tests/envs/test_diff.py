@@ -207,3 +207,12 @@ def test_widened_numbers_compare_as_numbers(tmp_path: Path) -> None:
         "old": {"d": Decimal("1.75"), "w": Decimal("3.50")},
         "new": {"d": Decimal("0.000"), "w": Decimal("3.5000000000")},
     }
+
+
+def test_a_low_cardinality_key_does_not_pair_every_row(tmp_path: Path) -> None:
+    """2 key values over 200k rows: joined, 2 x 100k x 100k pairs; caught before the join."""
+    old = _write(tmp_path / "a.parquet", "select i % 2 as k, i as v from range(200000) t(i)")
+    new = _write(tmp_path / "b.parquet", "select i % 2 as k, i as v from range(1, 200001) t(i)")
+    d = diff_paths(old, new, ["k"])
+    assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
+    assert (d.rows.added, d.rows.removed) == (1, 1)
