@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -155,3 +156,63 @@ def test_columns_named_like_diff_internals(tmp_path: Path) -> None:
     d = diff_paths(old, new, ["is_added"])
     assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 4)
     assert d.rows.changed_columns == {"rh": 4}
+
+
+def test_same_rows_in_other_bytes_go_through_the_join(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """Rewritten in another row order and row-group size: other bytes, the same rows."""
+    old, _ = pair
+    copy = _write(tmp_path / "copy.parquet", f"select * from read_parquet('{old}') order by id desc")
+    assert copy.read_bytes() != old.read_bytes()
+    d = diff_paths(old, copy, ["id"])
+    assert d.unchanged and d.rows.key == ("id",) and d.rows.changed == 0 and d.rows.changed_columns == {}
+
+
+def test_a_key_repeated_only_among_unmatched_rows_is_not_unique(tmp_path: Path) -> None:
+    old = _write(tmp_path / "a.parquet", "select * from (values (1, 'x'), (2, 'y')) t(id, v)")
+    new = _write(tmp_path / "b.parquet", "select * from (values (1, 'x'), (3, 'z'), (3, 'z')) t(id, v)")
+    d = diff_paths(old, new, ["id"])
+    assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
+    assert (d.rows.added, d.rows.removed) == (2, 1)
+
+
+def test_a_table_without_value_columns(tmp_path: Path) -> None:
+    old = _write(tmp_path / "a.parquet", "select * from (values (1), (2), (3)) t(id)")
+    new = _write(tmp_path / "b.parquet", "select * from (values (2), (3), (4), (null)) t(id)")
+    d = diff_paths(old, new, ["id"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (2, 1, 0)
+    assert d.rows.sample_added == [{"id": 4}, {"id": None}] and d.rows.sample_removed == [{"id": 1}]
+
+
+def test_widened_numbers_compare_as_numbers(tmp_path: Path) -> None:
+    """DECIMAL(5,2) -> DECIMAL(6,3) and INTEGER -> BIGINT hold the same values: unchanged, with
+    the real changes counted; DECIMAL(38,2) -> DECIMAL(38,10) has no exact common type: text."""
+    old = _write(
+        tmp_path / "a.parquet",
+        "select i as id, (i * 0.25)::decimal(5,2) as d, i::integer as n, (i * 0.5)::decimal(38,2) as w"
+        " from range(100) t(i)",
+    )
+    new = _write(
+        tmp_path / "b.parquet",
+        "select i as id, (case when i = 7 then 0 else i * 0.25 end)::decimal(6,3) as d,"
+        " (case when i = 9 then -1 else i end)::bigint as n, (i * 0.5)::decimal(38,10) as w"
+        " from range(100) t(i)",
+    )
+    d = diff_paths(old, new, ["id"])
+    assert {c.name for c in d.schema} == {"d", "n", "w"}
+    # w's values print differently as text (0.50 vs 0.5000000000): every row changes there.
+    assert d.rows.changed_columns == {"d": 1, "n": 1, "w": 100}
+    assert d.rows.sample_changed[7] == {
+        "id": 7,
+        "changed": ["d", "w"],
+        "old": {"d": Decimal("1.75"), "w": Decimal("3.50")},
+        "new": {"d": Decimal("0.000"), "w": Decimal("3.5000000000")},
+    }
+
+
+def test_a_low_cardinality_key_does_not_pair_every_row(tmp_path: Path) -> None:
+    """2 key values over 200k rows: joined, 2 x 100k x 100k pairs; caught before the join."""
+    old = _write(tmp_path / "a.parquet", "select i % 2 as k, i as v from range(200000) t(i)")
+    new = _write(tmp_path / "b.parquet", "select i % 2 as k, i as v from range(1, 200001) t(i)")
+    d = diff_paths(old, new, ["k"])
+    assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
+    assert (d.rows.added, d.rows.removed) == (1, 1)
