@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,12 @@ AMOUNT = ("customer_id, amount, status", "customer_id, amount * 100 as amount, s
 @pytest.fixture(scope="module")
 def prod_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = shop_project(tmp_path_factory.mktemp("prod") / "p", dvc=True)
-    build_prod(compile_project(root))
+    with pytest.MonkeyPatch.context() as mp:  # prod's run history stays with the template
+        home = root.parent / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        mp.setenv("DAGSTER_HOME", str(home))
+        build_prod(compile_project(root))
     return root
 
 
@@ -119,12 +125,77 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     assert cli(proj, "env", "delete", "prod").exit_code == 1
 
 
+def _tree_md5s(folder: Path) -> dict[str, str | None]:
+    return {p.relative_to(folder).as_posix(): file_md5(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
+    import dagster as dg
+
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.env_run import ENV_TAG
+    from datacody_dagster.runtime.up_to_date import decide
+
+    prod_files = _tree_md5s(proj / "data/warehouse")
+    dvc_files = {p.name: p.read_text() for p in (proj / "data/warehouse/shop").glob("*.dvc")}
+    dvc_cache = _tree_md5s(proj / ".dvc/cache")
+    prod_db = file_md5(proj / "data/datacody.duckdb")
+    prod_state = load_state(proj, PROD)
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+
+    instance = project_instance(proj)
+    runs = instance.get_runs(dg.RunsFilter(tags={ENV_TAG: "dev"}))
+    assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+    assert runs[0].run_id[:8] in planned.output
+    records = instance.get_records_for_run(runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    entries = [rec.event_log_entry for rec in records.records]
+    mats = {
+        e.asset_materialization.asset_key.to_user_string(): e.asset_materialization
+        for e in entries
+        if e.asset_materialization
+    }
+    assert sorted(mats) == ["orders", "revenue"]
+    for name, mat in mats.items():
+        assert mat is not None
+        assert mat.metadata[ENV_TAG].value == "dev"
+        assert mat.metadata["datacody/dbt_seconds"].value >= 0  # dbt's run result for the model
+        assert mat.metadata["dagster/uri"].value.endswith(f"data/envs/dev/shop/{name}.parquet")
+    # dbt wrote the env's views in the env's own DuckDB file; the reused model reads prod there.
+    import duckdb
+
+    con = duckdb.connect(str(proj / "data/.datacody/envs/dev/datacody.duckdb"), read_only=True)
+    try:
+        views = dict(con.execute("select view_name, sql from duckdb_views() where not internal").fetchall())
+    finally:
+        con.close()
+    rel = re.search(r"read_parquet\('([^']+)'", views["revenue"])
+    assert rel is not None  # dbt writes it relative to its project folder
+    dbt_dir = proj / "data/.datacody/envs/dev/dbt"
+    assert (dbt_dir / rel.group(1)).resolve() == (proj / "data/envs/dev/shop/revenue.parquet").resolve()
+    assert str(proj / "data/warehouse/shop/status_counts.parquet") in views["status_counts"]
+
+    # Prod is untouched: bytes, DVC files and cache, its DuckDB file, its state.
+    assert _tree_md5s(proj / "data/warehouse") == prod_files
+    assert {p.name: p.read_text() for p in (proj / "data/warehouse/shop").glob("*.dvc")} == dvc_files
+    assert _tree_md5s(proj / ".dvc/cache") == dvc_cache
+    assert file_md5(proj / "data/datacody.duckdb") == prod_db
+    assert load_state(proj, PROD) == prod_state
+    # The env's materializations are never taken for prod's when prod decides what is up to date.
+    verdicts = decide(compile_project(proj), instance, ["orders"])
+    assert verdicts["orders"].reason == "last built in env `dev`"
+
+
 def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     edit(proj, "select id as order_id", "select 1 as order_id")  # breaks `unique: order_id`
     planned = cli(proj, "plan", "--env", "dev")
     assert planned.exit_code == 1
     assert "orders: unique_order_id" in planned.output
     assert not (proj / "data/envs/dev/shop/revenue.parquet").exists()  # reader not built
+    # The failed candidate is quarantined in the env, where prod's `quarantine release` never looks.
+    assert [p.name for p in (proj / "data/envs/dev/.quarantine/shop/orders").glob("*.parquet")]
+    assert not (proj / "data/quarantine").exists()
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
