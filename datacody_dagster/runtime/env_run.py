@@ -8,8 +8,8 @@ the engines, checks, write-audit-publish and blocking rules; only prod's own eff
   whole rebuild list, since it starts from prod's data and the plan chose what to rebuild;
 - prod versions each published output with DVC; an environment does not (its outputs get a
   DVC version when ``apply`` promotes them), its data version is the output's md5;
-- the run and its materializations carry ``datacody/env``, so prod's up-to-date decision never
-  takes an environment's materialization for prod's.
+- the run carries the tag ``datacody/env`` and its materializations ``datacody/env_build``, so
+  prod's up-to-date decision never takes an environment's materialization for prod's.
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ import hashlib
 from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.versioning.env_state import ENV_BUILD_KEY, PROD
 
-PROD = "prod"
+__all__ = ["ENV_BUILD_KEY", "ENV_TAG", "PROD", "env_tags", "is_prod", "output_md5"]
+
+
 ENV_TAG = "datacody/env"
-"""Run tag and materialization metadata key naming the environment a run built."""
+"""Run tag naming the environment a run built."""
 
 
 def is_prod(project: CompiledProject) -> bool:

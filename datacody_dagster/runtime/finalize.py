@@ -20,7 +20,7 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import asset_key
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.runtime.env_run import ENV_TAG, is_prod, output_md5
+from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, is_prod, output_md5
 from datacody_dagster.runtime.outputs import output_metadata
 from datacody_dagster.runtime.staging import QuarantineEntry, publish, quarantine
 
@@ -208,7 +208,8 @@ def complete(
         held = version.md5 if version is not None else None
         if not is_prod(project):
             held = output_md5(project.output_path(node))
-            meta[ENV_TAG] = dg.MetadataValue.text(project.env)
+            data_version = dg.DataVersion(held) if held else None  # as `apply` versions it in prod
+            meta[ENV_BUILD_KEY] = dg.MetadataValue.text(project.env)
         record_held(project, node, held)  # for `datacody plan`
         meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - item.started, 3))
         if item.failures:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.versioning.env_state import ENV_BUILD_KEY
 from datacody_dagster.versioning.model import RecordedVersion
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ def asset_history(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[Versio
             mat = record.asset_materialization
             if mat is None:
                 continue
+            if _value(mat.metadata, ENV_BUILD_KEY) is not None:
+                continue  # built in an environment (`plan --env`): prod's version is its `apply`
             md5 = _value(mat.metadata, DVC_MD5) or (mat.tags or {}).get(DATA_VERSION_TAG)
             if not md5 or not _MD5.match(str(md5)):
                 continue

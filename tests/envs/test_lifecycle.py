@@ -44,8 +44,7 @@ def proj(prod_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     root = tmp_path / "p"
     shutil.copytree(prod_template, root, symlinks=True)
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    shutil.copytree(prod_template.parent / "dagster_home", home)  # prod's run history
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return root
 
@@ -79,6 +78,13 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
 
     applied = cli(proj, "apply", "--env", "dev")
     assert applied.exit_code == 0, applied.output
+    # Promoted, not recomputed: prod's next `materialize` takes them as up to date (from the
+    # inputs the env run read). status_counts, reused by the plan (it reads no changed column),
+    # is rebuilt there: prod's up-to-date rule follows input data versions, not column lineage.
+    materialized = cli(proj, "materialize")
+    assert materialized.exit_code == 0, materialized.output
+    for name in ("orders", "revenue"):
+        assert re.search(rf"│ {name}\s+│ up to date", materialized.output), materialized.output
     after = prod_md5s(proj)
     for name in ("orders", "revenue"):
         assert after[f"{name}.parquet"] == file_md5(env_dir / "shop" / f"{name}.parquet")
@@ -110,13 +116,14 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     replanned = cli(proj, "plan", "--json")
     assert '"rebuild": [\n    "orders",\n    "revenue"\n  ]' in replanned.output
 
-    # One asset back to the version the plan promoted (v1: apply, v2: rollback of the plan).
+    # One asset back to the version the plan promoted (v1: prod's materialize, v2: apply,
+    # v3: rollback of the plan).
     one = cli(proj, "rollback", "orders")
     assert one.exit_code == 0, one.output
     assert prod_md5s(proj)["orders.parquet"] == after["orders.parquet"]
     planned_again = cli(proj, "plan", "--json")
     assert '"asset": "orders",\n      "group": "shop",\n      "change": "unchanged"' in planned_again.output
-    undone = cli(proj, "rollback", "orders", "--to", "2")
+    undone = cli(proj, "rollback", "orders", "--to", "3")
     assert undone.exit_code == 0 and prod_md5s(proj) == before
 
     deleted = cli(proj, "env", "delete", "dev")
@@ -133,7 +140,7 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     import dagster as dg
 
     from datacody_dagster.instance import project_instance
-    from datacody_dagster.runtime.env_run import ENV_TAG
+    from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, ENV_TAG
     from datacody_dagster.runtime.up_to_date import decide
 
     prod_files = _tree_md5s(proj / "data/warehouse")
@@ -159,7 +166,10 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     assert sorted(mats) == ["orders", "revenue"]
     for name, mat in mats.items():
         assert mat is not None
-        assert mat.metadata[ENV_TAG].value == "dev"
+        assert mat.metadata[ENV_BUILD_KEY].value == "dev"
+        assert mat.tags is not None and mat.tags["dagster/data_version"] == file_md5(
+            proj / f"data/envs/dev/shop/{name}.parquet"
+        )
         assert mat.metadata["datacody/dbt_seconds"].value >= 0  # dbt's run result for the model
         assert mat.metadata["dagster/uri"].value.endswith(f"data/envs/dev/shop/{name}.parquet")
     # dbt wrote the env's views in the env's own DuckDB file; the reused model reads prod there.
