@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 PROD = "prod"
 STATE_DIR = "data/.datacody/envs"
-ENV_BUILD_KEY = "datacody/env_build"
-"""Materialization metadata naming the environment an output was built in (`plan --env`); such
-a materialization is no version of prod (`apply`'s promotion event is, with ``datacody/env``)."""
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-from datacody_dagster.versioning.env_state import ENV_BUILD_KEY
 from datacody_dagster.versioning.model import RecordedVersion
 
 if TYPE_CHECKING:
@@ -74,6 +73,8 @@ def _int(value: Any) -> int | None:
 def asset_history(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[VersionEntry]:
     """All versions of ``key``, newest first."""
     from dagster._core.definitions.data_version import CODE_VERSION_TAG, DATA_VERSION_TAG
+
+    from datacody_dagster.instance import ENV_BUILD_KEY
 
     entries: list[VersionEntry] = []
     cursor: str | None = None

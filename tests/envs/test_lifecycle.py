@@ -192,7 +192,14 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     assert _tree_md5s(proj / ".dvc/cache") == dvc_cache
     assert file_md5(proj / "data/datacody.duckdb") == prod_db
     assert load_state(proj, PROD) == prod_state
-    # The env's materializations are never taken for prod's when prod decides what is up to date.
+    # The env's materializations are no prod version and no baseline of prod's checks ...
+    from datacody_dagster.checks.history import DagsterCheckHistory
+    from datacody_dagster.versioning.history import asset_history
+
+    assert runs[0].run_id not in {r.run_id for r in DagsterCheckHistory(instance).records("orders", 10)}
+    assert runs[0].run_id not in {v.run_id for v in asset_history(instance, dg.AssetKey("orders"))}
+    assert len(asset_history(instance, dg.AssetKey("orders"))) == 1  # prod's materialize
+    # ... and never taken for prod's when prod decides what is up to date.
     verdicts = decide(compile_project(proj), instance, ["orders"])
     assert verdicts["orders"].reason == "last built in env `dev`"
 
