@@ -267,3 +267,47 @@ def test_kill_during_apply_leaves_all_old_or_all_new(proj: Path, point: str, out
     prod = load_state(proj, PROD)
     assert prod is not None
     assert prod.assets["orders"].data_version == (before if outcome == "old" else new)["orders.parquet"]
+
+
+VIEWS = """\
+group: shop
+sources:
+  raw_orders:
+    path: data/raw/orders.csv
+assets:
+  stg_orders:
+    materialized: view
+    sql: select id as order_id, customer_id, amount, status from raw_orders
+  big_orders:
+    sql: select order_id, amount from stg_orders where amount > 4
+    checks:
+      - unique: order_id
+"""
+
+
+def test_env_model_reads_a_reused_prod_view(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuilt model reads an unchanged DuckDB view: the env's DuckDB file recreates the view
+    over prod's data, and prod's DuckDB file and outputs stay as they were."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    root = shop_project(tmp_path / "p", spec=VIEWS)
+    build_prod(compile_project(root))
+    prod_db = file_md5(root / "data/datacody.duckdb")
+    prod_out = file_md5(root / "data/warehouse/shop/big_orders.parquet")
+    edit(root, "where amount > 4", "where amount > 6")
+    planned = cli(root, "plan", "--env", "dev", "--json")
+    assert planned.exit_code == 0, planned.output
+    assert '"rebuild": [\n    "big_orders"\n  ]' in planned.output
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"select order_id from read_parquet('{root}/data/envs/dev/shop/big_orders.parquet') order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [(2,), (4,)]  # amounts 7.5 and 9.0, read through the view over prod's raw_orders
+    assert file_md5(root / "data/datacody.duckdb") == prod_db
+    assert file_md5(root / "data/warehouse/shop/big_orders.parquet") == prod_out
