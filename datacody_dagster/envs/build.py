@@ -24,6 +24,7 @@ from datacody_dagster.envs.workspace import (
     env_root,
     prepare_workspace,
 )
+from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
 from datacody_dagster.versioning.env_state import EnvState, asset_state, check_env_name, save_state
@@ -148,9 +149,20 @@ def _not_built(
         )
     if upstream:
         return BuiltAsset(node.name, "skipped", error=f"upstream {', '.join(upstream)} failed")
-    mine = [e for e in errors if f"`{node.name}`" in e or f"{node.name}:" in e]
+    mine = [own for e in errors if (own := _own_error(e, node.name))]
     error = (mine or errors or [f"not materialized ({row.status if row else 'not run'})"])[0]
     return BuiltAsset(node.name, "failed", error=error)
+
+
+def _own_error(error: str, name: str) -> str | None:
+    """``name``'s part of a run error: a dbt step reports its failed models as ``NAME: message``
+    lines, one step failure for all of them."""
+    lines = error.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"{name}: "):
+            rest = [x for x in lines[i + 1 :] if x.startswith((" ", "\t")) or not x.strip()]
+            return "\n".join([line.removeprefix(f"{name}: "), *rest]).strip()
+    return error if f"`{name}`" in error else None
 
 
 def build_env(
@@ -173,8 +185,14 @@ def build_env(
     envp = env_project(project, env, plan.rebuild)
     prepare_workspace(project, envp)
     select = " or ".join(f'key:"{name}"' for name in plan.rebuild)
-    with dbt_environment(envp):
-        summary = materialize_project(project.root, select=select, project=envp, verbose=verbose)
+    try:
+        with dbt_environment(envp):
+            summary = materialize_project(project.root, select=select, project=envp, verbose=verbose)
+    except DatacodyError as exc:  # no run (a held writer pool, a bad profile): nothing to promote
+        message = "; ".join(d.message for d in exc.diagnostics)
+        build.assets = [BuiltAsset(name, "failed", error=message) for name in plan.rebuild]
+        _save(project, envp, build, prod)
+        raise
     build.run_id = summary.run_id
     rows = {r.asset: r for r in summary.rows}
     stopped: set[str] = set()

@@ -217,6 +217,20 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
 
+def test_a_model_dbt_fails_on_in_the_env_is_reported_where_it_is_and_blocks_apply(proj: Path) -> None:
+    edit(proj, "customer_id, amount, status", "customer_id, cast(status as integer) as amount, status")
+    planned = cli(proj, "plan", "--env", "dev", "--markdown", str(proj / "plan.md"))
+    assert planned.exit_code == 1
+    assert "Traceback" not in planned.output
+    report = (proj / "plan.md").read_text()
+    line = next(x for x in report.splitlines() if x.startswith("| `orders` | failed: "))
+    assert line.startswith("| `orders` | failed: asset_specs/shop.yaml:7:3: dbt error in `orders`"), line
+    assert "Could not convert string 'placed' to INT32" in line
+    assert not (proj / "data/envs/dev/shop/revenue.parquet").exists()  # its reader is not built
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
+
+
 def test_apply_refuses_when_prod_moved_or_env_changed(proj: Path) -> None:
     edit(proj, *AMOUNT)
     assert cli(proj, "plan", "--env", "dev").exit_code == 0
