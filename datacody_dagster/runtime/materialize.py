@@ -154,9 +154,8 @@ def materialize_project(
         ]
         return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
     selected_keys = {k for k in selected_keys if k.to_user_string() not in up_to_date}
-    if project.settings.dvc.enabled and is_prod(
-        project
-    ):  # only now: a run with nothing to rebuild never opens DVC
+    # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
+    if project.settings.dvc.enabled and is_prod(project):
         from datacody_dagster.versioning import ensure_dvc_repo
 
         ensure_dvc_repo(project.root, project.settings.dvc)
