@@ -129,6 +129,7 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     deleted = cli(proj, "env", "delete", "dev")
     assert deleted.exit_code == 0, deleted.output
     assert not env_dir.exists() and prod_md5s(proj) == before
+    assert not (proj / "data/.datacody/envs/dev").exists()  # its dbt project and DuckDB file
     assert cli(proj, "env", "delete", "prod").exit_code == 1
 
 
