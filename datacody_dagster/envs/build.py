@@ -183,6 +183,9 @@ def build_env(
         _save(project, env_project(project, env, []), build, prod)
         return build
     envp = env_project(project, env, plan.rebuild)
+    # Until the run ends the env holds no audited build: a build killed midway is never applied.
+    unfinished = [BuiltAsset(name, "failed", error="the build did not finish") for name in plan.rebuild]
+    _save(project, envp, EnvBuild(env, plan, unfinished), prod)
     prepare_workspace(project, envp)
     select = " or ".join(f'key:"{name}"' for name in plan.rebuild)
     try:

@@ -326,3 +326,24 @@ def test_env_model_reads_a_reused_prod_view(tmp_path: Path, monkeypatch: pytest.
     assert rows == [(2,), (4,)]  # amounts 7.5 and 9.0, read through the view over prod's raw_orders
     assert file_md5(root / "data/datacody.duckdb") == prod_db
     assert file_md5(root / "data/warehouse/shop/big_orders.parquet") == prod_out
+
+
+def test_a_build_that_dies_midway_is_never_applied(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The env's state says "not finished" before the run starts; only the finished build replaces it."""
+    import datacody_dagster.runtime.materialize as materialize
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # as a kill would stop the run part-way
+
+    from datacody_dagster.envs.build import build_env
+    from datacody_dagster.envs.plan import build_env_plan
+
+    project = edit(proj, *AMOUNT)
+    prod = load_state(proj, PROD)
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(materialize, "materialize_project", killed)
+        build_env(project, build_env_plan("dev", prod, project.plan), prod)
+    state = load_state(proj, "dev")
+    assert state is not None and "orders: failed" in state.blocking_failures
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
