@@ -75,3 +75,9 @@ def project_instance(root: Path) -> DagsterInstance:
     from dagster import DagsterInstance
 
     return DagsterInstance.from_config(str(home))
+
+
+ENV_BUILD_KEY = "datacody/env_build"
+"""Materialization metadata naming the environment an output was built in (`plan --env`): such
+a materialization is no version of prod and no baseline for its checks (`apply`'s promotion
+event is, with ``datacody/env``)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.profile import PROFILE_KEY
+from datacody_dagster.instance import ENV_BUILD_KEY
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -60,6 +61,8 @@ class DagsterCheckHistory:
             if mat is None:
                 continue
             meta = {k: _plain(v) for k, v in (mat.metadata or {}).items()}
+            if meta.get(ENV_BUILD_KEY) is not None:
+                continue  # an environment's candidate data, not a batch of prod's
             profile = meta.get(PROFILE_KEY)
             count = meta.get(ROW_COUNT_KEY)
             if count is None and isinstance(profile, dict):

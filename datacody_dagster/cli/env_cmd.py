@@ -73,5 +73,8 @@ def register(app: typer.Typer) -> None:
         assert folder.resolve().is_relative_to((root / ENVS_DIR).resolve())
         if folder.is_dir():
             shutil.rmtree(folder)
+        from datacody_dagster.envs.workspace import workspace_dir
+
+        shutil.rmtree(workspace_dir(root, name), ignore_errors=True)  # its dbt project and DuckDB file
         delete_state(root, name)
         console.print(f"deleted env `{name}`")

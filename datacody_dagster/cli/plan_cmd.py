@@ -57,6 +57,8 @@ def register(app: typer.Typer) -> None:
             from datacody_dagster.envs.render import build_markdown, build_table
 
             build = build_env(project, the_plan, prod)
+            if build.run_id is not None:
+                console.print(f"Dagster run {build.run_id} (tag datacody/env: {name})")
             console.print(build_table(build))
             report += build_markdown(build)
             failed = bool(build.blocking_failures)

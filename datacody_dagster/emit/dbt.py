@@ -53,6 +53,13 @@ def _rel_from_dbt(project: CompiledProject, relpath: str) -> str:
     return "../" * depth + relpath
 
 
+def _output_rel(project: CompiledProject, node: Node) -> str:
+    """Where ``node``'s output lives, from the dbt project directory (an environment's own
+    path for the assets it rebuilds, see ``CompiledProject.output_overrides``)."""
+    relpath = project.output_overrides.get(node.name) or node.output_relpath(project.settings.warehouse_dir)
+    return _rel_from_dbt(project, relpath)
+
+
 def _is_dbt_model(node: Node) -> bool:
     return node.kind == "sql" and node.engine == "duckdb"
 
@@ -111,7 +118,7 @@ def model_sql(project: CompiledProject, node: Node) -> str:
     query = sqlmod.parse_select(node.sql)
     assert not isinstance(query, sqlmod.SqlProblem)
     body = sqlmod.rewrite_table_refs(query, _ref_renderer(project), escape=escape_jinja)
-    location: Any = _rel_from_dbt(project, node.output_relpath(project.settings.warehouse_dir))
+    location: Any = _output_rel(project, node)
     if node.materialized != "view":
         location = _Jinja(_staged_location(location))
     config: dict[str, Any]
@@ -258,7 +265,7 @@ def sources_yaml(project: CompiledProject) -> str:
         if node.is_source and node.source_format != "text":
             location = source_read_sql(project, node, _rel_from_dbt(project, ""))
         else:
-            location = _rel_from_dbt(project, node.output_relpath(project.settings.warehouse_dir))
+            location = _output_rel(project, node)
             if node.partition_by:
                 location = f"read_parquet('{location}/**/*.parquet', hive_partitioning=true)"
         table: dict[str, Any] = {"name": node.name}

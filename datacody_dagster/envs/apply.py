@@ -214,6 +214,10 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
         if p.md5:
             metadata[DVC_MD5] = dg.MetadataValue.text(p.md5)
             tags[DATA_VERSION_TAG] = p.md5
+            tags.update(_built_from(instance, p.asset, journal.env, p.md5))
+        path = project.root / p.path
+        if path.is_file():  # with the inputs, prod's next `materialize` finds it up to date
+            metadata["datacody/size_bytes"] = dg.MetadataValue.int(path.stat().st_size)
         instance.report_runless_asset_event(
             dg.AssetMaterialization(
                 asset_key=asset_key(p.asset),
@@ -222,6 +226,22 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
                 tags=tags,
             )
         )
+
+
+def _built_from(instance: Any, asset: str, env: str, md5: str) -> dict[str, str]:
+    """The input data versions of the env run that built these bytes (``dagster/input_data_version/*``
+    tags), so the promoted asset is judged against the inputs it was really built from."""
+    from datacody_dagster.emit.dagster import asset_key
+    from datacody_dagster.runtime.env_run import ENV_BUILD_KEY
+
+    for record in instance.fetch_materializations(asset_key(asset), limit=20).records:
+        mat = record.asset_materialization
+        built_in = getattr(mat.metadata.get(ENV_BUILD_KEY), "value", None) if mat else None
+        if mat is None or built_in != env or (mat.tags or {}).get("dagster/data_version") != md5:
+            continue
+        prefix = "dagster/input_data_version/"
+        return {k: v for k, v in (mat.tags or {}).items() if k.startswith(prefix)}
+    return {}
 
 
 def _row_count(path: Path) -> int | None:

@@ -1,48 +1,46 @@
 """Build a plan's rebuild list into ``data/envs/NAME/`` and audit it there.
 
-Rebuilt assets write to the environment's folder; everything else is read from prod in place
-(no copy). Each built asset's checks run on the environment's output, a blocking failure stops
-its readers from being built, and each output is diffed by row against prod's.
+The rebuild list is materialized by a Dagster run through the same path as `datacody
+materialize` (dbt for SQL models, the same writers, checks and write-audit-publish); rebuilt
+assets write to the environment's folder, everything else is read from prod in place (no copy).
+A blocking failure stops its readers, and each output is diffed by row against prod's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.compiler.plan import Node, ProjectPlan
+from datacody_dagster.compiler.plan import Node
 from datacody_dagster.envs.plan import EnvPlan
-from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.envs.workspace import (
+    ENVS_DIR,
+    dbt_environment,
+    env_project,
+    env_relpath,
+    env_root,
+    prepare_workspace,
+)
+from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
 from datacody_dagster.versioning.env_state import EnvState, asset_state, check_env_name, save_state
 
-ENVS_DIR = "data/envs"
+CheckRow = tuple[str, bool, bool]  # (check name, passed, blocking), as the run reports it
 
-
-def env_root(root: Path, env: str) -> Path:
-    return root / ENVS_DIR / check_env_name(env)
-
-
-def env_relpath(env: str, node: Node) -> str:
-    return node.output_relpath(f"{ENVS_DIR}/{env}")
-
-
-def env_project(project: CompiledProject, env: str, rebuild: list[str]) -> CompiledProject:
-    """``project`` writing ``rebuild`` into the environment and reading the rest from prod.
-
-    A rebuilt view is stored as a table there: the environment has no DuckDB file of its own.
-    """
-    names = set(rebuild)
-    nodes = tuple(
-        replace(n, materialized="table") if n.name in names and n.materialized == "view" else n
-        for n in project.plan.nodes
-    )
-    overrides = {n.name: env_relpath(env, n) for n in nodes if n.name in names}
-    return replace(project, plan=ProjectPlan(nodes), env=env, output_overrides=overrides)
+__all__ = [
+    "ENVS_DIR",
+    "BuiltAsset",
+    "EnvBuild",
+    "build_env",
+    "env_relpath",
+    "env_root",
+    "file_md5",
+    "unique_key",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,8 @@ class EnvBuild:
     env: str
     plan: EnvPlan
     assets: list[BuiltAsset] = field(default_factory=list)
+    run_id: str | None = None
+    """The Dagster run that built the environment (None: nothing to rebuild)."""
 
     @property
     def blocking_failures(self) -> list[str]:
@@ -82,77 +82,6 @@ def file_md5(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def _sql_into(project: CompiledProject, node: Node) -> None:
-    from datacody_dagster.compiler.sql import SqlProblem, parse_select, rewrite_table_refs
-    from datacody_dagster.engines.atomic import copy_query_to_parquet_atomic, discard, place, temp_sibling
-    from datacody_dagster.engines.relations import connect_for_reading, relation_for
-
-    assert node.sql is not None
-    query = parse_select(node.sql)
-    if isinstance(query, SqlProblem):
-        raise DatacodyError(Diagnostic(RUNTIME, query.message, node.location))
-    deps = set(node.deps)
-    sql = rewrite_table_refs(
-        query, lambda name: relation_for(project, project.plan.node(name)) if name in deps else None
-    )
-    out = project.output_path(node)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    con = connect_for_reading(project)
-    try:
-        if not node.partition_by:
-            copy_query_to_parquet_atomic(con, sql, out)
-            return
-        tmp = temp_sibling(out)
-        try:
-            cols = ", ".join(f'"{c}"' for c in node.partition_by)
-            literal = str(tmp).replace("'", "''")
-            con.execute(f"copy ({sql}) to '{literal}' (format parquet, partition_by ({cols}))")
-            place(tmp, out)
-        except BaseException:
-            discard(tmp)
-            raise
-    finally:
-        con.close()
-
-
-def produce_output(project: CompiledProject, node: Node) -> None:
-    """Write ``node``'s output at ``project.output_path(node)`` with its engine (no Dagster run)."""
-    project.output_path(node).parent.mkdir(parents=True, exist_ok=True)
-    if node.kind == "source":
-        from datacody_dagster.runtime.sources import load_source
-
-        load_source(project, node)
-    elif node.kind == "sql" and node.engine == "spark":
-        from datacody_dagster.engines.spark import materialize_sql
-
-        assert node.sql is not None
-        inputs = {d: project.output_path(project.plan.node(d)) for d in node.deps}
-        materialize_sql(node.sql, inputs, project.output_path(node), project.settings.spark)
-    elif node.kind == "sql":
-        _sql_into(project, node)
-    elif node.kind == "python":
-        from datacody_dagster.runtime.python_assets import run_python_asset
-
-        run_python_asset(project, node)
-    elif node.kind == "export":
-        from datacody_dagster.semantic.export import write_export
-
-        write_export(project, node, project.output_path(node))
-    else:
-        from datacody_dagster.steps import run_steps_asset
-
-        assert node.from_asset is not None
-        has_output_step = any("output" in step for step in node.steps)
-        run_steps_asset(
-            project.output_path(project.plan.node(node.from_asset)),
-            node.steps,
-            project.output_path(node),
-            engine=node.engine,
-            spark=project.settings.spark,
-            partition_by=() if has_output_step else node.partition_by,
-        )
-
-
 def unique_key(node: Node) -> tuple[str, ...] | None:
     """The diff key of an asset: its first `unique` check, its incremental key, or a key its SQL
     makes unique (GROUP BY columns)."""
@@ -161,79 +90,125 @@ def unique_key(node: Node) -> tuple[str, ...] | None:
     return unique or node.incremental_key or proven or None
 
 
-def _audit(project: CompiledProject, envp: CompiledProject, node: Node, started: float) -> BuiltAsset:
-    from datacody_dagster.checks import ResultCache, evaluate_checks
-    from datacody_dagster.checks.targets import target_for
+def _rows(path: Path) -> int | None:
+    import duckdb
+
+    from datacody_dagster.versioning.diff import path_relation
+
+    if not path.exists():
+        return None
+    con = duckdb.connect()
+    try:
+        return int(con.execute(f"select count(*) from {path_relation(path)}").fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def _built(
+    project: CompiledProject, envp: CompiledProject, node: Node, row: AssetRow, checks: list[CheckRow]
+) -> BuiltAsset:
+    """An asset the run published in the environment, diffed against prod's output."""
     from datacody_dagster.versioning.diff import diff_paths
 
     out = envp.output_path(node)
-    version = file_md5(out)
-    outcomes = evaluate_checks(
-        target_for(envp, node, data_version=version),
-        list(node.checks),
-        cache=ResultCache.for_project(project.root),
-    )
-    failed = tuple(o.check.name for o in outcomes if not o.passed)
-    blocking = tuple(o.check.name for o in outcomes if not o.passed and o.check.blocking)
+    failed = tuple(name for name, ok, _ in checks if not ok)
+    blocking = tuple(name for name, ok, blocks in checks if not ok and blocks)
     prod = project.output_path(node)
     diff = None
     if prod.exists() and not (node.kind == "sql" and node.materialized == "view"):
         diff = diff_paths(prod, out, unique_key(node))
-    rows = diff.new_rows if diff else None
-    if rows is None:
-        import duckdb
-
-        from datacody_dagster.versioning.diff import path_relation
-
-        con = duckdb.connect()
-        try:
-            rows = int(con.execute(f"select count(*) from {path_relation(out)}").fetchall()[0][0])
-        finally:
-            con.close()
+    rows = diff.new_rows if diff else row.rows
     return BuiltAsset(
         node.name,
         "built",
-        round(time.monotonic() - started, 3),
-        rows,
-        version,
-        len(outcomes) - len(failed),
+        round(row.seconds or 0.0, 3),
+        rows if rows is not None else _rows(out),
+        file_md5(out),
+        len(checks) - len(failed),
         failed,
         blocking,
         diff=diff,
     )
 
 
-def build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None) -> EnvBuild:
-    """Build ``plan.rebuild`` into ``data/envs/<plan.env>/``, audit it, and save the env's state."""
+def _not_built(
+    node: Node, row: AssetRow | None, checks: list[CheckRow], errors: list[str], stopped: set[str]
+) -> BuiltAsset:
+    """Why an asset of the rebuild list has no output in the environment."""
+    failed = tuple(name for name, ok, _ in checks if not ok)
+    blocking = tuple(name for name, ok, blocks in checks if not ok and blocks)
+    upstream = [d for d in node.deps if d in stopped]
+    if blocking:  # its candidate is quarantined in the environment's folder
+        return BuiltAsset(
+            node.name,
+            "failed",
+            checks_passed=len(checks) - len(failed),
+            checks_failed=failed,
+            blocking_failed=blocking,
+            error="blocking checks failed",
+        )
+    if upstream:
+        return BuiltAsset(node.name, "skipped", error=f"upstream {', '.join(upstream)} failed")
+    mine = [own for e in errors if (own := _own_error(e, node.name))]
+    error = (mine or errors or [f"not materialized ({row.status if row else 'not run'})"])[0]
+    return BuiltAsset(node.name, "failed", error=error)
+
+
+def _own_error(error: str, name: str) -> str | None:
+    """``name``'s part of a run error: a dbt step reports its failed models as ``NAME: message``
+    lines, one step failure for all of them."""
+    lines = error.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"{name}: "):
+            rest = [x for x in lines[i + 1 :] if x.startswith((" ", "\t")) or not x.strip()]
+            return "\n".join([line.removeprefix(f"{name}: "), *rest]).strip()
+    return error if f"`{name}`" in error else None
+
+
+def build_env(
+    project: CompiledProject, plan: EnvPlan, prod: EnvState | None, verbose: bool = False
+) -> EnvBuild:
+    """Build ``plan.rebuild`` into ``data/envs/<plan.env>/`` with a Dagster run (the run path of
+    ``datacody materialize``: its engines, dbt, checks and blocking rules), audit it, save the
+    env's state. The run is tagged ``datacody/env: NAME`` and leaves prod's outputs, DVC history,
+    state and up-to-date decisions alone (``runtime/env_run.py``)."""
+    from datacody_dagster.runtime.materialize import materialize_project
+
     env = check_env_name(plan.env)
-    envp = env_project(project, env, plan.rebuild)
+    build = EnvBuild(env, plan)
     folder = env_root(project.root, env)
     if folder.exists():  # a re-plan starts from prod again: no stale outputs of an older plan
         shutil.rmtree(folder)
-    build = EnvBuild(env, plan)
-    blocked: set[str] = set()
+    if not plan.rebuild:
+        _save(project, env_project(project, env, []), build, prod)
+        return build
+    envp = env_project(project, env, plan.rebuild)
+    # Until the run ends the env holds no audited build: a build killed midway is never applied.
+    unfinished = [BuiltAsset(name, "failed", error="the build did not finish") for name in plan.rebuild]
+    _save(project, envp, EnvBuild(env, plan, unfinished), prod)
+    prepare_workspace(project, envp)
+    select = " or ".join(f'key:"{name}"' for name in plan.rebuild)
+    try:
+        with dbt_environment(envp):
+            summary = materialize_project(project.root, select=select, project=envp, verbose=verbose)
+    except DatacodyError as exc:  # no run (a held writer pool, a bad profile): nothing to promote
+        message = "; ".join(d.message for d in exc.diagnostics)
+        build.assets = [BuiltAsset(name, "failed", error=message) for name in plan.rebuild]
+        _save(project, envp, build, prod)
+        raise
+    build.run_id = summary.run_id
+    rows = {r.asset: r for r in summary.rows}
+    stopped: set[str] = set()
     for node in envp.plan.nodes:
         if node.name not in plan.rebuild:
             continue
-        stopped = [d for d in node.deps if d in blocked]
-        if stopped:
-            blocked.add(node.name)
-            build.assets.append(
-                BuiltAsset(node.name, "skipped", error=f"upstream {', '.join(stopped)} failed")
-            )
-            continue
-        started = time.monotonic()
-        try:
-            produce_output(envp, node)
-            built = _audit(project, envp, node, started)
-        except DatacodyError as exc:
-            built = BuiltAsset(node.name, "failed", error="; ".join(d.message for d in exc.diagnostics))
-        except Exception as exc:  # engines raise their own types; the env records the failure
-            built = BuiltAsset(
-                node.name, "failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            )
+        row, checks = rows.get(node.name), summary.checks.get(node.name, [])
+        if row is not None and row.status == "materialized":
+            built = _built(project, envp, node, row, checks)
+        else:
+            built = _not_built(node, row, checks, summary.errors, stopped)
         if built.status != "built" or built.blocking_failed:
-            blocked.add(node.name)
+            stopped.add(node.name)
         build.assets.append(built)
     _save(project, envp, build, prod)
     return build

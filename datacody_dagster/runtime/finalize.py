@@ -20,6 +20,7 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import asset_key
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, is_prod, output_md5
 from datacody_dagster.runtime.outputs import output_metadata
 from datacody_dagster.runtime.staging import QuarantineEntry, publish, quarantine
 
@@ -164,7 +165,12 @@ def audit(
 
 
 def _versioned(project: CompiledProject, node: Node) -> bool:
-    return project.settings.dvc.enabled and not (node.kind == "sql" and node.materialized == "view")
+    # An environment's outputs are versioned when `apply` promotes them (runtime/env_run.py).
+    return (
+        project.settings.dvc.enabled
+        and is_prod(project)
+        and not (node.kind == "sql" and node.materialized == "view")
+    )
 
 
 def complete(
@@ -199,7 +205,12 @@ def complete(
             meta["datacody/dvc_md5"] = dg.MetadataValue.text(version.md5)
             meta["datacody/dvc_file"] = dg.MetadataValue.path(str(version.dvc_file))
             meta["datacody/size_bytes"] = dg.MetadataValue.int(version.size)
-        record_held(project, node, version.md5 if version is not None else None)  # for `datacody plan`
+        held = version.md5 if version is not None else None
+        if not is_prod(project):
+            held = output_md5(project.output_path(node))
+            data_version = dg.DataVersion(held) if held else None  # as `apply` versions it in prod
+            meta[ENV_BUILD_KEY] = dg.MetadataValue.text(project.env)
+        record_held(project, node, held)  # for `datacody plan`
         meta["datacody/duration_s"] = dg.MetadataValue.float(round(time.monotonic() - item.started, 3))
         if item.failures:
             meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(item.failures))

@@ -17,6 +17,7 @@ from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.dead_runs import run_tags
+from datacody_dagster.runtime.env_run import env_tags, is_prod
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
@@ -141,6 +142,8 @@ def materialize_project(
         (k.to_user_string() for k in selected_keys),
         key=lambda n: plan_names.index(n) if n in plan_names else 0,
     )
+    # An environment builds its whole rebuild list: up to date is judged against prod only.
+    force = force or not is_prod(project)
     verdicts = decide(project, instance, [n for n in names if n in plan_names], force=force)
     up_to_date = {n for n, v in verdicts.items() if not v.rebuild}
     names = [n for n in names if n not in up_to_date]
@@ -151,7 +154,8 @@ def materialize_project(
         ]
         return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
     selected_keys = {k for k in selected_keys if k.to_user_string() not in up_to_date}
-    if project.settings.dvc.enabled:  # only now: a run with nothing to rebuild never opens DVC
+    # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
+    if project.settings.dvc.enabled and is_prod(project):
         from datacody_dagster.versioning import ensure_dvc_repo
 
         ensure_dvc_repo(project.root, project.settings.dvc)
@@ -168,7 +172,11 @@ def materialize_project(
             instance=instance,
             selection=list(selected_keys),
             raise_on_error=False,
-            tags={**run_tags(), **({ACCEPT_SCHEMA_CHANGE_TAG: "1"} if accept_schema_change else {})},
+            tags={
+                **run_tags(),
+                **env_tags(project),
+                **({ACCEPT_SCHEMA_CHANGE_TAG: "1"} if accept_schema_change else {}),
+            },
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     summary = MaterializeSummary(run_id=result.run_id)
@@ -182,6 +190,9 @@ def materialize_project(
     for ev in result.get_asset_check_evaluations():
         check_status.setdefault(ev.asset_key.to_user_string(), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
+        )
+        summary.checks.setdefault(ev.asset_key.to_user_string(), []).append(
+            (ev.check_name, ev.passed, ev.severity == dg.AssetCheckSeverity.ERROR)
         )
         if "datacody/quarantine" in (ev.metadata or {}):
             quarantined.add(ev.asset_key.to_user_string())

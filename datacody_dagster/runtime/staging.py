@@ -59,7 +59,10 @@ def publish(staged: Path, output: Path) -> None:
 
 
 def quarantine_root(project: CompiledProject) -> Path:
-    """``data/quarantine`` beside the warehouse folder (same filesystem: a move is a rename)."""
+    """``data/quarantine`` beside the warehouse folder (same filesystem: a move is a rename);
+    an environment's candidates stay in its own folder, never where prod's can be released."""
+    if project.env != "prod":
+        return project.warehouse_dir.parent / "envs" / project.env / ".quarantine"
     return project.warehouse_dir.parent / "quarantine"
 
 

@@ -26,6 +26,8 @@ class MaterializeSummary:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     run_id: str | None = None
+    checks: dict[str, list[tuple[str, bool, bool]]] = field(default_factory=dict)
+    """Per asset of the run: (check name, passed, blocking) of each evaluated check."""
 
     @property
     def success(self) -> bool:

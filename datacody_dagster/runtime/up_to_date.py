@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.runtime import input_files
+from datacody_dagster.runtime.env_run import ENV_BUILD_KEY
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -152,6 +153,8 @@ def _verdict(
     if entry is None:
         return Verdict(node.name, True, "never materialized")
     tags, meta = _tags(entry), _meta(entry)
+    if meta.get(ENV_BUILD_KEY) not in (None, project.env):
+        return Verdict(node.name, True, f"last built in env `{meta.get(ENV_BUILD_KEY)}`")
     if tags.get("dagster/code_version") != node.fingerprint:
         return Verdict(node.name, True, "code changed")
     if meta.get(CHECKS_VERSION_KEY, checks_version(node)) != checks_version(node):

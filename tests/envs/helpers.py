@@ -58,14 +58,9 @@ def state_of(project: CompiledProject, name: str = PROD) -> EnvState:
 
 
 def build_prod(project: CompiledProject) -> None:
-    """Prod as `datacody materialize` leaves it (outputs, DVC versions, prod state), built
-    in-process with the same writers, without a Dagster run (keeps the tests fast)."""
-    from datacody_dagster.envs.build import produce_output
-    from datacody_dagster.versioning import ensure_dvc_repo, record_output
-    from datacody_dagster.versioning.env_state import record_held
+    """Prod as `datacody materialize` leaves it (outputs, DVC versions, prod state, the Dagster
+    run in the project's instance)."""
+    from datacody_dagster.runtime.materialize import materialize_project
 
-    ensure_dvc_repo(project.root, project.settings.dvc)
-    for node in project.plan.nodes:
-        produce_output(project, node)
-        version = record_output(project.root, project.output_path(node), project.settings.dvc)
-        record_held(project, node, version.md5)
+    summary = materialize_project(project.root, project=project)
+    assert summary.success, summary.errors

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,12 @@ AMOUNT = ("customer_id, amount, status", "customer_id, amount * 100 as amount, s
 @pytest.fixture(scope="module")
 def prod_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = shop_project(tmp_path_factory.mktemp("prod") / "p", dvc=True)
-    build_prod(compile_project(root))
+    with pytest.MonkeyPatch.context() as mp:  # prod's run history stays with the template
+        home = root.parent / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        mp.setenv("DAGSTER_HOME", str(home))
+        build_prod(compile_project(root))
     return root
 
 
@@ -38,8 +44,7 @@ def proj(prod_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     root = tmp_path / "p"
     shutil.copytree(prod_template, root, symlinks=True)
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    shutil.copytree(prod_template.parent / "dagster_home", home)  # prod's run history
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return root
 
@@ -73,6 +78,13 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
 
     applied = cli(proj, "apply", "--env", "dev")
     assert applied.exit_code == 0, applied.output
+    # Promoted, not recomputed: prod's next `materialize` takes them as up to date (from the
+    # inputs the env run read). status_counts, reused by the plan (it reads no changed column),
+    # is rebuilt there: prod's up-to-date rule follows input data versions, not column lineage.
+    materialized = cli(proj, "materialize")
+    assert materialized.exit_code == 0, materialized.output
+    for name in ("orders", "revenue"):
+        assert re.search(rf"│ {name}\s+│ up to date", materialized.output), materialized.output
     after = prod_md5s(proj)
     for name in ("orders", "revenue"):
         assert after[f"{name}.parquet"] == file_md5(env_dir / "shop" / f"{name}.parquet")
@@ -104,19 +116,93 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     replanned = cli(proj, "plan", "--json")
     assert '"rebuild": [\n    "orders",\n    "revenue"\n  ]' in replanned.output
 
-    # One asset back to the version the plan promoted (v1: apply, v2: rollback of the plan).
+    # One asset back to the version the plan promoted (v1: prod's materialize, v2: apply,
+    # v3: rollback of the plan).
     one = cli(proj, "rollback", "orders")
     assert one.exit_code == 0, one.output
     assert prod_md5s(proj)["orders.parquet"] == after["orders.parquet"]
     planned_again = cli(proj, "plan", "--json")
     assert '"asset": "orders",\n      "group": "shop",\n      "change": "unchanged"' in planned_again.output
-    undone = cli(proj, "rollback", "orders", "--to", "2")
+    undone = cli(proj, "rollback", "orders", "--to", "3")
     assert undone.exit_code == 0 and prod_md5s(proj) == before
 
     deleted = cli(proj, "env", "delete", "dev")
     assert deleted.exit_code == 0, deleted.output
     assert not env_dir.exists() and prod_md5s(proj) == before
+    assert not (proj / "data/.datacody/envs/dev").exists()  # its dbt project and DuckDB file
     assert cli(proj, "env", "delete", "prod").exit_code == 1
+
+
+def _tree_md5s(folder: Path) -> dict[str, str | None]:
+    return {p.relative_to(folder).as_posix(): file_md5(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
+    import dagster as dg
+
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, ENV_TAG
+    from datacody_dagster.runtime.up_to_date import decide
+
+    prod_files = _tree_md5s(proj / "data/warehouse")
+    dvc_files = {p.name: p.read_text() for p in (proj / "data/warehouse/shop").glob("*.dvc")}
+    dvc_cache = _tree_md5s(proj / ".dvc/cache")
+    prod_db = file_md5(proj / "data/datacody.duckdb")
+    prod_state = load_state(proj, PROD)
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+
+    instance = project_instance(proj)
+    runs = instance.get_runs(dg.RunsFilter(tags={ENV_TAG: "dev"}))
+    assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+    assert runs[0].run_id[:8] in planned.output
+    records = instance.get_records_for_run(runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    entries = [rec.event_log_entry for rec in records.records]
+    mats = {
+        e.asset_materialization.asset_key.to_user_string(): e.asset_materialization
+        for e in entries
+        if e.asset_materialization
+    }
+    assert sorted(mats) == ["orders", "revenue"]
+    for name, mat in mats.items():
+        assert mat is not None
+        assert mat.metadata[ENV_BUILD_KEY].value == "dev"
+        assert mat.tags is not None and mat.tags["dagster/data_version"] == file_md5(
+            proj / f"data/envs/dev/shop/{name}.parquet"
+        )
+        assert mat.metadata["datacody/dbt_seconds"].value >= 0  # dbt's run result for the model
+        assert mat.metadata["dagster/uri"].value.endswith(f"data/envs/dev/shop/{name}.parquet")
+    # dbt wrote the env's views in the env's own DuckDB file; the reused model reads prod there.
+    import duckdb
+
+    con = duckdb.connect(str(proj / "data/.datacody/envs/dev/datacody.duckdb"), read_only=True)
+    try:
+        views = dict(con.execute("select view_name, sql from duckdb_views() where not internal").fetchall())
+    finally:
+        con.close()
+    rel = re.search(r"read_parquet\('([^']+)'", views["revenue"])
+    assert rel is not None  # dbt writes it relative to its project folder
+    dbt_dir = proj / "data/.datacody/envs/dev/dbt"
+    assert (dbt_dir / rel.group(1)).resolve() == (proj / "data/envs/dev/shop/revenue.parquet").resolve()
+    assert str(proj / "data/warehouse/shop/status_counts.parquet") in views["status_counts"]
+
+    # Prod is untouched: bytes, DVC files and cache, its DuckDB file, its state.
+    assert _tree_md5s(proj / "data/warehouse") == prod_files
+    assert {p.name: p.read_text() for p in (proj / "data/warehouse/shop").glob("*.dvc")} == dvc_files
+    assert _tree_md5s(proj / ".dvc/cache") == dvc_cache
+    assert file_md5(proj / "data/datacody.duckdb") == prod_db
+    assert load_state(proj, PROD) == prod_state
+    # The env's materializations are no prod version and no baseline of prod's checks ...
+    from datacody_dagster.checks.history import DagsterCheckHistory
+    from datacody_dagster.versioning.history import asset_history
+
+    assert runs[0].run_id not in {r.run_id for r in DagsterCheckHistory(instance).records("orders", 10)}
+    assert runs[0].run_id not in {v.run_id for v in asset_history(instance, dg.AssetKey("orders"))}
+    assert len(asset_history(instance, dg.AssetKey("orders"))) == 1  # prod's materialize
+    # ... and never taken for prod's when prod decides what is up to date.
+    verdicts = decide(compile_project(proj), instance, ["orders"])
+    assert verdicts["orders"].reason == "last built in env `dev`"
 
 
 def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
@@ -125,6 +211,23 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     assert planned.exit_code == 1
     assert "orders: unique_order_id" in planned.output
     assert not (proj / "data/envs/dev/shop/revenue.parquet").exists()  # reader not built
+    # The failed candidate is quarantined in the env, where prod's `quarantine release` never looks.
+    assert [p.name for p in (proj / "data/envs/dev/.quarantine/shop/orders").glob("*.parquet")]
+    assert not (proj / "data/quarantine").exists()
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
+
+
+def test_a_model_dbt_fails_on_in_the_env_is_reported_where_it_is_and_blocks_apply(proj: Path) -> None:
+    edit(proj, "customer_id, amount, status", "customer_id, cast(status as integer) as amount, status")
+    planned = cli(proj, "plan", "--env", "dev", "--markdown", str(proj / "plan.md"))
+    assert planned.exit_code == 1
+    assert "Traceback" not in planned.output
+    report = (proj / "plan.md").read_text()
+    line = next(x for x in report.splitlines() if x.startswith("| `orders` | failed: "))
+    assert line.startswith("| `orders` | failed: asset_specs/shop.yaml:7:3: dbt error in `orders`"), line
+    assert "Could not convert string 'placed' to INT32" in line
+    assert not (proj / "data/envs/dev/shop/revenue.parquet").exists()  # its reader is not built
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
@@ -179,3 +282,68 @@ def test_kill_during_apply_leaves_all_old_or_all_new(proj: Path, point: str, out
     prod = load_state(proj, PROD)
     assert prod is not None
     assert prod.assets["orders"].data_version == (before if outcome == "old" else new)["orders.parquet"]
+
+
+VIEWS = """\
+group: shop
+sources:
+  raw_orders:
+    path: data/raw/orders.csv
+assets:
+  stg_orders:
+    materialized: view
+    sql: select id as order_id, customer_id, amount, status from raw_orders
+  big_orders:
+    sql: select order_id, amount from stg_orders where amount > 4
+    checks:
+      - unique: order_id
+"""
+
+
+def test_env_model_reads_a_reused_prod_view(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuilt model reads an unchanged DuckDB view: the env's DuckDB file recreates the view
+    over prod's data, and prod's DuckDB file and outputs stay as they were."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    root = shop_project(tmp_path / "p", spec=VIEWS)
+    build_prod(compile_project(root))
+    prod_db = file_md5(root / "data/datacody.duckdb")
+    prod_out = file_md5(root / "data/warehouse/shop/big_orders.parquet")
+    edit(root, "where amount > 4", "where amount > 6")
+    planned = cli(root, "plan", "--env", "dev", "--json")
+    assert planned.exit_code == 0, planned.output
+    assert '"rebuild": [\n    "big_orders"\n  ]' in planned.output
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"select order_id from read_parquet('{root}/data/envs/dev/shop/big_orders.parquet') order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [(2,), (4,)]  # amounts 7.5 and 9.0, read through the view over prod's raw_orders
+    assert file_md5(root / "data/datacody.duckdb") == prod_db
+    assert file_md5(root / "data/warehouse/shop/big_orders.parquet") == prod_out
+
+
+def test_a_build_that_dies_midway_is_never_applied(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The env's state says "not finished" before the run starts; only the finished build replaces it."""
+    import datacody_dagster.runtime.materialize as materialize
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # as a kill would stop the run part-way
+
+    from datacody_dagster.envs.build import build_env
+    from datacody_dagster.envs.plan import build_env_plan
+
+    project = edit(proj, *AMOUNT)
+    prod = load_state(proj, PROD)
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(materialize, "materialize_project", killed)
+        build_env(project, build_env_plan("dev", prod, project.plan), prod)
+    state = load_state(proj, "dev")
+    assert state is not None and "orders: failed" in state.blocking_failures
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "failed its blocking checks" in refused.output

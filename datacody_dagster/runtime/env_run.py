@@ -1,0 +1,45 @@
+"""What a run does differently when it builds an environment rather than prod.
+
+A run's target is ``CompiledProject.env`` (``datacody plan --env NAME`` compiles the project with
+the environment's output paths, ``envs/build.py``). The run path is the same for both, so are
+the engines, checks, write-audit-publish and blocking rules; only prod's own effects differ:
+
+- prod skips up-to-date assets (judged against prod's event log); an environment builds its
+  whole rebuild list, since it starts from prod's data and the plan chose what to rebuild;
+- prod versions each published output with DVC; an environment does not (its outputs get a
+  DVC version when ``apply`` promotes them), its data version is the output's md5;
+- the run carries the tag ``datacody/env`` and its materializations ``datacody/env_build``, so
+  prod's up-to-date decision never takes an environment's materialization for prod's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.instance import ENV_BUILD_KEY
+from datacody_dagster.versioning.env_state import PROD
+
+__all__ = ["ENV_BUILD_KEY", "ENV_TAG", "PROD", "env_tags", "is_prod", "output_md5"]
+
+
+ENV_TAG = "datacody/env"
+"""Run tag naming the environment a run built."""
+
+
+def is_prod(project: CompiledProject) -> bool:
+    return project.env == PROD
+
+
+def env_tags(project: CompiledProject) -> dict[str, str]:
+    """The run tags of a run that builds ``project.env`` (none for prod)."""
+    return {} if is_prod(project) else {ENV_TAG: project.env}
+
+
+def output_md5(path: Path) -> str | None:
+    """The md5 DVC would give a single-file output (a folder: None)."""
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "md5").hexdigest()
