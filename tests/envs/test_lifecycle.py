@@ -149,6 +149,7 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     dvc_cache = _tree_md5s(proj / ".dvc/cache")
     prod_db = file_md5(proj / "data/datacody.duckdb")
     prod_state = load_state(proj, PROD)
+    (prod_run,) = [r.run_id for r in project_instance(proj).get_runs()]
     edit(proj, *AMOUNT)
     planned = cli(proj, "plan", "--env", "dev")
     assert planned.exit_code == 0, planned.output
@@ -200,6 +201,13 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     assert runs[0].run_id not in {r.run_id for r in DagsterCheckHistory(instance).records("orders", 10)}
     assert runs[0].run_id not in {v.run_id for v in asset_history(instance, dg.AssetKey("orders"))}
     assert len(asset_history(instance, dg.AssetKey("orders"))) == 1  # prod's materialize
+    # ... no run of prod's in the optimizer's signals, no verdict of prod's checks ...
+    from datacody_dagster.checks.verdicts import check_verdicts
+    from datacody_dagster.optimizer.signals import collect_signals
+
+    signals = collect_signals(instance, compile_project(proj).plan).of("orders")
+    assert [m.run_id for m in signals.materializations] == [prod_run]
+    assert [v.run_id for v in check_verdicts(instance, "orders", "unique_order_id")] == [prod_run]
     # ... and never taken for prod's when prod decides what is up to date.
     verdicts = decide(compile_project(proj), instance, ["orders"])
     assert verdicts["orders"].reason == "last built in env `dev`"
@@ -216,6 +224,33 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     assert not (proj / "data/quarantine").exists()
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
+
+
+def test_an_env_check_failure_is_no_prod_failure(proj: Path) -> None:
+    """Verdicts, incidents (false-alarm budgets) and the optimizer's signals read prod's runs only."""
+    import dagster as dg
+
+    from datacody_dagster.checks.history import DagsterCheckHistory
+    from datacody_dagster.checks.verdicts import check_verdicts, verdict_of
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.optimizer.signals import collect_signals
+
+    instance = project_instance(proj)
+    before = collect_signals(instance, compile_project(proj).plan).of("orders")
+    edit(proj, "select id as order_id", "select 1 as order_id")  # breaks `unique: order_id`
+    assert cli(proj, "plan", "--env", "dev").exit_code == 1
+
+    # The env's failing evaluation is in the instance ...
+    key = dg.AssetCheckKey(dg.AssetKey("orders"), "unique_order_id")
+    raw = [verdict_of(r) for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)]
+    assert [v.passed for v in raw if v is not None] == [False, True]
+    # ... and prod sees none of it: its verdicts, incidents and signals are unchanged.
+    verdicts = check_verdicts(instance, "orders", "unique_order_id")
+    assert [v.passed for v in verdicts] == [True]
+    assert DagsterCheckHistory(instance).incident_runs("orders", "unique_order_id") == set()
+    after = collect_signals(instance, compile_project(proj).plan).of("orders")
+    assert after.checks == before.checks and after.materializations == before.materializations
+    assert [c.passed for c in after.checks["unique_order_id"]] == [True]
 
 
 def test_a_model_dbt_fails_on_in_the_env_is_reported_where_it_is_and_blocks_apply(proj: Path) -> None:
