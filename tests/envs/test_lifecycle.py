@@ -222,6 +222,20 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     # The failed candidate is quarantined in the env, where prod's `quarantine release` never looks.
     assert [p.name for p in (proj / "data/envs/dev/.quarantine/shop/orders").glob("*.parquet")]
     assert not (proj / "data/quarantine").exists()
+    # `quarantine list` shows it, labelled with the env; `publish` cannot push it into prod.
+    listed = json.loads(cli(proj, "quarantine", "list", "--json").output)
+    assert [(e["env"], e["asset"], e["failing_checks"]) for e in listed] == [
+        ("dev", "orders", ["unique_order_id"])
+    ]
+    assert listed[0]["relpath"].startswith("data/envs/dev/.quarantine/shop/orders/")
+    table = cli(proj, "quarantine", "list").output
+    assert "dev" in table and "orders" in table and "datacody env delete" in table
+    prod_orders = file_md5(proj / "data/warehouse/shop/orders.parquet")
+    for verb in ("publish", "drop"):
+        refused = cli(proj, "quarantine", verb, "orders")
+        assert refused.exit_code == 1 and "no quarantined candidate of `orders`" in refused.output
+    assert file_md5(proj / "data/warehouse/shop/orders.parquet") == prod_orders
+    assert (proj / listed[0]["relpath"]).is_file()
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
