@@ -267,6 +267,47 @@ def test_an_env_check_failure_is_no_prod_failure(proj: Path) -> None:
     assert [c.passed for c in after.checks["unique_order_id"]] == [True]
 
 
+def test_env_build_does_not_wait_for_prods_duckdb_writer(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The env writes its own DuckDB file: a live prod dbt step holding prod's writer pool (and
+    its dbt candidate beside prod's output) neither blocks the env's run nor is touched by it."""
+    import uuid
+
+    import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    import datacody_dagster.runtime.dead_runs as dead_runs
+    from datacody_dagster.emit.dagster import DUCKDB_POOL
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.dead_runs import pool_holders, run_tags
+    from datacody_dagster.temp_names import dbt_stage_name
+
+    instance = project_instance(proj)
+    holder = str(uuid.uuid4())  # a prod run of this (live) process, inside its dbt step
+    instance.add_run(
+        DagsterRun(job_name="__ASSET_JOB", run_id=holder, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
+    )
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots(DUCKDB_POOL, 1)
+    assert storage.claim_concurrency_slot(DUCKDB_POOL, holder, "datacody_dbt_models").is_claimed
+    prod_dir = proj / "data/warehouse/shop"
+    live_stage = prod_dir / dbt_stage_name("orders.parquet")  # prod's dbt candidate, being written
+    live_stage.write_bytes(b"prod's dbt is writing this")
+    waits: list[str] = []
+    wait = dead_runs.wait_for_pool
+
+    def short_wait(instance: Any, pool: str, timeout_s: float, say: Any = None, poll_s: float = 1.0) -> None:
+        waits.append(pool)
+        wait(instance, pool, 2.0, say, 0.1)  # a wait for prod's pool fails here, not in 10 minutes
+
+    monkeypatch.setattr(dead_runs, "wait_for_pool", short_wait)
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+    assert waits == [f"{DUCKDB_POOL}__env_dev"]
+    assert [h.run_id for h in pool_holders(instance, DUCKDB_POOL)] == [holder]
+    assert live_stage.read_bytes() == b"prod's dbt is writing this"
+
+
 def test_a_model_dbt_fails_on_in_the_env_is_reported_where_it_is_and_blocks_apply(proj: Path) -> None:
     edit(proj, "customer_id, amount, status", "customer_id, cast(status as integer) as amount, status")
     planned = cli(proj, "plan", "--env", "dev", "--markdown", str(proj / "plan.md"))
