@@ -208,6 +208,11 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     signals = collect_signals(instance, compile_project(proj).plan).of("orders")
     assert [m.run_id for m in signals.materializations] == [prod_run]
     assert [v.run_id for v in check_verdicts(instance, "orders", "unique_order_id")] == [prod_run]
+    # ... and a prod check-only run judges prod's output as of prod's version, not the env's.
+    from datacody_dagster.runtime.check_only import current_data_version
+
+    node = compile_project(proj).plan.node("orders")
+    assert current_data_version(instance, node) == file_md5(proj / "data/warehouse/shop/orders.parquet")
     # ... and never taken for prod's when prod decides what is up to date.
     verdicts = decide(compile_project(proj), instance, ["orders"])
     assert verdicts["orders"].reason == "last built in env `dev`"
