@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from datacody_dagster.checks.env_builds import is_env_materialization
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.profile import PROFILE_KEY
-from datacody_dagster.instance import ENV_BUILD_KEY
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -60,9 +60,9 @@ class DagsterCheckHistory:
             mat = rec.asset_materialization
             if mat is None:
                 continue
-            meta = {k: _plain(v) for k, v in (mat.metadata or {}).items()}
-            if meta.get(ENV_BUILD_KEY) is not None:
+            if is_env_materialization(mat.metadata):
                 continue  # an environment's candidate data, not a batch of prod's
+            meta = {k: _plain(v) for k, v in (mat.metadata or {}).items()}
             profile = meta.get(PROFILE_KEY)
             count = meta.get(ROW_COUNT_KEY)
             if count is None and isinstance(profile, dict):

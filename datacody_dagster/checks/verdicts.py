@@ -4,6 +4,8 @@ Every reader of check history goes through :func:`check_verdicts`. Dagster recor
 *planned* when a run selects it, and only later as an evaluation with ``passed``; a check whose
 run stopped upstream (a blocking failure, a crash) stays planned for ever. Such a record is no
 verdict: it is never counted as a pass or a failure, and it is skipped here, not crashed on.
+Evaluations made by an environment's run (`plan --env`) are no verdict of prod's either: they
+are left out too (``checks/env_builds.py``).
 """
 
 from __future__ import annotations
@@ -65,7 +67,11 @@ def check_verdicts(instance: Any, asset: Any, check: str, limit: int = 50) -> li
     """
     from dagster import AssetCheckKey, AssetKey
 
+    from datacody_dagster.checks.env_builds import env_run_ids
+
     records = instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(asset if isinstance(asset, AssetKey) else AssetKey([asset]), check), limit=limit
     )
-    return [v for v in (verdict_of(r) for r in records) if v is not None]
+    verdicts = [v for v in (verdict_of(r) for r in records) if v is not None]
+    envs = env_run_ids(instance, (v.run_id for v in verdicts))
+    return [v for v in verdicts if v.run_id not in envs]

@@ -43,23 +43,29 @@ def list_(
     project_dir: ProjectDir = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """List quarantined candidates, newest first."""
-    from datacody_dagster.runtime.quarantine import list_entries
+    """List quarantined candidates, newest first: prod's, then environments' (`plan --env`)."""
+    from datacody_dagster.runtime.quarantine import env_entries, list_entries
 
-    entries = list_entries(_project(project_dir))
+    project = _project(project_dir)
+    listed = [(project.env, e) for e in list_entries(project)] + env_entries(project)
     if as_json:
-        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+        typer.echo(json.dumps([{"env": env, **asdict(e)} for env, e in listed], indent=2))
         return
-    if not entries:
+    if not listed:
         console.print("nothing in quarantine")
         return
     table = Table(title="quarantine")
-    for col in ("asset", "run", "created (UTC)", "rows", "failing checks", "candidate"):
+    for col in ("env", "asset", "run", "created (UTC)", "rows", "failing checks", "candidate"):
         table.add_column(col)
-    for e in entries:
+    for env, e in listed:
         rows = "-" if e.rows is None else f"{e.rows:,}"
-        table.add_row(e.asset, e.run_id[:8], e.created_at, rows, ", ".join(e.failing_checks), e.relpath)
+        table.add_row(env, e.asset, e.run_id[:8], e.created_at, rows, ", ".join(e.failing_checks), e.relpath)
     console.print(table)
+    if any(env != project.env for env, _ in listed):
+        console.print(
+            "an environment's candidates are not published from here: fix the spec and "
+            "`datacody plan --env NAME` again, or `datacody env delete NAME`"
+        )
 
 
 @quarantine_app.command("show")

@@ -16,6 +16,13 @@ from datacody_dagster.spec.check_args import RelationshipsArgs
 
 WRITER_TAG = "datacody/writer"
 DUCKDB_POOL = "datacody_duckdb"
+"""Dagster pool of the steps that open prod's DuckDB file (one writer at a time)."""
+
+
+def duckdb_pool(project: CompiledProject) -> str:
+    """The pool of the steps that open ``project``'s DuckDB file: an environment writes its own
+    file (``data/envs/NAME/``), so it waits only for its own writers, never for prod's."""
+    return DUCKDB_POOL if project.env == "prod" else f"{DUCKDB_POOL}__env_{project.env}"
 
 
 def asset_key(name: str) -> dg.AssetKey:

@@ -152,12 +152,14 @@ class _StepDurations:
 def _materializations(
     instance: DagsterInstance, key: AssetKey, name: str, limit: int, steps: _StepDurations
 ) -> tuple[MaterializationSignal, ...]:
+    from datacody_dagster.checks.env_builds import is_env_materialization
+
     records = instance.fetch_materializations(key, limit=limit).records
     out = []
     for rec in records:
         mat = rec.asset_materialization
-        if mat is None:
-            continue
+        if mat is None or is_env_materialization(mat.metadata):
+            continue  # built in an environment (`plan --env`): no run of prod's
         meta = dict(mat.metadata or {})
         tags = dict(mat.tags or {})
         rows = _number(meta, ROW_COUNT)
@@ -180,7 +182,7 @@ def _materializations(
 def _check_history(
     instance: DagsterInstance, key: AssetKey, check: str, limit: int
 ) -> tuple[CheckSignal, ...]:
-    # Planned-but-skipped evaluations carry no verdict and are left out by check_verdicts.
+    # Planned-but-skipped evaluations and an environment's evaluations are left out by check_verdicts.
     from datacody_dagster.checks.verdicts import check_verdicts
 
     out = []

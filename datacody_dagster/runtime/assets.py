@@ -12,11 +12,11 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import (
-    DUCKDB_POOL,
     WRITER_TAG,
     asset_key,
     asset_spec_for,
     check_specs_for,
+    duckdb_pool,
 )
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.check_only import check_current_output
@@ -80,7 +80,7 @@ def _duckdb_reader(project: CompiledProject, node: Node) -> dict[str, Any]:
         for d in node.deps
         if (n := project.plan.node(d)).kind == "sql" and n.materialized == "view" and n.engine == "duckdb"
     ]
-    return {"op_tags": {WRITER_TAG: "duckdb"}, "pool": DUCKDB_POOL} if views else {}
+    return {"op_tags": {WRITER_TAG: "duckdb"}, "pool": duckdb_pool(project)} if views else {}
 
 
 def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.AssetsDefinition:  # type: ignore[no-untyped-def]
@@ -236,7 +236,7 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
         check_specs=check_specs,
         can_subset=True,
         op_tags={WRITER_TAG: "duckdb"},
-        pool=DUCKDB_POOL,
+        pool=duckdb_pool(project),
     )
     def _dbt(
         context: dg.AssetExecutionContext,

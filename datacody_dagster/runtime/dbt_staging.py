@@ -32,7 +32,12 @@ def staging_dbt(project: CompiledProject, nodes: Sequence[Node], log: Any = None
     from datacody_dagster.temp_names import parse
     from datacody_dagster.versioning.recovery import clean_temp_outputs
 
-    removed = clean_temp_outputs(project.root, dbt_stages=True)
+    # An environment's dbt step holds its own DuckDB file's pool, not prod's: it cleans only its
+    # own output folders, never the candidates of a prod dbt step running beside it.
+    own = None
+    if project.env != "prod":
+        own = sorted({project.output_path(n).parent for n in nodes if n.name in project.output_overrides})
+    removed = clean_temp_outputs(project.root, dbt_stages=True, folders=own)
     if any((t := parse(p.name)) is not None and t.is_dbt_stage for p in removed):
         repoint_views(project, nodes, log)
     previous = os.environ.get(DBT_STAGE_ENV)

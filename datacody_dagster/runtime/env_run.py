@@ -18,14 +18,10 @@ import hashlib
 from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.instance import ENV_BUILD_KEY
+from datacody_dagster.instance import ENV_BUILD_KEY, ENV_TAG
 from datacody_dagster.versioning.env_state import PROD
 
 __all__ = ["ENV_BUILD_KEY", "ENV_TAG", "PROD", "env_tags", "is_prod", "output_md5"]
-
-
-ENV_TAG = "datacody/env"
-"""Run tag naming the environment a run built."""
 
 
 def is_prod(project: CompiledProject) -> bool:

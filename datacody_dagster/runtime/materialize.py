@@ -69,7 +69,7 @@ def _before_run(
     say: Callable[[str], None] | None,
 ) -> None:
     """Recover what dead runs left (their status, slots, temp files); wait for the writer pool."""
-    from datacody_dagster.emit.dagster import DUCKDB_POOL
+    from datacody_dagster.emit.dagster import DUCKDB_POOL, duckdb_pool
     from datacody_dagster.runtime.dead_runs import pool_holders, recover_dead_runs, wait_for_pool
     from datacody_dagster.versioning.recovery import clean_temp_outputs
 
@@ -77,9 +77,10 @@ def _before_run(
         if say is not None:
             say(f"run {run.run_id[:8]} marked failed: {run.reason}")
     # dbt's fixed-name candidates belong to whoever holds the writer pool: only when nobody does.
+    # (The folders cleaned are prod's, so prod's pool decides, whichever env this run builds.)
     clean_temp_outputs(project.root, dbt_stages=not pool_holders(instance, DUCKDB_POOL))
-    if needs_pool:
-        wait_for_pool(instance, DUCKDB_POOL, wait_timeout_s, say)
+    if needs_pool:  # an environment's DuckDB file is its own: it waits for its own writers only
+        wait_for_pool(instance, duckdb_pool(project), wait_timeout_s, say)
 
 
 def materialize_project(

@@ -25,7 +25,23 @@ FORCED = "datacody/forced_publish"
 
 def list_entries(project: CompiledProject, asset: str | None = None) -> list[QuarantineEntry]:
     """Quarantined candidates, newest first (optionally of one asset)."""
-    root = quarantine_root(project)
+    return _entries(quarantine_root(project), asset)
+
+
+def env_entries(project: CompiledProject) -> list[tuple[str, QuarantineEntry]]:
+    """The candidates environments quarantined (``data/envs/NAME/.quarantine``), with the env's
+    name, newest first. Listed only: `publish` and `drop` work on the project's own quarantine,
+    so an environment's failed candidate can never be released into prod."""
+    envs = project.warehouse_dir.parent / "envs"
+    found = [
+        (folder.parent.name, e)
+        for folder in sorted(envs.glob("*/.quarantine"))
+        for e in _entries(folder, None)
+    ]
+    return sorted(found, key=lambda pair: pair[1].created_at, reverse=True)
+
+
+def _entries(root: Path, asset: str | None) -> list[QuarantineEntry]:
     if not root.is_dir():
         return []
     entries = []

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -71,14 +72,17 @@ def _output_folders(root: Path) -> list[Path]:
     return folders
 
 
-def clean_temp_outputs(root: Path, dbt_stages: bool = False) -> list[Path]:
+def clean_temp_outputs(
+    root: Path, dbt_stages: bool = False, folders: Sequence[Path] | None = None
+) -> list[Path]:
     """Remove temp files of dead writers beside outputs; return what was removed or restored.
 
     ``dbt_stages``: also remove dbt's fixed-name candidates (pass True only when no live
     process holds the DuckDB writer slot, e.g. from inside the dbt step before dbt runs).
+    ``folders``: the output folders to clean (default: prod's warehouse and its groups).
     """
     touched: list[Path] = []
-    for folder in _output_folders(root):
+    for folder in _output_folders(root) if folders is None else folders:
         try:
             entries = list(folder.iterdir())
         except FileNotFoundError:

@@ -149,6 +149,7 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     dvc_cache = _tree_md5s(proj / ".dvc/cache")
     prod_db = file_md5(proj / "data/datacody.duckdb")
     prod_state = load_state(proj, PROD)
+    (prod_run,) = [r.run_id for r in project_instance(proj).get_runs()]
     edit(proj, *AMOUNT)
     planned = cli(proj, "plan", "--env", "dev")
     assert planned.exit_code == 0, planned.output
@@ -200,6 +201,18 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     assert runs[0].run_id not in {r.run_id for r in DagsterCheckHistory(instance).records("orders", 10)}
     assert runs[0].run_id not in {v.run_id for v in asset_history(instance, dg.AssetKey("orders"))}
     assert len(asset_history(instance, dg.AssetKey("orders"))) == 1  # prod's materialize
+    # ... no run of prod's in the optimizer's signals, no verdict of prod's checks ...
+    from datacody_dagster.checks.verdicts import check_verdicts
+    from datacody_dagster.optimizer.signals import collect_signals
+
+    signals = collect_signals(instance, compile_project(proj).plan).of("orders")
+    assert [m.run_id for m in signals.materializations] == [prod_run]
+    assert [v.run_id for v in check_verdicts(instance, "orders", "unique_order_id")] == [prod_run]
+    # ... and a prod check-only run judges prod's output as of prod's version, not the env's.
+    from datacody_dagster.runtime.check_only import current_data_version
+
+    node = compile_project(proj).plan.node("orders")
+    assert current_data_version(instance, node) == file_md5(proj / "data/warehouse/shop/orders.parquet")
     # ... and never taken for prod's when prod decides what is up to date.
     verdicts = decide(compile_project(proj), instance, ["orders"])
     assert verdicts["orders"].reason == "last built in env `dev`"
@@ -214,8 +227,90 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
     # The failed candidate is quarantined in the env, where prod's `quarantine release` never looks.
     assert [p.name for p in (proj / "data/envs/dev/.quarantine/shop/orders").glob("*.parquet")]
     assert not (proj / "data/quarantine").exists()
+    # `quarantine list` shows it, labelled with the env; `publish` cannot push it into prod.
+    listed = json.loads(cli(proj, "quarantine", "list", "--json").output)
+    assert [(e["env"], e["asset"], e["failing_checks"]) for e in listed] == [
+        ("dev", "orders", ["unique_order_id"])
+    ]
+    assert listed[0]["relpath"].startswith("data/envs/dev/.quarantine/shop/orders/")
+    table = cli(proj, "quarantine", "list").output
+    assert "dev" in table and "orders" in table and "datacody env delete" in table
+    prod_orders = file_md5(proj / "data/warehouse/shop/orders.parquet")
+    for verb in ("publish", "drop"):
+        refused = cli(proj, "quarantine", verb, "orders")
+        assert refused.exit_code == 1 and "no quarantined candidate of `orders`" in refused.output
+    assert file_md5(proj / "data/warehouse/shop/orders.parquet") == prod_orders
+    assert (proj / listed[0]["relpath"]).is_file()
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
+
+
+def test_an_env_check_failure_is_no_prod_failure(proj: Path) -> None:
+    """Verdicts, incidents (false-alarm budgets) and the optimizer's signals read prod's runs only."""
+    import dagster as dg
+
+    from datacody_dagster.checks.history import DagsterCheckHistory
+    from datacody_dagster.checks.verdicts import check_verdicts, verdict_of
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.optimizer.signals import collect_signals
+
+    instance = project_instance(proj)
+    before = collect_signals(instance, compile_project(proj).plan).of("orders")
+    edit(proj, "select id as order_id", "select 1 as order_id")  # breaks `unique: order_id`
+    assert cli(proj, "plan", "--env", "dev").exit_code == 1
+
+    # The env's failing evaluation is in the instance ...
+    key = dg.AssetCheckKey(dg.AssetKey("orders"), "unique_order_id")
+    raw = [verdict_of(r) for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)]
+    assert [v.passed for v in raw if v is not None] == [False, True]
+    # ... and prod sees none of it: its verdicts, incidents and signals are unchanged.
+    verdicts = check_verdicts(instance, "orders", "unique_order_id")
+    assert [v.passed for v in verdicts] == [True]
+    assert DagsterCheckHistory(instance).incident_runs("orders", "unique_order_id") == set()
+    after = collect_signals(instance, compile_project(proj).plan).of("orders")
+    assert after.checks == before.checks and after.materializations == before.materializations
+    assert [c.passed for c in after.checks["unique_order_id"]] == [True]
+
+
+def test_env_build_does_not_wait_for_prods_duckdb_writer(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The env writes its own DuckDB file: a live prod dbt step holding prod's writer pool (and
+    its dbt candidate beside prod's output) neither blocks the env's run nor is touched by it."""
+    import uuid
+
+    import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    import datacody_dagster.runtime.dead_runs as dead_runs
+    from datacody_dagster.emit.dagster import DUCKDB_POOL
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.dead_runs import pool_holders, run_tags
+    from datacody_dagster.temp_names import dbt_stage_name
+
+    instance = project_instance(proj)
+    holder = str(uuid.uuid4())  # a prod run of this (live) process, inside its dbt step
+    instance.add_run(
+        DagsterRun(job_name="__ASSET_JOB", run_id=holder, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
+    )
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots(DUCKDB_POOL, 1)
+    assert storage.claim_concurrency_slot(DUCKDB_POOL, holder, "datacody_dbt_models").is_claimed
+    prod_dir = proj / "data/warehouse/shop"
+    live_stage = prod_dir / dbt_stage_name("orders.parquet")  # prod's dbt candidate, being written
+    live_stage.write_bytes(b"prod's dbt is writing this")
+    waits: list[str] = []
+    wait = dead_runs.wait_for_pool
+
+    def short_wait(instance: Any, pool: str, timeout_s: float, say: Any = None, poll_s: float = 1.0) -> None:
+        waits.append(pool)
+        wait(instance, pool, 2.0, say, 0.1)  # a wait for prod's pool fails here, not in 10 minutes
+
+    monkeypatch.setattr(dead_runs, "wait_for_pool", short_wait)
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+    assert waits == [f"{DUCKDB_POOL}__env_dev"]
+    assert [h.run_id for h in pool_holders(instance, DUCKDB_POOL)] == [holder]
+    assert live_stage.read_bytes() == b"prod's dbt is writing this"
 
 
 def test_a_model_dbt_fails_on_in_the_env_is_reported_where_it_is_and_blocks_apply(proj: Path) -> None:
