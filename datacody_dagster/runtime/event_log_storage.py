@@ -21,8 +21,9 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
 - a WAL database's connection uses ``synchronous=NORMAL``, as ``runtime/sqlite_tuning.py``
   explains (consistent after any crash; a power loss may lose the last transactions only),
   since a pooled connection opened before a run would otherwise keep an fsync per event;
-- ``has_table`` (asked once per stored asset event, on a new engine each time) remembers only
-  the tables it found: a table is added by a migration, never dropped.
+- ``has_table`` and ``has_asset_key_col`` (schema questions Dagster asks once or twice per
+  stored or read asset event, each with its own query) remember only what they found: a table
+  or column is added by a migration, never dropped.
 
 Private Dagster API this relies on (dagster 1.13): ``SqliteEventLogStorage._connect``,
 ``._initdb``, ``._initialized_dbs``, ``._db_lock`` and ``DagsterSqliteStorage._event_log_storage``.
@@ -100,6 +101,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         found = super().has_table(table_name)
         if found:
             self._tables_found.add(table_name)
+        return found
+
+    def has_asset_key_col(self, column_name: str) -> bool:
+        key = f"asset_keys.{column_name}"
+        if key in self._tables_found:
+            return True
+        found = super().has_asset_key_col(column_name)
+        if found:
+            self._tables_found.add(key)
         return found
 
     def _drop_engine(self, shard: str) -> None:

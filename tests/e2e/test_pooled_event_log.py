@@ -167,3 +167,15 @@ def test_a_run_shard_deleted_by_another_process_is_reopened(tmp_path: Path) -> N
     plain = SqliteEventLogStorage(str(base))
     assert [e.user_message for e in plain.get_logs_for_run(run_id)] == ["after"]
     pooled.dispose()
+
+
+def test_schema_answers_match_dagsters(tmp_path: Path) -> None:
+    pooled = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    plain = SqliteEventLogStorage(str(tmp_path / "runs"))
+    for _ in range(2):  # the second answer comes from what the first one found
+        for table in ("asset_event_tags", "concurrency_slots", "no_such_table"):
+            assert pooled.has_table(table) == plain.has_table(table)
+        for column in ("cached_status_data", "last_materialization_timestamp", "no_such_column"):
+            assert pooled.has_asset_key_col(column) == plain.has_asset_key_col(column)
+    assert pooled.has_table("asset_event_tags") and not pooled.has_table("no_such_table")
+    pooled.dispose()
