@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
 
 DAGSTER_YAML = """\
 # Dagster instance of this project (SQLite event log, local compute logs).
@@ -73,8 +74,27 @@ def project_instance(root: Path) -> DagsterInstance:
     home = project_dagster_home(root)
     os.environ.setdefault("DAGSTER_HOME", str(home))
     from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
 
-    return DagsterInstance.from_config(str(home))
+    return DagsterInstance.from_ref(pooled_storage_ref(InstanceRef.from_dir(str(home))))
+
+
+# Dagster's default storage and its stand-in with the pooled event log (runtime/event_log_storage.py,
+# named here, not imported: the instance sits below the runtime).
+_DEFAULT_STORAGE = ("dagster._core.storage.sqlite_storage", "DagsterSqliteStorage")
+_POOLED_STORAGE = ("datacody_dagster.runtime.event_log_storage", "DatacodySqliteStorage")
+
+
+def pooled_storage_ref(ref: InstanceRef) -> InstanceRef:
+    """``ref`` with the pooled SQLite event log when its dagster.yaml keeps Dagster's default
+    storage (the same files; any other storage is left as configured)."""
+    data = ref.storage_data
+    if data is None or (data.module_name, data.class_name) != _DEFAULT_STORAGE:
+        return ref
+    from dagster._serdes import ConfigurableClassData
+
+    pooled = ConfigurableClassData(*_POOLED_STORAGE, data.config_yaml)
+    return ref._replace(storage_data=pooled)
 
 
 ENV_BUILD_KEY = "datacody/env_build"

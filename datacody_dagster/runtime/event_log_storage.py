@@ -1,0 +1,184 @@
+"""Dagster's SQLite event log with one open connection per database file instead of one per query.
+
+Dagster's :class:`SqliteEventLogStorage` builds a new SQLAlchemy engine (``NullPool``) and a new
+SQLite connection for every read and every write: a materialization of 100 trivial assets opened
+about 1,400 connections, ~20 ms of CPU per event on these machines. Here each database file (the
+index shard and the run shards) keeps one engine with one connection (``StaticPool``) for the
+life of the process. Everything else is Dagster's own code.
+
+What keeps it correct beside other processes (``dagster dev``, the daemon, another CLI run):
+
+- SQLite's file locking is unchanged: a write still takes the write lock for its own
+  transaction only, and a connection between two uses holds no lock and no read snapshot
+  (pysqlite opens a transaction only for a write; SQLAlchemy rolls back when a connection goes
+  back to the pool), so each read sees what other processes committed;
+- a file deleted or replaced meanwhile (``dagster instance wipe``, another process) is noticed
+  by its inode before each use, and the connection is reopened on the new file;
+- Dagster's run watchers (``watch``, the UI's live run view) wait for the run shard's ``.db``
+  file to change; in WAL mode a commit only touches ``-wal`` and, without a close per event, no
+  checkpoint touches the ``.db`` file either: after a write to a run shard its mtime is set, which
+  is the change they wait for (a read does not, or the watcher's own reads would wake it again);
+- a WAL database's connection uses ``synchronous=NORMAL``, as ``runtime/sqlite_tuning.py``
+  explains (consistent after any crash; a power loss may lose the last transactions only),
+  since a pooled connection opened before a run would otherwise keep an fsync per event;
+- ``has_table`` and ``has_asset_key_col`` (schema questions Dagster asks once or twice per
+  stored or read asset event, each with its own query) remember only what they found: a table
+  or column is added by a migration, never dropped.
+
+Private Dagster API this relies on (dagster 1.13): ``SqliteEventLogStorage._connect``,
+``._initdb``, ``._initialized_dbs``, ``._db_lock`` and ``DagsterSqliteStorage._event_log_storage``.
+``datacody_dagster.instance`` selects :class:`DatacodySqliteStorage` for an instance whose
+dagster.yaml keeps Dagster's default SQLite storage (see ``pooled_storage_ref`` there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+# Run shards kept open at once (a process mostly writes one run; readers may visit many).
+MAX_OPEN_RUN_SHARDS = 8
+
+FileId = tuple[int, int]
+
+
+def _file_id(path: str) -> FileId | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _tune(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    with contextlib.suppress(sqlite3.Error):
+        row = dbapi_connection.execute("PRAGMA journal_mode").fetchone()
+        if row and str(row[0]).lower() == "wal":
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _changes(conn: Connection) -> int:
+    dbapi = conn.connection.dbapi_connection
+    return dbapi.total_changes if isinstance(dbapi, sqlite3.Connection) else 0
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """:class:`SqliteEventLogStorage` that keeps one connection per database file open."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines: OrderedDict[str, tuple[Engine, FileId | None]] = OrderedDict()
+        self._tables_found: set[str] = set()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PooledSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    def has_table(self, table_name: str) -> bool:
+        # Not under ``_db_lock``: Dagster asks while it holds the index connection.
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
+
+    def has_asset_key_col(self, column_name: str) -> bool:
+        key = f"asset_keys.{column_name}"
+        if key in self._tables_found:
+            return True
+        found = super().has_asset_key_col(column_name)
+        if found:
+            self._tables_found.add(key)
+        return found
+
+    def _drop_engine(self, shard: str) -> None:
+        entry = self._engines.pop(shard, None)
+        if entry is not None:
+            entry[0].dispose()
+        self._initialized_dbs.discard(shard)
+
+    def _engine_for(self, shard: str) -> Engine:
+        """The shard's engine; a new one when its file was deleted or replaced since."""
+        path = self.path_for_shard(shard)
+        entry = self._engines.get(shard)
+        if entry is not None:
+            if entry[1] is not None and entry[1] == _file_id(path):
+                self._engines.move_to_end(shard)
+                return entry[0]
+            self._drop_engine(shard)
+        engine = create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=StaticPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        sqlalchemy_event.listen(engine, "connect", _tune)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        with engine.connect() as conn:  # a new file turned WAL after its connection was made
+            _tune(conn.connection.dbapi_connection, None)
+        self._engines[shard] = (engine, _file_id(path))
+        runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
+        for old in runs[: max(0, len(runs) - MAX_OPEN_RUN_SHARDS)]:
+            self._drop_engine(old)
+        return engine
+
+    @contextlib.contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:  # type: ignore[override]
+        with self._db_lock:
+            engine = self._engine_for(shard)
+            with engine.connect() as conn:
+                before = _changes(conn)
+                with conn.begin():
+                    yield conn
+                wrote = _changes(conn) != before
+            if wrote and shard != INDEX_SHARD_NAME:
+                with contextlib.suppress(OSError):
+                    os.utime(self.path_for_shard(shard))
+
+    def wipe(self) -> None:
+        with self._db_lock:
+            for shard in [s for s in self._engines if s != INDEX_SHARD_NAME]:
+                self._drop_engine(shard)
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()
+        with self._db_lock:
+            for shard in list(self._engines):
+                self._drop_engine(shard)
+
+
+class DatacodySqliteStorage(DagsterSqliteStorage):
+    """Dagster's default SQLite storage (same files) with the pooled event log above."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        super().__init__(base_dir, inst_data=inst_data)
+        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData, config_value: Any
+    ) -> DatacodySqliteStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)

@@ -1,0 +1,181 @@
+"""The pooled SQLite event log (runtime/event_log_storage.py) beside other processes and readers.
+
+Real Dagster instances on SQLite files in temp folders; a second process writes the same
+instance; a plain Dagster storage (what `dagster dev` uses) reads and watches what it writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+from datacody_dagster.instance import ensure_instance_home, project_instance
+from datacody_dagster.runtime.event_log_storage import PooledSqliteEventLogStorage
+
+REPO = Path(__file__).resolve().parents[2]
+CHAIN = 12
+
+ASSETS = f"""
+import dagster as dg
+
+def _chain(n):
+    out = []
+    for i in range(n):
+        deps = [f"p{{i - 1}}"] if i else []
+
+        @dg.asset(name=f"p{{i}}", deps=deps)
+        def _a() -> dg.MaterializeResult:
+            return dg.MaterializeResult(metadata={{"i": 1}})
+
+        out.append(_a)
+    return out
+
+ASSETS = _chain({CHAIN})
+"""
+
+WRITER = (
+    "import sys; from pathlib import Path; import dagster as dg\n"
+    "from datacody_dagster.instance import project_instance\n"
+    "ns = {}; exec(sys.argv[2], ns)\n"
+    "instance = project_instance(Path(sys.argv[1]))\n"
+    "for _ in range(2):\n"
+    "    assert dg.materialize(ns['ASSETS'], instance=instance).success\n"
+)
+
+
+def _entry(run_id: str, text: str) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None,
+        level=logging.INFO,
+        user_message=text,
+        run_id=run_id,
+        timestamp=time.time(),
+        step_key=None,
+        job_name=None,
+        dagster_event=None,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = ensure_instance_home(tmp_path / ".dagster_home")  # the dagster.yaml `datacody init` writes
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_default_storage_is_pooled_and_a_configured_one_is_kept(home: Path, tmp_path: Path) -> None:
+    instance = project_instance(tmp_path)
+    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    # same files as Dagster's default storage: the run worker and `dagster dev` read them
+    assert Path(instance.event_log_storage._base_dir) == home / "history" / "runs"
+    ref = instance.get_ref()  # what a launched run worker gets
+    assert ref.storage_data is not None and ref.storage_data.class_name == "DatacodySqliteStorage"
+    instance.dispose()
+    # an instance whose dagster.yaml chooses its event log storage keeps it
+    custom = ensure_instance_home(tmp_path / "custom_home")
+    cfg = custom / "dagster.yaml"
+    cfg.write_text(
+        cfg.read_text()
+        + "event_log_storage:\n  module: dagster._core.storage.event_log\n"
+        + f"  class: SqliteEventLogStorage\n  config:\n    base_dir: {custom / 'events'}\n"
+    )
+    os.environ["DAGSTER_HOME"] = str(custom)
+    other = project_instance(tmp_path)
+    assert type(other.event_log_storage) is SqliteEventLogStorage
+    other.dispose()
+
+
+def test_two_processes_writing_one_instance_record_every_event(home: Path, tmp_path: Path) -> None:
+    ns: dict = {}
+    exec(ASSETS, ns)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), ASSETS], env=env)
+    instance = project_instance(tmp_path)
+    for _ in range(2):
+        assert dg.materialize(ns["ASSETS"], instance=instance).success
+    assert proc.wait(timeout=300) == 0
+    instance.dispose()
+
+    # read back with Dagster's own storage (NullPool), as `dagster dev` would
+    plain = dg.DagsterInstance.from_config(str(home))
+    assert type(plain.event_log_storage) is SqliteEventLogStorage
+    runs = plain.get_runs()
+    assert len(runs) == 4 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    for run in runs:
+        logs = plain.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        assert len(logs) == CHAIN
+    for i in range(CHAIN):  # the cross-run index got every run's materialization
+        records = plain.fetch_materializations(dg.AssetKey(f"p{i}"), limit=10).records
+        assert len(records) == 4
+    with plain.event_log_storage.index_connection() as conn:  # type: ignore[attr-defined]
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    plain.dispose()
+
+
+def test_a_watcher_in_another_storage_sees_each_write(tmp_path: Path) -> None:
+    base = str(tmp_path / "runs")
+    pooled = PooledSqliteEventLogStorage(base)
+    run_id = str(uuid.uuid4())
+    pooled.store_event(_entry(run_id, "first"))  # the run shard exists before the watch starts
+    watcher = SqliteEventLogStorage(base)  # dagster dev's storage, tailing the run's .db file
+    seen: list[str] = []
+    got_all = threading.Event()
+
+    def on_event(entry: EventLogEntry, _cursor: str) -> None:
+        seen.append(entry.user_message)
+        if len(seen) >= 3:
+            got_all.set()
+
+    watcher.watch(run_id, None, on_event)
+    try:
+        time.sleep(0.5)
+        pooled.store_event(_entry(run_id, "second"))
+        pooled.store_event(_entry(run_id, "third"))
+        assert got_all.wait(timeout=15), f"the watcher saw only {seen}"
+        assert seen == ["first", "second", "third"]
+        # a read does not wake watchers (their own reads would wake them again, forever)
+        shard = Path(pooled.path_for_shard(run_id))
+        before = shard.stat().st_mtime_ns
+        time.sleep(0.05)
+        assert len(pooled.get_logs_for_run(run_id)) == 3
+        assert shard.stat().st_mtime_ns == before
+    finally:
+        watcher.end_watch(run_id, on_event)
+        watcher.dispose()
+        pooled.dispose()
+
+
+def test_a_run_shard_deleted_by_another_process_is_reopened(tmp_path: Path) -> None:
+    base = tmp_path / "runs"
+    pooled = PooledSqliteEventLogStorage(str(base))
+    run_id = str(uuid.uuid4())
+    pooled.store_event(_entry(run_id, "before"))
+    for suffix in (".db", ".db-wal", ".db-shm"):  # what `dagster instance wipe` does elsewhere
+        (base / f"{run_id}{suffix}").unlink(missing_ok=True)
+    pooled.store_event(_entry(run_id, "after"))
+    plain = SqliteEventLogStorage(str(base))
+    assert [e.user_message for e in plain.get_logs_for_run(run_id)] == ["after"]
+    pooled.dispose()
+
+
+def test_schema_answers_match_dagsters(tmp_path: Path) -> None:
+    pooled = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    plain = SqliteEventLogStorage(str(tmp_path / "runs"))
+    for _ in range(2):  # the second answer comes from what the first one found
+        for table in ("asset_event_tags", "concurrency_slots", "no_such_table"):
+            assert pooled.has_table(table) == plain.has_table(table)
+        for column in ("cached_status_data", "last_materialization_timestamp", "no_such_column"):
+            assert pooled.has_asset_key_col(column) == plain.has_asset_key_col(column)
+    assert pooled.has_table("asset_event_tags") and not pooled.has_table("no_such_table")
+    pooled.dispose()
