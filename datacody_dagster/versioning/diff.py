@@ -239,7 +239,7 @@ def _keyed(
         changed_columns=per_column,
         sample_added=[_key_dict(key, k) for k in row[6] or []],
         sample_removed=[_key_dict(key, k) for k in row[7] or []],
-        sample_changed=_side_by_side(con, key, values, retyped, row[8] or []),
+        sample_changed=_side_by_side(con, key, values, retyped, agg) if row[8] else [],
     )
 
 
@@ -250,17 +250,17 @@ def _key_dict(key: Sequence[str], packed: Any) -> dict[str, Any]:
 
 
 def _side_by_side(
-    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], keys: list[Any]
+    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], agg: str
 ) -> list[dict[str, Any]]:
     """The sample of changed rows: read back by key from both sides and compared exactly (the
-    key, the changed columns, their old and new values)."""
-    if not keys:
-        return []
-    sk = _q("datacody:sample_keys")
-    con.execute(f"create or replace temp table {sk} as select unnest(?, recursive := false) as k", [keys])
-    names = ", ".join(f"k[{i + 1}] as {_q(k)}" for i, k in enumerate(key))
-    con.execute(f"create or replace temp table {_q('datacody:sample')} as select {names} from {sk}")
+    key, the changed columns, their old and new values). The sample keys stay in DuckDB (the
+    ``ck`` list of the aggregate table ``agg``): sent back from Python, a key of mixed types
+    (INTEGER, DATE) would be bound as a list of one element type and fail or change type."""
     sample = _q("datacody:sample")
+    names = ", ".join(f"struct_extract(k, {i + 1}) as {_q(k)}" for i, k in enumerate(key))
+    con.execute(
+        f"create or replace temp table {sample} as select {names} from (select unnest(ck) as k from {agg})"
+    )
     semi = " and ".join(f"v.{_q(k)} is not distinct from s.{_q(k)}" for k in key)
     picked = ", ".join([*(f"v.{_q(k)}" for k in key), *(f"v.{_q(c)}" for c in values)])
     on = " and ".join(f"o.{_q(k)} is not distinct from n.{_q(k)}" for k in key)

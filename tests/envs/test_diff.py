@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -115,6 +116,26 @@ def test_composite_key(tmp_path: Path) -> None:
     d = diff_paths(old, new, ["a", "b"])
     assert (d.rows.added, d.rows.removed, d.rows.changed) == (1, 1, 1)
     assert d.rows.sample_changed == [{"a": 2, "b": 4, "changed": ["v"], "old": {"v": 42}, "new": {"v": -1}}]
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        ("date '2024-01-01' + (i // 10)::int", date(2024, 1, 5)),
+        ("'s' || (i // 10)", "s4"),
+    ],
+)
+def test_composite_key_of_mixed_types(tmp_path: Path, second: str, expected: object) -> None:
+    """(store_id INTEGER, day DATE) or (INTEGER, VARCHAR): the sample keys keep their types."""
+    old = _write(tmp_path / "a.parquet", f"select i % 10 as id, {second} as d, i as v from range(100) t(i)")
+    new = _write(
+        tmp_path / "b.parquet",
+        f"select i % 10 as id, {second} as d, case when i = 42 then -1 else i end as v from range(100) t(i)",
+    )
+    d = diff_paths(old, new, ["id", "d"])
+    assert (d.rows.added, d.rows.removed, d.rows.changed) == (0, 0, 1)
+    changed = {"id": 2, "d": expected, "changed": ["v"], "old": {"v": 42}, "new": {"v": -1}}
+    assert d.rows.sample_changed == [changed]
 
 
 @pytest.mark.parametrize(
