@@ -18,6 +18,7 @@ import duckdb
 from datacody_dagster.checks.footer import FooterStats, read_footer
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.sqltext import ident
+from datacody_dagster.engines.fork_safe import keep_forever
 from datacody_dagster.engines.relations import DB_ALIAS
 from datacody_dagster.engines.sandbox import confine, confined_connection
 from datacody_dagster.errors import DatacodyError, Diagnostic
@@ -39,6 +40,8 @@ def _in_memory(sandbox: tuple[Path, ...] | None) -> duckdb.DuckDBPyConnection:
     with _shared_lock:
         shared = _shared.get(sandbox)
         if shared is None or shared[0] != os.getpid():  # never reuse a database across fork
+            if shared is not None:
+                keep_forever(shared)
             shared = (os.getpid(), confined_connection(sandbox))
             _shared[sandbox] = shared
         return shared[1].cursor()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.engines.fork_safe import keep_forever
 
 if TYPE_CHECKING:  # pyarrow costs ~0.5 s to import: keep it off the code-location load path
     import pyarrow as pa
@@ -51,6 +52,18 @@ _shared: tuple[int, Any] | None = None
 _shared_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """The parent's database is never reused nor destroyed in a child (see ``fork_safe``)."""
+    global _shared, _shared_lock
+    if _shared is not None:
+        keep_forever(_shared)
+        _shared = None
+    _shared_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _shared_session() -> Any:
     """A new session (cursor) on a process-wide in-memory database: a cursor costs microseconds,
     a new database ~13 ms, once per asset. Sessions share no state the readers set (``set`` is
@@ -62,6 +75,8 @@ def _shared_session() -> Any:
 
     with _shared_lock:
         if _shared is None or _shared[0] != os.getpid():  # never reuse a database across fork
+            if _shared is not None:
+                keep_forever(_shared)
             con = duckdb.connect(config={"enable_external_file_cache": False})
             _shared = (os.getpid(), con)
         return _shared[1].cursor()
