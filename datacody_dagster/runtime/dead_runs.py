@@ -102,12 +102,14 @@ def kill_run_processes(instance: dg.DagsterInstance, run_ids: set[str]) -> list[
 
 
 def stop_orphans(instance: dg.DagsterInstance) -> list[int]:
-    """SIGKILL step processes of runs this instance reports finished (orphans of a dead worker)."""
+    """SIGKILL step processes of runs this instance reports finished (orphans of a dead worker)
+    or no longer knows (a deleted run). Only processes marked with this instance's key are
+    considered: a run id unknown here may be another instance's live run."""
     live = run_processes(instance)
     over = set()
     for run_id in set(live.values()):
         run = instance.get_run_by_id(run_id)
-        if run is not None and run.is_finished:
+        if run is None or run.is_finished:
             over.add(run_id)
     return kill_run_processes(instance, over) if over else []
 

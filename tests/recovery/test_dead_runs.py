@@ -123,22 +123,28 @@ def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstan
     instance.add_run(
         DagsterRun(job_name="__ASSET_JOB", run_id=going, status=dg.DagsterRunStatus.STARTED, tags=run_tags())
     )
+    deleted = str(uuid.uuid4())
+    instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id=deleted, status=dg.DagsterRunStatus.STARTED))
+    instance.delete_run(deleted)
+    assert instance.get_run_by_id(deleted) is None
     sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
     orphan = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, over)})
     working = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, going)})
+    # A step of this instance whose run was deleted from it: nothing will ever stop it but this.
+    of_deleted = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, deleted)})
     # Steps of other instances on the machine (other projects, other tests): never this one's to
     # kill, whether their run id is unknown here or equal to a finished run's.
-    unknown = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, str(uuid.uuid4()))})
-    elsewhere = subprocess.Popen(
-        sleep, env={**os.environ, **step_env(instance, over), INSTANCE_ENV: str(tmp_path)}
-    )
+    other = {INSTANCE_ENV: str(tmp_path)}
+    unknown = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, str(uuid.uuid4())), **other})
+    elsewhere = subprocess.Popen(sleep, env={**os.environ, **step_env(instance, over), **other})
     try:
-        assert stop_orphans(instance) == [orphan.pid]
+        assert sorted(stop_orphans(instance)) == sorted([orphan.pid, of_deleted.pid])
         assert orphan.wait(timeout=10) == -9
+        assert of_deleted.wait(timeout=10) == -9
         assert working.poll() is None
         assert unknown.poll() is None
         assert elsewhere.poll() is None
     finally:
-        for proc in (orphan, working, unknown, elsewhere):
+        for proc in (orphan, working, of_deleted, unknown, elsewhere):
             proc.kill()
             proc.wait()
