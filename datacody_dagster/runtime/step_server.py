@@ -10,14 +10,15 @@ It also makes each step's event-log writes as cheap as the CLI's (``sqlite_tunin
 The run worker names its code location in ``POINTER_ENV`` before the forkserver starts
 (``run_worker.publish_definitions``); importing this module builds it. A failure here must never
 kill the forkserver (it would take every step down with an EOFError and nothing on stderr): it
-is swallowed, and each step then loads the code location itself and reports the error where
-Dagster shows it.
+is said in one line on stderr and otherwise swallowed, and each step then loads the code
+location itself and reports the error where Dagster shows it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 from dagster._core.code_pointer import CodePointer
@@ -39,7 +40,14 @@ def build_published() -> bool:
         if not isinstance(pointer, CodePointer):
             return False
         reconstruct_repository_def_from_pointer(pointer)
-    except Exception:  # each step reports it itself: see the module docstring
+    except Exception as exc:  # each step reports it itself: see the module docstring
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        print(
+            f"datacody: the step forkserver could not preload the run's definitions "
+            f"({type(exc).__name__}: {reason}); each step builds them itself and reports the error",
+            file=sys.stderr,
+            flush=True,
+        )
         return False
     return True
 

@@ -39,7 +39,7 @@ def _child_sees_built(name: str, queue: multiprocessing.Queue) -> None:  # type:
 
 
 def test_published_definitions_are_built_and_a_failure_is_swallowed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from datacody_dagster.runtime.step_server import build_published
 
@@ -48,8 +48,15 @@ def test_published_definitions_are_built_and_a_failure_is_swallowed(
     monkeypatch.setenv(POINTER_ENV, _pointer(tmp_path, "good_location", GOOD))
     assert build_published() is True
     assert sys.modules["good_location"].BUILT == [1]
+    assert capsys.readouterr().err == ""
     monkeypatch.setenv(POINTER_ENV, _pointer(tmp_path, "bad_location", BAD))
     assert build_published() is False
+    # Non-fatal, but said: one line naming the failure and what happens instead.
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert "could not preload the run's definitions" in err[0]
+    assert "ValueError: asset_specs/x.yaml:3:1 broken spec" in err[0]
+    assert "each step builds them itself" in err[0]
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), [("fs_good", GOOD, 1), ("fs_bad", BAD, None)])
