@@ -22,7 +22,7 @@ assets:
   revenue:
     sql: select customer_id, sum(amount) as revenue from orders group by customer_id
 """
-DBT = "data/.datacody/envs/dev/dbt"
+DBT = "data/.datacody/envs/workspaces/dev/dbt"
 
 
 def _resolve(root: Path, rel: str) -> Path:
@@ -38,7 +38,7 @@ def test_rebuilt_assets_are_written_and_read_in_the_env(tmp_path: Path) -> None:
     root = shop_project(tmp_path / "p", spec=SPEC).resolve()
     envp = env_project(compile_project(root), "dev", ["orders", "revenue"])
     assert envp.settings.dbt_project_dir == DBT
-    assert envp.settings.duckdb_path == "data/.datacody/envs/dev/datacody.duckdb"
+    assert envp.settings.duckdb_path == "data/.datacody/envs/workspaces/dev/datacody.duckdb"
     files = emit_dbt_files(envp)
     model = files["models/datacody/shop/revenue.sql"]
     published = model.split(" else ")[1].split("'")[1]
@@ -52,7 +52,7 @@ def test_rebuilt_assets_are_written_and_read_in_the_env(tmp_path: Path) -> None:
         _resolve(root, _location(orders, "external_location:")) == root / "data/envs/dev/shop/orders.parquet"
     )
     # ... and the raw file where it is.
-    assert "read_csv('../../../../../data/raw/orders.csv')" in sources
+    assert "read_csv('../../../../../../data/raw/orders.csv')" in sources
 
 
 def test_assets_not_rebuilt_are_read_from_prod(tmp_path: Path) -> None:
