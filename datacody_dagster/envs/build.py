@@ -8,7 +8,6 @@ A blocking failure stops its readers, and each output is diffed by row against p
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from datacody_dagster.envs.workspace import (
     remove_tree,
 )
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime.env_run import output_md5 as file_md5
 from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
 from datacody_dagster.versioning.env_state import EnvState, asset_state, check_env_name, save_state
@@ -69,17 +69,6 @@ class EnvBuild:
     def blocking_failures(self) -> list[str]:
         out = [f"{a.asset}: {c}" for a in self.assets for c in a.blocking_failed]
         return out + [f"{a.asset}: {a.status}" for a in self.assets if a.status != "built"]
-
-
-def file_md5(path: Path) -> str | None:
-    """DVC's md5 of a single-file output (folders: None)."""
-    if not path.is_file():
-        return None
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def unique_key(node: Node) -> tuple[str, ...] | None:

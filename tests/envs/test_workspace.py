@@ -66,3 +66,15 @@ def test_assets_not_rebuilt_are_read_from_prod(tmp_path: Path) -> None:
     # Prod's own emission is unchanged by environments.
     prod = emit_dbt_files(compile_project(root))["models/datacody/shop/revenue.sql"]
     assert "'../data/warehouse/shop/revenue.parquet'" in prod
+
+
+def test_an_envs_quarantine_is_in_its_outputs_folder_whatever_the_warehouse(tmp_path: Path) -> None:
+    from datacody_dagster.runtime.staging import quarantine_root
+    from datacody_dagster.versioning.env_state import env_output_root
+
+    root = shop_project(tmp_path / "p", spec=SPEC).resolve()
+    with (root / "resources" / "dev.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("warehouse_dir: lake/warehouse\n")
+    envp = env_project(compile_project(root), "dev", ["revenue"])
+    assert envp.output_path(envp.plan.node("revenue")).is_relative_to(env_output_root(root, "dev"))
+    assert quarantine_root(envp) == root / "data/envs/dev/.quarantine"
