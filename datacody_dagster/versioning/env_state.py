@@ -378,7 +378,9 @@ def list_states(root: Path) -> list[str]:
     folder = root / STATE_DIR
     if not folder.is_dir():
         return []
-    return sorted({p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.journal")})
+    names = {p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.journal")}
+    # apply's journal (``apply.journal.json``) and temp files are no environment's state.
+    return sorted(n for n in names if n == PROD or (_NAME.match(n) and n not in RESERVED))
 
 
 def _append(path: Path, entry: dict[str, Any]) -> int:

@@ -53,6 +53,18 @@ def test_reserved_names_are_refused(proj: Path) -> None:
     assert any(outside.rglob("*.parquet"))
 
 
+def test_apply_journal_and_reserved_folders_are_no_environments(tmp_path: Path) -> None:
+    from datacody_dagster.envs.journal import journal_path
+    from datacody_dagster.versioning.env_state import STATE_DIR, list_states
+
+    folder = tmp_path / STATE_DIR
+    (folder / "applied").mkdir(parents=True)
+    journal_path(tmp_path).write_text("{}", encoding="utf-8")
+    for name in ("prod.json", "dev.json", "applied.json", "dev.json.tmp", "qa.journal"):
+        (folder / name).write_text("{}", encoding="utf-8")
+    assert list_states(tmp_path) == ["dev", "prod", "qa"]
+
+
 def test_env_delete_keeps_applys_records(proj: Path) -> None:
     edit(proj, *AMOUNT)
     assert cli(proj, "plan", "--env", "dev").exit_code == 0
@@ -119,15 +131,16 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
     env_dir, space = proj / "data" / "envs" / "dev", workspace_dir(proj, "dev")
     before = (_snapshot(env_dir), _snapshot(space), prod_md5s(proj), load_state(proj, "dev"))
     edit(proj, "sum(amount) as revenue", "sum(amount) + 1 as revenue")  # a plan would rebuild
-    path = lock_path(proj, "dev")
+    paths = [str(lock_path(proj, "dev")), str(lock_path(proj, "prod"))]
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import fcntl, os, sys, time\n"
-            f"fh = open({str(path)!r}, 'a+')\n"
-            "fcntl.flock(fh, fcntl.LOCK_EX)\n"
-            "fh.seek(0); fh.truncate(); fh.write(f'pid {os.getpid()}'); fh.flush()\n"
+            f"fhs = [open(p, 'a+') for p in {paths!r}]\n"
+            "for fh in fhs:\n"
+            "    fcntl.flock(fh, fcntl.LOCK_EX)\n"
+            "    fh.seek(0); fh.truncate(); fh.write(f'pid {os.getpid()}'); fh.flush()\n"
             "print('held', flush=True)\n"
             "time.sleep(60)\n",
         ],
@@ -145,6 +158,9 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
             )
             assert "Traceback" not in result.output
             assert time.monotonic() - started < 30
+        rolled = cli(proj, "rollback", "orders")  # prod's lock: no rollback while an apply runs
+        assert rolled.exit_code == 1, rolled.output
+        assert f"environment `prod` is being built, applied or deleted by pid {holder.pid}" in rolled.output
         assert (_snapshot(env_dir), _snapshot(space), prod_md5s(proj), load_state(proj, "dev")) == before
     finally:
         holder.kill()
