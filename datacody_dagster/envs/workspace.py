@@ -31,6 +31,7 @@ WORKSPACES_DIR = f"{STATE_DIR}/workspaces"
 # dbt's own folders and the generated models: never copied from prod's dbt project.
 _NOT_COPIED = ("target", "logs", "dbt_packages", ".user.yml")
 _PROFILE = Path("profiles.yml")
+_GENERATED = Path("models/datacody")
 
 
 def env_root(root: Path, env: str) -> Path:
@@ -108,14 +109,14 @@ def prepare_workspace(prod: CompiledProject, envp: CompiledProject) -> None:
 
 def _skipped(rel: Path) -> bool:
     """dbt's own state, the generated models (synced by the run) and the profile (generated)."""
-    return rel.parts[0] in _NOT_COPIED or rel.parts[:2] == ("models", "datacody") or rel == _PROFILE
+    return rel.parts[0] in _NOT_COPIED or rel.parts[:2] == _GENERATED.parts or rel == _PROFILE
 
 
-def _tree(folder: Path) -> tuple[set[Path], set[Path]]:
+def _tree(folder: Path, follow: bool) -> tuple[set[Path], set[Path]]:
     """(files, folders) under ``folder``, relative to it, without the skipped parts."""
     files: set[Path] = set()
     dirs: set[Path] = set()
-    for here, subdirs, names in os.walk(folder):
+    for here, subdirs, names in os.walk(folder, followlinks=follow):
         base = Path(here).relative_to(folder)
         subdirs[:] = [d for d in subdirs if not _skipped(base / d)]
         dirs.update(base / d for d in subdirs)
@@ -126,11 +127,11 @@ def _tree(folder: Path) -> tuple[set[Path], set[Path]]:
 def _mirror(src: Path, dst: Path) -> None:
     """Make ``dst`` hold prod's dbt files and no others: a macro or model removed from prod must
     not keep shaping the env's builds. Unchanged files keep their mtime (dbt's partial parse)."""
-    files, dirs = _tree(src)
-    old_files, old_dirs = _tree(dst)
+    files, dirs = _tree(src, follow=True)  # a linked macros folder is copied, as dbt reads it
+    old_files, old_dirs = _tree(dst, follow=False)
     for rel in sorted(old_files - files):
         (dst / rel).unlink()
-    for rel in sorted(old_dirs - dirs, key=lambda p: len(p.parts), reverse=True):
+    for rel in sorted(old_dirs - dirs - {_GENERATED.parent}, key=lambda p: len(p.parts), reverse=True):
         remove_tree(dst / rel, dst)
     for rel in sorted(dirs):
         (dst / rel).mkdir(parents=True, exist_ok=True)

@@ -78,3 +78,36 @@ def test_an_envs_quarantine_is_in_its_outputs_folder_whatever_the_warehouse(tmp_
     envp = env_project(compile_project(root), "dev", ["revenue"])
     assert envp.output_path(envp.plan.node("revenue")).is_relative_to(env_output_root(root, "dev"))
     assert quarantine_root(envp) == root / "data/envs/dev/.quarantine"
+
+
+def test_the_env_dbt_project_mirrors_prods(tmp_path: Path) -> None:
+    from datacody_dagster.envs.workspace import prepare_workspace
+
+    root = shop_project(tmp_path / "p", spec=SPEC).resolve()
+    prod = compile_project(root)
+    dbt = root / prod.settings.dbt_project_dir
+    (dbt / "macros").mkdir(parents=True, exist_ok=True)
+    (dbt / "dbt_project.yml").write_text("name: datacody\n", encoding="utf-8")
+    shared = tmp_path / "shared_macros"
+    shared.mkdir()
+    (shared / "m.sql").write_text("{% macro m() %}1{% endmacro %}\n", encoding="utf-8")
+    (dbt / "macros" / "linked").symlink_to(shared, target_is_directory=True)
+    (dbt / "macros" / "old").mkdir(parents=True)
+    (dbt / "macros" / "old" / "x.sql").write_text("{% macro x() %}1{% endmacro %}\n", encoding="utf-8")
+    envp = env_project(prod, "dev", ["revenue"])
+    prepare_workspace(prod, envp)
+    env_dbt = root / envp.settings.dbt_project_dir
+    assert (env_dbt / "macros" / "linked" / "m.sql").is_file()
+    assert (env_dbt / "macros" / "old" / "x.sql").is_file()
+    (env_dbt / "target").mkdir(exist_ok=True)
+    (env_dbt / "target" / "partial_parse.msgpack").write_bytes(b"state")
+    (env_dbt / "models" / "datacody").mkdir(parents=True, exist_ok=True)
+    (env_dbt / "models" / "datacody" / "gen.sql").write_text("select 1\n", encoding="utf-8")
+    import shutil
+
+    shutil.rmtree(dbt / "macros" / "old")
+    prepare_workspace(prod, envp)
+    assert not (env_dbt / "macros" / "old").exists()
+    assert (env_dbt / "target" / "partial_parse.msgpack").read_bytes() == b"state"  # dbt's own
+    assert (env_dbt / "models" / "datacody" / "gen.sql").is_file()  # synced by the run
+    assert (env_dbt / "dbt_project.yml").is_file()
