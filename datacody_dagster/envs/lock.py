@@ -43,7 +43,8 @@ def env_lock(root: Path, env: str, doing: str) -> Iterator[None]:
             raise EnvBusy(
                 Diagnostic(
                     RUNTIME,
-                    f"environment `{env}` is being built, applied or deleted by {holder}",
+                    f"environment `{env}` is in use by {holder} (a plan, apply, rollback or "
+                    "delete holds its lock)",
                     hint=f"retry `{doing}` when it has finished",
                 )
             ) from None

@@ -153,14 +153,12 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
             started = time.monotonic()
             result = cli(proj, *args)
             assert result.exit_code == 1, (args, result.output)
-            assert (
-                f"environment `dev` is being built, applied or deleted by pid {holder.pid}" in result.output
-            )
+            assert f"environment `dev` is in use by pid {holder.pid}" in result.output
             assert "Traceback" not in result.output
             assert time.monotonic() - started < 30
         rolled = cli(proj, "rollback", "orders")  # prod's lock: no rollback while an apply runs
         assert rolled.exit_code == 1, rolled.output
-        assert f"environment `prod` is being built, applied or deleted by pid {holder.pid}" in rolled.output
+        assert f"environment `prod` is in use by pid {holder.pid}" in rolled.output
         assert (_snapshot(env_dir), _snapshot(space), prod_md5s(proj), load_state(proj, "dev")) == before
     finally:
         holder.kill()
