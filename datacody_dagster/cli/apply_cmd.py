@@ -61,12 +61,16 @@ def register(app: typer.Typer) -> None:
                     RUNTIME, "name an ASSET or a --plan ID (one of them)", hint="datacody rollback --help"
                 )
             )
+        from datacody_dagster.envs.lock import env_lock
+        from datacody_dagster.versioning.env_state import PROD
+
         project = compile_project(project_dir)
         recover_apply(project)
-        if plan is not None:
-            for name, md5 in rollback_plan(project, plan):
-                console.print(f"{name}: " + (f"restored {md5}" if md5 else "removed (the plan added it)"))
-            return
-        assert asset is not None
-        version, md5 = rollback_asset(project, asset, to)
+        with env_lock(project.root, PROD, "datacody rollback"):  # not while an apply runs
+            if plan is not None:
+                for name, md5 in rollback_plan(project, plan):
+                    console.print(f"{name}: " + (f"restored {md5}" if md5 else "removed (the plan added it)"))
+                return
+            assert asset is not None
+            version, md5 = rollback_asset(project, asset, to)
         console.print(f"{asset}: restored v{version} ({md5[:12]})")

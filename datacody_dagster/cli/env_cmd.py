@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -69,12 +68,12 @@ def register(app: typer.Typer) -> None:
             raise DatacodyError(
                 Diagnostic(RUNTIME, f"no environment `{name}`", hint="`datacody env list` shows them")
             )
-        # Only the env's own folder: reused assets live in prod and are only referenced.
-        assert folder.resolve().is_relative_to((root / ENVS_DIR).resolve())
-        if folder.is_dir():
-            shutil.rmtree(folder)
-        from datacody_dagster.envs.workspace import workspace_dir
+        from datacody_dagster.envs.lock import env_lock
+        from datacody_dagster.envs.workspace import WORKSPACES_DIR, remove_tree, workspace_dir
 
-        shutil.rmtree(workspace_dir(root, name), ignore_errors=True)  # its dbt project and DuckDB file
-        delete_state(root, name)
+        with env_lock(root, name, f"datacody env delete {name}"):
+            # Only the env's own folders: reused assets live in prod and are only referenced.
+            remove_tree(folder, root / ENVS_DIR)
+            remove_tree(workspace_dir(root, name), root / WORKSPACES_DIR)  # its dbt project and DuckDB
+            delete_state(root, name)
         console.print(f"deleted env `{name}`")

@@ -100,7 +100,18 @@ def _check(project: CompiledProject, env: EnvState, prod: EnvState | None) -> No
 
 
 def apply_env(project: CompiledProject, env_name: str) -> list[Promoted]:
-    """Make prod hold exactly what ``env_name`` holds for its plan's assets."""
+    """Make prod hold exactly what ``env_name`` holds for its plan's assets.
+
+    Holds the env's lock (no build or delete of it meanwhile) and prod's (one apply at a time:
+    they share the journal, and recovery leaves a journal alone while its apply runs)."""
+    from datacody_dagster.envs.lock import env_lock
+
+    doing = f"datacody apply --env {env_name}"
+    with env_lock(project.root, env_name, doing), env_lock(project.root, PROD, doing):
+        return _apply(project, env_name)
+
+
+def _apply(project: CompiledProject, env_name: str) -> list[Promoted]:
     root = project.root
     env = load_state(root, env_name)
     if env is None:

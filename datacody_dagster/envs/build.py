@@ -8,8 +8,6 @@ A blocking failure stops its readers, and each output is diffed by row against p
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +21,10 @@ from datacody_dagster.envs.workspace import (
     env_relpath,
     env_root,
     prepare_workspace,
+    remove_tree,
 )
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime.env_run import output_md5 as file_md5
 from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
 from datacody_dagster.versioning.env_state import EnvState, asset_state, check_env_name, save_state
@@ -69,17 +69,6 @@ class EnvBuild:
     def blocking_failures(self) -> list[str]:
         out = [f"{a.asset}: {c}" for a in self.assets for c in a.blocking_failed]
         return out + [f"{a.asset}: {a.status}" for a in self.assets if a.status != "built"]
-
-
-def file_md5(path: Path) -> str | None:
-    """DVC's md5 of a single-file output (folders: None)."""
-    if not path.is_file():
-        return None
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def unique_key(node: Node) -> tuple[str, ...] | None:
@@ -172,13 +161,21 @@ def build_env(
     ``datacody materialize``: its engines, dbt, checks and blocking rules), audit it, save the
     env's state. The run is tagged ``datacody/env: NAME`` and leaves prod's outputs, DVC history,
     state and up-to-date decisions alone (``runtime/env_run.py``)."""
-    from datacody_dagster.runtime.materialize import materialize_project
+    from datacody_dagster.envs.lock import env_lock
 
     env = check_env_name(plan.env)
+    with env_lock(project.root, env, f"datacody plan --env {env}"):
+        return _build_env(project, plan, prod, verbose)
+
+
+def _build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None, verbose: bool) -> EnvBuild:
+    from datacody_dagster.runtime.materialize import materialize_project
+
+    env = plan.env
     build = EnvBuild(env, plan)
     folder = env_root(project.root, env)
-    if folder.exists():  # a re-plan starts from prod again: no stale outputs of an older plan
-        shutil.rmtree(folder)
+    # A re-plan starts from prod again: no stale outputs of an older plan.
+    remove_tree(folder, project.root / ENVS_DIR)
     if not plan.rebuild:
         _save(project, env_project(project, env, []), build, prod)
         return build

@@ -9,7 +9,21 @@ from datacody_dagster.envs.journal import clear_journal, journal_path, read_jour
 
 
 def recover_apply(project: CompiledProject) -> str | None:
-    """``"rolled back"``, ``"rolled forward"`` or None when no apply was interrupted."""
+    """``"rolled back"``, ``"rolled forward"`` or None when no apply was interrupted (or one is
+    still running: it holds prod's lock, and its journal is not an interrupted one)."""
+    from datacody_dagster.envs.lock import EnvBusy, env_lock
+    from datacody_dagster.versioning.env_state import PROD
+
+    if read_journal(project.root) is None:
+        return None
+    try:
+        with env_lock(project.root, PROD, "datacody apply"):
+            return _recover(project)
+    except EnvBusy:
+        return None
+
+
+def _recover(project: CompiledProject) -> str | None:
     journal = read_journal(project.root)
     if journal is None:
         return None

@@ -1,7 +1,7 @@
 """An environment's dbt project and DuckDB file, so that dbt builds its models there.
 
 dbt-duckdb takes a model's output path from the model's config, which dbt reads when it parses
-the project; an environment therefore gets its own dbt project, ``data/.datacody/envs/NAME/dbt/``:
+the project; an environment therefore gets its own dbt project, ``data/.datacody/envs/workspaces/NAME/dbt/``:
 the user's dbt files (profile, macros, hand-written models) copied, the generated models emitted
 with the environment's output paths. Its parse state stays there between plans, so prod's
 manifest is never re-parsed for an environment, nor the other way round.
@@ -19,19 +19,24 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node, ProjectPlan
-from datacody_dagster.versioning.env_state import STATE_DIR, check_env_name
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.versioning.env_state import ENVS_DIR, STATE_DIR, check_env_name, env_output_root
 
-ENVS_DIR = "data/envs"
+WORKSPACES_DIR = f"{STATE_DIR}/workspaces"
+"""Environments' dbt projects, apart from the states and apply's records beside them."""
 # dbt's own folders and the generated models: never copied from prod's dbt project.
 _NOT_COPIED = ("target", "logs", "dbt_packages", ".user.yml")
+_PROFILE = Path("profiles.yml")
+_GENERATED = Path("models/datacody")
 
 
 def env_root(root: Path, env: str) -> Path:
     """The environment's outputs: ``data/envs/NAME/``."""
-    return root / ENVS_DIR / check_env_name(env)
+    return env_output_root(root, env)
 
 
 def env_relpath(env: str, node: Node) -> str:
@@ -39,8 +44,25 @@ def env_relpath(env: str, node: Node) -> str:
 
 
 def workspace_dir(root: Path, env: str) -> Path:
-    """The environment's dbt project and DuckDB file (``data/.datacody/envs/NAME/``)."""
-    return root / STATE_DIR / check_env_name(env)
+    """The environment's dbt project and DuckDB file (``data/.datacody/envs/workspaces/NAME/``)."""
+    return root / WORKSPACES_DIR / check_env_name(env)
+
+
+def remove_tree(path: Path, inside: Path) -> None:
+    """``shutil.rmtree(path)``, refused unless ``path`` lies strictly inside ``inside`` (a name or a
+    symlink must never turn an environment's cleanup into a deletion of prod or of records)."""
+    if not path.exists() and not path.is_symlink():
+        return
+    real, parent = path.resolve(), inside.resolve()
+    if path.is_symlink() or real == parent or not real.is_relative_to(parent):
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"refusing to delete {path}: it is not a folder inside {inside}",
+                hint="remove it by hand if it is really an environment's leftover",
+            )
+        )
+    shutil.rmtree(real)
 
 
 def _dbt_model(node: Node) -> bool:
@@ -70,24 +92,92 @@ def env_project(project: CompiledProject, env: str, rebuild: list[str]) -> Compi
 
 
 def prepare_workspace(prod: CompiledProject, envp: CompiledProject) -> None:
-    """The environment's dbt project (prod's user files; generated files are synced by the run),
-    its output folders, and its DuckDB file with views over prod for the models not rebuilt."""
+    """The environment's dbt project (a mirror of prod's user files; generated files are synced
+    by the run), its output folders, and its DuckDB file with views over prod for the models not
+    rebuilt."""
     src = prod.root / prod.settings.dbt_project_dir
     dst = envp.root / envp.settings.dbt_project_dir
     dst.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
-        generated = src / "models" / "datacody"
-        shutil.copytree(
-            src,
-            dst,
-            dirs_exist_ok=True,
-            ignore=lambda folder, names: [
-                n for n in names if n in _NOT_COPIED or Path(folder, n) == generated
-            ],
-        )
+        _mirror(src, dst)
+        _link_packages(src, dst)
+        _write_profile(src / "profiles.yml", dst / "profiles.yml", envp.root / envp.settings.duckdb_path)
     for group in envp.plan.groups():
         (env_root(envp.root, envp.env) / group).mkdir(parents=True, exist_ok=True)
     _write_prod_views(envp)
+
+
+def _skipped(rel: Path) -> bool:
+    """dbt's own state, the generated models (synced by the run) and the profile (generated)."""
+    return rel.parts[0] in _NOT_COPIED or rel.parts[:2] == _GENERATED.parts or rel == _PROFILE
+
+
+def _tree(folder: Path, follow: bool) -> tuple[set[Path], set[Path]]:
+    """(files, folders) under ``folder``, relative to it, without the skipped parts."""
+    files: set[Path] = set()
+    dirs: set[Path] = set()
+    for here, subdirs, names in os.walk(folder, followlinks=follow):
+        base = Path(here).relative_to(folder)
+        subdirs[:] = [d for d in subdirs if not _skipped(base / d)]
+        dirs.update(base / d for d in subdirs)
+        files.update(base / n for n in names if not _skipped(base / n))
+    return files, dirs
+
+
+def _mirror(src: Path, dst: Path) -> None:
+    """Make ``dst`` hold prod's dbt files and no others: a macro or model removed from prod must
+    not keep shaping the env's builds. Unchanged files keep their mtime (dbt's partial parse)."""
+    files, dirs = _tree(src, follow=True)  # a linked macros folder is copied, as dbt reads it
+    old_files, old_dirs = _tree(dst, follow=False)
+    for rel in sorted(old_files - files):
+        (dst / rel).unlink()
+    for rel in sorted(old_dirs - dirs - {_GENERATED.parent}, key=lambda p: len(p.parts), reverse=True):
+        remove_tree(dst / rel, dst)
+    for rel in sorted(dirs):
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+    for rel in files:
+        a, b = src / rel, dst / rel
+        sa = a.stat()
+        sb = b.stat() if b.exists() else None
+        if sb is None or (sa.st_size, sa.st_mtime_ns) != (sb.st_size, sb.st_mtime_ns):
+            shutil.copy2(a, b)
+
+
+def _link_packages(src: Path, dst: Path) -> None:
+    """Prod's installed dbt packages (``dbt deps``), linked: a project with ``packages.yml``
+    parses in the env without installing them again."""
+    link, target = dst / "dbt_packages", src / "dbt_packages"
+    if link.is_symlink() and (not target.is_dir() or link.resolve() != target.resolve()):
+        link.unlink()
+    elif link.is_dir() and not link.is_symlink():
+        remove_tree(link, dst)
+    if target.is_dir() and not link.is_symlink():
+        link.symlink_to(target.resolve(), target_is_directory=True)
+
+
+def _write_profile(src: Path, dst: Path, duckdb_file: Path) -> None:
+    """Prod's profile with every DuckDB output's ``path`` set to the env's file: a hand-edited
+    literal path must not let the env's dbt run write prod's DuckDB file."""
+    import yaml
+
+    if not src.is_file():
+        dst.unlink(missing_ok=True)
+        return
+    text = src.read_text(encoding="utf-8")
+    try:
+        doc: Any = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None  # dbt reports it, located, when it parses the profile
+    outputs = ((doc.get("datacody") or {}).get("outputs") if isinstance(doc, dict) else None) or {}
+    if isinstance(outputs, dict):
+        for out in outputs.values():
+            if isinstance(out, dict) and out.get("type") == "duckdb":
+                out["path"] = str(duckdb_file)
+        if outputs:
+            text = "# generated by datacody for this environment from prod's profiles.yml\n"
+            text += yaml.safe_dump(doc, sort_keys=False)
+    if not dst.is_file() or dst.read_text(encoding="utf-8") != text:
+        dst.write_text(text, encoding="utf-8")
 
 
 def _write_prod_views(envp: CompiledProject) -> None:

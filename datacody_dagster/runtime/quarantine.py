@@ -32,7 +32,9 @@ def env_entries(project: CompiledProject) -> list[tuple[str, QuarantineEntry]]:
     """The candidates environments quarantined (``data/envs/NAME/.quarantine``), with the env's
     name, newest first. Listed only: `publish` and `drop` work on the project's own quarantine,
     so an environment's failed candidate can never be released into prod."""
-    envs = project.warehouse_dir.parent / "envs"
+    from datacody_dagster.versioning.env_state import ENVS_DIR
+
+    envs = project.root / ENVS_DIR
     found = [
         (folder.parent.name, e)
         for folder in sorted(envs.glob("*/.quarantine"))

@@ -62,7 +62,9 @@ def quarantine_root(project: CompiledProject) -> Path:
     """``data/quarantine`` beside the warehouse folder (same filesystem: a move is a rename);
     an environment's candidates stay in its own folder, never where prod's can be released."""
     if project.env != "prod":
-        return project.warehouse_dir.parent / "envs" / project.env / ".quarantine"
+        from datacody_dagster.versioning.env_state import env_output_root
+
+        return env_output_root(project.root, project.env) / ".quarantine"
     return project.warehouse_dir.parent / "quarantine"
 
 

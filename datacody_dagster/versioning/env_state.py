@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 PROD = "prod"
 STATE_DIR = "data/.datacody/envs"
+ENVS_DIR = "data/envs"
+"""An environment's outputs: ``data/envs/NAME/`` (prod's are the warehouse folder)."""
+# Folders of STATE_DIR that hold no environment's state: an env of that name would be taken
+# for them by a reader of the folder, so the names are refused.
+RESERVED = ("applied", "workspaces", "locks")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -40,7 +45,21 @@ def check_env_name(name: str) -> str:
                 hint="use lowercase letters, digits, `_` or `-`, starting with a letter (e.g. `dev_alice`)",
             )
         )
+    if name in RESERVED:
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"environment name `{name}` is reserved (datacody keeps its own records under "
+                f"{STATE_DIR}/{name}/)",
+                hint=f"pick another name, e.g. `{name}_env`",
+            )
+        )
     return name
+
+
+def env_output_root(root: Path, env: str) -> Path:
+    """The environment's outputs folder, ``data/envs/NAME/``."""
+    return root / ENVS_DIR / check_env_name(env)
 
 
 @dataclass(frozen=True)
@@ -359,7 +378,9 @@ def list_states(root: Path) -> list[str]:
     folder = root / STATE_DIR
     if not folder.is_dir():
         return []
-    return sorted({p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.journal")})
+    names = {p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.journal")}
+    # apply's journal (``apply.journal.json``) and temp files are no environment's state.
+    return sorted(n for n in names if n == PROD or (_NAME.match(n) and n not in RESERVED))
 
 
 def _append(path: Path, entry: dict[str, Any]) -> int:

@@ -129,7 +129,7 @@ def test_plan_apply_rollback_delete(proj: Path, tmp_path: Path) -> None:
     deleted = cli(proj, "env", "delete", "dev")
     assert deleted.exit_code == 0, deleted.output
     assert not env_dir.exists() and prod_md5s(proj) == before
-    assert not (proj / "data/.datacody/envs/dev").exists()  # its dbt project and DuckDB file
+    assert not (proj / "data/.datacody/envs/workspaces/dev").exists()  # its dbt project and DuckDB file
     assert cli(proj, "env", "delete", "prod").exit_code == 1
 
 
@@ -177,14 +177,14 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     # dbt wrote the env's views in the env's own DuckDB file; the reused model reads prod there.
     import duckdb
 
-    con = duckdb.connect(str(proj / "data/.datacody/envs/dev/datacody.duckdb"), read_only=True)
+    con = duckdb.connect(str(proj / "data/.datacody/envs/workspaces/dev/datacody.duckdb"), read_only=True)
     try:
         views = dict(con.execute("select view_name, sql from duckdb_views() where not internal").fetchall())
     finally:
         con.close()
     rel = re.search(r"read_parquet\('([^']+)'", views["revenue"])
     assert rel is not None  # dbt writes it relative to its project folder
-    dbt_dir = proj / "data/.datacody/envs/dev/dbt"
+    dbt_dir = proj / "data/.datacody/envs/workspaces/dev/dbt"
     assert (dbt_dir / rel.group(1)).resolve() == (proj / "data/envs/dev/shop/revenue.parquet").resolve()
     assert str(proj / "data/warehouse/shop/status_counts.parquet") in views["status_counts"]
 
