@@ -43,3 +43,19 @@ def test_prod_is_up_to_date_after_an_env_build(proj: Path) -> None:
     )
     assert prod_md5s(proj) == before
     assert file_md5(proj / "data/envs/dev/shop/orders.parquet")  # the env's candidate is still there
+
+
+def test_a_prod_rebuild_after_an_env_build_records_prods_input_versions(proj: Path) -> None:
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0  # env builds of orders, revenue
+    edit(proj, AMOUNT[1], AMOUNT[0])
+    edit(proj, "sum(amount) as revenue", "sum(amount) as revenue, count(*) as n")  # prod: revenue only
+    first = materialize_project(proj)
+    assert first.success, first.errors
+    assert {r.asset for r in first.rows if r.status == "materialized"} == {"revenue"}
+    # revenue was built from prod's orders, not the env's candidate: the next run rebuilds nothing
+    again = materialize_project(proj)
+    assert again.success, again.errors
+    assert {r.asset: r.status for r in again.rows} == dict.fromkeys(
+        ["raw_orders", "orders", "revenue", "status_counts"], "up to date"
+    )
