@@ -16,7 +16,7 @@ from datacody_dagster.instance import dagster_home_path
 from datacody_dagster.runtime.env_run import is_prod
 from datacody_dagster.runtime.event_log_snapshot import latest_materializations
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
-from datacody_dagster.runtime.up_to_date import UP_TO_DATE, built_in_env, decide_from_records, wanted_records
+from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide_from_records, wanted_records
 
 
 def up_to_date_summary(project: CompiledProject, select: str | None) -> MaterializeSummary | None:
@@ -31,11 +31,9 @@ def up_to_date_summary(project: CompiledProject, select: str | None) -> Material
     if not home.is_dir():
         return None
     nodes = list(project.plan.nodes)
-    records = latest_materializations(home, wanted_records(nodes))
+    records = latest_materializations(home, wanted_records(nodes), prod=is_prod(project))
     if records is None:
         return None
-    if is_prod(project) and any(built_in_env(entry) for entry in records.values()):
-        return None  # prod's own latest build lies behind an environment's: Dagster pages to it
     names = [n.name for n in nodes]
     verdicts = decide_from_records(project, names, records)
     if any(v.rebuild for v in verdicts.values()):

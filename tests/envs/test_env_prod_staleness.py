@@ -19,6 +19,7 @@ __all__ = ["prod_template", "proj"]  # the fixtures, shared with the lifecycle t
 
 def test_prod_is_up_to_date_after_an_env_build(proj: Path) -> None:
     from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.noop import up_to_date_summary
     from datacody_dagster.runtime.up_to_date import decide
 
     before = prod_md5s(proj)
@@ -34,8 +35,14 @@ def test_prod_is_up_to_date_after_an_env_build(proj: Path) -> None:
         "revenue": "upstream `orders` is rebuilt",
         "status_counts": "upstream `orders` is rebuilt",
     }
-    # ... and with it reverted, nothing: the env's builds are no prod version.
+    # ... and with it reverted, nothing: the env's builds are no prod version, in the fast no-op
+    # path (read from the SQLite files, without Dagster) as in Dagster's.
     edit(proj, AMOUNT[1], AMOUNT[0])
+    fast = up_to_date_summary(compile_project(proj), None)
+    assert fast is not None and fast.run_id is None
+    assert {r.status for r in fast.rows} == {"up to date"} and len(fast.rows) == 4
+    dagster_view = decide(compile_project(proj), project_instance(proj), [r.asset for r in fast.rows])
+    assert {v.reason for v in dagster_view.values()} == {"up to date"}
     summary = materialize_project(proj)
     assert summary.success, summary.errors
     assert {r.asset: r.status for r in summary.rows} == dict.fromkeys(
