@@ -13,9 +13,23 @@ from typing import TYPE_CHECKING
 
 from datacody_dagster.checks.env_builds import is_env_materialization, prod_materializations
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.instance import ENV_TAG
 
 if TYPE_CHECKING:
     import dagster as dg
+
+
+_ENV_RUNS_EXIST: dict[str, bool] = {}  # per prod run: reading latest records costs ~7 CPU-ms an asset
+
+
+def _env_runs_exist(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> bool:
+    """Whether any environment build ever ran in this instance (asked once per run)."""
+    run_id = context.run_id
+    if run_id not in _ENV_RUNS_EXIST:
+        if len(_ENV_RUNS_EXIST) > 64:
+            _ENV_RUNS_EXIST.clear()
+        _ENV_RUNS_EXIST[run_id] = bool(context.instance.get_run_tags(tag_keys=[ENV_TAG]))
+    return _ENV_RUNS_EXIST[run_id]
 
 
 def prod_input_tags(context: dg.AssetExecutionContext | dg.OpExecutionContext, node: Node) -> dict[str, str]:
@@ -29,7 +43,7 @@ def prod_input_tags(context: dg.AssetExecutionContext | dg.OpExecutionContext, n
 
     in_step = set(getattr(context, "selected_asset_keys", None) or ())
     keys = [dg.AssetKey([d]) for d in node.deps if dg.AssetKey([d]) not in in_step]
-    if not keys:
+    if not keys or not _env_runs_exist(context):
         return {}
     latest = context.instance.get_latest_materialization_events(keys)
     tags: dict[str, str] = {}
