@@ -19,6 +19,7 @@ from datacody_dagster.checks.history import DagsterCheckHistory
 from datacody_dagster.checks.verdicts import check_verdicts
 from datacody_dagster.compiler import compile_project
 from datacody_dagster.instance import ENV_BUILD_KEY, ENV_TAG
+from datacody_dagster.optimizer.signals import collect_signals
 from datacody_dagster.runtime.check_only import current_data_version
 from tests.envs.helpers import shop_project
 
@@ -73,8 +74,11 @@ def test_sixty_env_builds_after_prods_last_do_not_hide_it(tmp_path: Path, instan
     verdicts = check_verdicts(instance, "orders", "unique_order_id")
     assert [(v.run_id, v.passed) for v in verdicts] == [(prod_run, True)]
     # A check-only run judges prod's data version.
-    node = compile_project(shop_project(tmp_path / "p")).plan.node("orders")
-    assert current_data_version(instance, node) == "prod-v1"
+    plan = compile_project(shop_project(tmp_path / "p")).plan
+    assert current_data_version(instance, plan.node("orders")) == "prod-v1"
+    # The optimizer's signals: prod's run.
+    signals = collect_signals(instance, plan).of("orders")
+    assert [m.run_id for m in signals.materializations] == [prod_run]
     # apply finds the inputs of dev's build, 59 builds of another env later.
     assert _built_from(instance, "orders", "dev", "env-0") == {
         "dagster/input_data_version/raw_orders": "in-env-0"
