@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from datacody_dagster.checks.env_builds import is_env_materialization
+from datacody_dagster.checks.env_builds import prod_materializations
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.profile import PROFILE_KEY
 
@@ -54,14 +54,10 @@ class DagsterCheckHistory:
     def records(self, asset: str, limit: int) -> list[HistoryRecord]:
         from dagster import AssetKey
 
-        result = self.instance.fetch_materializations(AssetKey([asset]), limit=limit)
         out: list[HistoryRecord] = []
-        for rec in result.records:
+        # an environment's candidate data is not a batch of prod's: paged past, not counted
+        for rec in prod_materializations(self.instance, AssetKey([asset]), limit):
             mat = rec.asset_materialization
-            if mat is None:
-                continue
-            if is_env_materialization(mat.metadata):
-                continue  # an environment's candidate data, not a batch of prod's
             meta = {k: _plain(v) for k, v in (mat.metadata or {}).items()}
             profile = meta.get(PROFILE_KEY)
             count = meta.get(ROW_COUNT_KEY)

@@ -63,15 +63,12 @@ def check_verdicts(instance: Any, asset: Any, check: str, limit: int = 50) -> li
 
     ``asset`` is a spec asset name or a Dagster ``AssetKey``. ``limit`` bounds the records read
     (planned ones included), so a long run of skipped runs shortens the answer rather than
-    reaching further back.
+    reaching further back. Runs of environment builds are paged past, not counted.
     """
     from dagster import AssetCheckKey, AssetKey
 
-    from datacody_dagster.checks.env_builds import env_run_ids
+    from datacody_dagster.checks.env_builds import prod_check_executions
 
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        AssetCheckKey(asset if isinstance(asset, AssetKey) else AssetKey([asset]), check), limit=limit
-    )
-    verdicts = [v for v in (verdict_of(r) for r in records) if v is not None]
-    envs = env_run_ids(instance, (v.run_id for v in verdicts))
-    return [v for v in verdicts if v.run_id not in envs]
+    key = AssetCheckKey(asset if isinstance(asset, AssetKey) else AssetKey([asset]), check)
+    records = prod_check_executions(instance, key, limit)
+    return [v for v in (verdict_of(r) for r in records) if v is not None]

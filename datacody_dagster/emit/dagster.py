@@ -41,9 +41,25 @@ def kinds_for(node: Node) -> set[str]:
     return {"spark" if node.engine == "spark" else "duckdb", "parquet"}
 
 
+ENV_RUN_TAG = "datacody/env"
+"""The run tag of an environment build (``instance.ENV_TAG``; emit sits below ``instance``)."""
+
+
+def prod_deps_updated() -> dg.AutomationCondition:
+    """Dagster's ``any_deps_updated``, blind to environment builds: a `plan --env` run writes under
+    prod's asset keys, and must not start prod runs of eager readers."""
+    ac = dg.AutomationCondition
+    updated = (
+        ac.newly_updated() & ~ac.executed_with_root_target() & ~ac.executed_with_tags(tag_keys={ENV_RUN_TAG})
+    )
+    return ac.any_deps_match(updated.with_label("newly_updated_in_prod") | ac.will_be_requested()).with_label(
+        "any_deps_updated"
+    )
+
+
 def automation_for(node: Node) -> dg.AutomationCondition | None:
     if node.automation == "eager":
-        return dg.AutomationCondition.eager()
+        return dg.AutomationCondition.eager().replace("any_deps_updated", prod_deps_updated())
     if node.automation and node.automation.startswith("on_cron:"):
         return dg.AutomationCondition.on_cron(node.automation.removeprefix("on_cron:"))
     return None

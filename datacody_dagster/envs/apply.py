@@ -242,14 +242,16 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
 def _built_from(instance: Any, asset: str, env: str, md5: str) -> dict[str, str]:
     """The input data versions of the env run that built these bytes (``dagster/input_data_version/*``
     tags), so the promoted asset is judged against the inputs it was really built from."""
+    from datacody_dagster.checks.env_builds import materializations_where
     from datacody_dagster.emit.dagster import asset_key
     from datacody_dagster.runtime.env_run import ENV_BUILD_KEY
 
-    for record in instance.fetch_materializations(asset_key(asset), limit=20).records:
+    def built_here(mat: Any) -> bool:
+        built_in = getattr(mat.metadata.get(ENV_BUILD_KEY), "value", None)
+        return built_in == env and (mat.tags or {}).get("dagster/data_version") == md5
+
+    for record in materializations_where(instance, asset_key(asset), 1, built_here):
         mat = record.asset_materialization
-        built_in = getattr(mat.metadata.get(ENV_BUILD_KEY), "value", None) if mat else None
-        if mat is None or built_in != env or (mat.tags or {}).get("dagster/data_version") != md5:
-            continue
         prefix = "dagster/input_data_version/"
         return {k: v for k, v in (mat.tags or {}).items() if k.startswith(prefix)}
     return {}

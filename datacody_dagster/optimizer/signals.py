@@ -152,14 +152,11 @@ class _StepDurations:
 def _materializations(
     instance: DagsterInstance, key: AssetKey, name: str, limit: int, steps: _StepDurations
 ) -> tuple[MaterializationSignal, ...]:
-    from datacody_dagster.checks.env_builds import is_env_materialization
+    from datacody_dagster.checks.env_builds import prod_materializations
 
-    records = instance.fetch_materializations(key, limit=limit).records
     out = []
-    for rec in records:
+    for rec in prod_materializations(instance, key, limit):  # env builds: no run of prod's
         mat = rec.asset_materialization
-        if mat is None or is_env_materialization(mat.metadata):
-            continue  # built in an environment (`plan --env`): no run of prod's
         meta = dict(mat.metadata or {})
         tags = dict(mat.tags or {})
         rows = _number(meta, ROW_COUNT)

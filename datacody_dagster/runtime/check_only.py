@@ -49,15 +49,11 @@ def current_data_version(instance: dg.DagsterInstance, node: Node) -> str | None
     """The data version of prod's latest materialization (the DVC md5), if any."""
     from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-    from datacody_dagster.checks.env_builds import is_env_materialization
+    from datacody_dagster.checks.env_builds import latest_prod_materialization
 
-    event = instance.get_latest_materialization_event(asset_key(node.name))
+    # an environment's build (`plan --env`) is not the output prod's checks judge
+    event = latest_prod_materialization(instance, asset_key(node.name))
     mat = event.asset_materialization if event is not None else None
-    if mat is not None and is_env_materialization(mat.metadata):
-        # an environment's build (`plan --env`) is not the output prod's checks judge
-        recent = instance.fetch_materializations(asset_key(node.name), limit=50).records
-        prod = [r.asset_materialization for r in recent if r.asset_materialization is not None]
-        mat = next((m for m in prod if not is_env_materialization(m.metadata)), None)
     if mat is None:
         return None
     return (mat.tags or {}).get(DATA_VERSION_TAG)

@@ -133,6 +133,7 @@ class Audited:
     metadata: dict[str, Any]
     failures: list[str]
     check_results: list[dg.AssetCheckResult]
+    tags: dict[str, str] = field(default_factory=dict)  # prod's input versions (runtime/prod_inputs.py)
 
 
 def audit(
@@ -161,7 +162,12 @@ def audit(
         return Finalized(None, failures, check_results, entry)
     if staged is not None:
         publish(staged, project.output_path(node))
-    return Audited(node, started, meta, failures, check_results)
+    tags: dict[str, str] = {}
+    if is_prod(project) and node.deps:
+        from datacody_dagster.runtime.prod_inputs import prod_input_tags
+
+        tags = prod_input_tags(context, node)
+    return Audited(node, started, meta, failures, check_results, tags)
 
 
 def _versioned(project: CompiledProject, node: Node) -> bool:
@@ -219,6 +225,7 @@ def complete(
             metadata=meta,
             data_version=data_version,
             check_results=item.check_results,
+            tags=item.tags or None,
         )
         done.append(Finalized(result, item.failures, item.check_results))
     return done, error

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.runtime import input_files
-from datacody_dagster.runtime.env_run import ENV_BUILD_KEY
+from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, is_prod
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -116,7 +116,24 @@ def decide(
     keys = [dg.AssetKey([n]) for n in sorted(wanted_records(nodes))]
     latest = instance.get_latest_materialization_events(keys)
     records = {key.to_user_string(): entry for key, entry in latest.items() if entry is not None}
+    if is_prod(project):
+        # an environment's build (`plan --env`) leaves prod's output alone: judge prod by its own
+        from datacody_dagster.checks.env_builds import latest_prod_materialization
+
+        for key in keys:
+            name = key.to_user_string()
+            if name in records and built_in_env(records[name]):
+                prod = latest_prod_materialization(instance, key)
+                if prod is None:
+                    del records[name]
+                else:
+                    records[name] = prod
     return decide_from_records(project, names, records)
+
+
+def built_in_env(entry: Any) -> bool:
+    """True when a latest-materialization entry was written by an environment build."""
+    return _meta(entry).get(ENV_BUILD_KEY) is not None
 
 
 def wanted_records(nodes: Sequence[Node]) -> set[str]:

@@ -213,9 +213,10 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
 
     node = compile_project(proj).plan.node("orders")
     assert current_data_version(instance, node) == file_md5(proj / "data/warehouse/shop/orders.parquet")
-    # ... and never taken for prod's when prod decides what is up to date.
+    # ... and never taken for prod's when prod decides what is up to date: prod's own build is
+    # judged (against the edited spec).
     verdicts = decide(compile_project(proj), instance, ["orders"])
-    assert verdicts["orders"].reason == "last built in env `dev`"
+    assert verdicts["orders"].reason == "code changed"
 
 
 def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
