@@ -95,13 +95,3 @@ def pooled_storage_ref(ref: InstanceRef) -> InstanceRef:
 
     pooled = ConfigurableClassData(*_POOLED_STORAGE, data.config_yaml)
     return ref._replace(storage_data=pooled)
-
-
-ENV_BUILD_KEY = "datacody/env_build"
-"""Materialization metadata naming the environment an output was built in (`plan --env`): such
-a materialization is no version of prod and no baseline for its checks (`apply`'s promotion
-event is, with ``datacody/env``)."""
-
-ENV_TAG = "datacody/env"
-"""Run tag naming the environment a run built (`plan --env`): its check evaluations are the
-environment's, never prod's verdicts."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from datacody_dagster.instance import ENV_BUILD_KEY, ENV_TAG
+from datacody_dagster.run_markers import ENV_BUILD_KEY, ENV_TAG
 
 
 def is_env_materialization(metadata: Mapping[str, Any] | None) -> bool:

@@ -117,11 +117,8 @@ def baseline_records(history: CheckHistory, target: CheckTarget, limit: int) -> 
 
 def file_md5(path: Path) -> str:
     """The content hash DVC records for a single file."""
-    digest = hashlib.md5()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "md5").hexdigest()
 
 
 def profile_for_metadata(target: CheckTarget) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.compiler.plan import Node
+from datacody_dagster.run_markers import ENV_TAG
 from datacody_dagster.spec.check_args import RelationshipsArgs
 
 WRITER_TAG = "datacody/writer"
@@ -41,16 +42,12 @@ def kinds_for(node: Node) -> set[str]:
     return {"spark" if node.engine == "spark" else "duckdb", "parquet"}
 
 
-ENV_RUN_TAG = "datacody/env"
-"""The run tag of an environment build (``instance.ENV_TAG``; emit sits below ``instance``)."""
-
-
 def prod_deps_updated() -> dg.AutomationCondition:
     """Dagster's ``any_deps_updated``, blind to environment builds: a `plan --env` run writes under
     prod's asset keys, and must not start prod runs of eager readers."""
     ac = dg.AutomationCondition
     updated = (
-        ac.newly_updated() & ~ac.executed_with_root_target() & ~ac.executed_with_tags(tag_keys={ENV_RUN_TAG})
+        ac.newly_updated() & ~ac.executed_with_root_target() & ~ac.executed_with_tags(tag_keys={ENV_TAG})
     )
     return ac.any_deps_match(updated.with_label("newly_updated_in_prod") | ac.will_be_requested()).with_label(
         "any_deps_updated"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from datacody_dagster.checks.history import file_md5
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.envs.build import file_md5
 from datacody_dagster.envs.journal import Journal, Move, checkpoint, clear_journal, write_journal
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.env_state import PROD, STATE_DIR, EnvState, load_state, save_state
@@ -244,7 +244,7 @@ def _built_from(instance: Any, asset: str, env: str, md5: str) -> dict[str, str]
     tags), so the promoted asset is judged against the inputs it was really built from."""
     from datacody_dagster.checks.env_builds import materializations_where
     from datacody_dagster.emit.dagster import asset_key
-    from datacody_dagster.runtime.env_run import ENV_BUILD_KEY
+    from datacody_dagster.run_markers import ENV_BUILD_KEY
 
     def built_here(mat: Any) -> bool:
         built_in = getattr(mat.metadata.get(ENV_BUILD_KEY), "value", None)

@@ -24,7 +24,7 @@ from datacody_dagster.envs.workspace import (
     remove_tree,
 )
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.runtime.env_run import output_md5 as file_md5
+from datacody_dagster.runtime.env_run import output_md5
 from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
 from datacody_dagster.versioning.env_state import EnvState, asset_state, check_env_name, save_state
@@ -38,7 +38,6 @@ __all__ = [
     "build_env",
     "env_relpath",
     "env_root",
-    "file_md5",
     "unique_key",
 ]
 
@@ -112,7 +111,7 @@ def _built(
         "built",
         round(row.seconds or 0.0, 3),
         rows if rows is not None else _rows(out),
-        file_md5(out),
+        output_md5(out),
         len(checks) - len(failed),
         failed,
         blocking,

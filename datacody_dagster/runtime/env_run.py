@@ -14,14 +14,13 @@ the engines, checks, write-audit-publish and blocking rules; only prod's own eff
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.instance import ENV_BUILD_KEY, ENV_TAG
+from datacody_dagster.run_markers import ENV_TAG
 from datacody_dagster.versioning.env_state import PROD
 
-__all__ = ["ENV_BUILD_KEY", "ENV_TAG", "PROD", "env_tags", "is_prod", "output_md5"]
+__all__ = ["PROD", "env_tags", "is_prod", "output_md5"]
 
 
 def is_prod(project: CompiledProject) -> bool:
@@ -35,7 +34,7 @@ def env_tags(project: CompiledProject) -> dict[str, str]:
 
 def output_md5(path: Path) -> str | None:
     """The md5 DVC would give a single-file output (a folder: None)."""
-    if not path.is_file():
-        return None
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "md5").hexdigest()
+    # Imported here: the no-op path imports this module and must stay free of DuckDB.
+    from datacody_dagster.checks.history import file_md5
+
+    return file_md5(path) if path.is_file() else None

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from datacody_dagster.instance import ENV_BUILD_KEY
+from datacody_dagster.run_markers import ENV_BUILD_KEY
 
 _FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 _STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "local_artifact_storage")

@@ -20,7 +20,8 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import asset_key
 from datacody_dagster.errors import DatacodyError
-from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, is_prod, output_md5
+from datacody_dagster.run_markers import ENV_BUILD_KEY
+from datacody_dagster.runtime.env_run import is_prod, output_md5
 from datacody_dagster.runtime.outputs import output_metadata
 from datacody_dagster.runtime.staging import QuarantineEntry, publish, quarantine
 

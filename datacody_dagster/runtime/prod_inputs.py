@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from datacody_dagster.checks.env_builds import is_env_materialization, prod_materializations
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.instance import ENV_TAG
+from datacody_dagster.run_markers import ENV_TAG
 
 if TYPE_CHECKING:
     import dagster as dg

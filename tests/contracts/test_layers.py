@@ -28,7 +28,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "datacody_dagster"
 # - `instance` (the project's Dagster instance) sits below checks, versioning and runtime: all
 #   three read its event log.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "cron", "temp_names", "roundtrip_yaml"),
+    ("errors", "cron", "temp_names", "roundtrip_yaml", "run_markers"),
     ("spec",),
     ("config",),
     ("compiler",),

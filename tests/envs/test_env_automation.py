@@ -9,8 +9,8 @@ from typing import Any, cast
 import dagster as dg
 
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.emit.dagster import ENV_RUN_TAG, automation_for
-from datacody_dagster.instance import ENV_TAG
+from datacody_dagster.emit.dagster import automation_for
+from datacody_dagster.run_markers import ENV_TAG
 
 
 @dg.asset
@@ -26,7 +26,6 @@ def reader() -> None:
 
 
 def test_eager_reader_ignores_env_builds_of_its_upstream(tmp_path: Path) -> None:
-    assert ENV_RUN_TAG == ENV_TAG
     defs = dg.Definitions(assets=[upstream, reader])
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datacody_dagster.checks.history import file_md5
 from datacody_dagster.compiler import compile_project
-from datacody_dagster.envs.build import file_md5
 from datacody_dagster.runtime.materialize import materialize_project
 from tests.envs.helpers import edit
 from tests.envs.test_lifecycle import AMOUNT, cli, prod_md5s, prod_template, proj

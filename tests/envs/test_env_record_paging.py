@@ -18,8 +18,8 @@ from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 from datacody_dagster.checks.history import DagsterCheckHistory
 from datacody_dagster.checks.verdicts import check_verdicts
 from datacody_dagster.compiler import compile_project
-from datacody_dagster.instance import ENV_BUILD_KEY, ENV_TAG
 from datacody_dagster.optimizer.signals import collect_signals
+from datacody_dagster.run_markers import ENV_BUILD_KEY, ENV_TAG
 from datacody_dagster.runtime.check_only import current_data_version
 from tests.envs.helpers import shop_project
 

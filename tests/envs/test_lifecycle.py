@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from datacody_dagster.checks.history import file_md5
 from datacody_dagster.cli.main import app
 from datacody_dagster.compiler import compile_project
-from datacody_dagster.envs.build import file_md5
 from datacody_dagster.envs.journal import CRASH_ENV, journal_path
 from datacody_dagster.versioning.env_state import PROD, load_state, record_held
 from tests.conftest import datacody_bin
@@ -141,7 +141,7 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
     import dagster as dg
 
     from datacody_dagster.instance import project_instance
-    from datacody_dagster.runtime.env_run import ENV_BUILD_KEY, ENV_TAG
+    from datacody_dagster.run_markers import ENV_BUILD_KEY, ENV_TAG
     from datacody_dagster.runtime.up_to_date import decide
 
     prod_files = _tree_md5s(proj / "data/warehouse")
