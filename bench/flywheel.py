@@ -108,7 +108,7 @@ def _weather(raw: Path) -> Feed:
     return Feed("weather", batches, faults)
 
 
-def _orders(days: int = 280, seed: int = 7) -> Feed:
+def _orders(days: int = 280, seed: int = 7, volume: int = 800) -> Feed:
     """A daily orders feed: weekday volume and basket size, a trend, holiday weeks."""
     rng = random.Random(seed)
     start = dt.date(2024, 1, 1)  # a Monday
@@ -120,7 +120,10 @@ def _orders(days: int = 280, seed: int = 7) -> Feed:
         day = start + dt.timedelta(days=d)
         week = d // 7
         mean = (
-            800 * weekday_volume[day.weekday()] * (1 + 0.002 * week) * (0.94 if week in holiday_weeks else 1)
+            volume
+            * weekday_volume[day.weekday()]
+            * (1 + 0.002 * week)
+            * (0.94 if week in holiday_weeks else 1)
         )
         n = max(1, int(rng.gauss(mean, math.sqrt(mean))))
         basket = 1.25 if day.weekday() >= 5 else 1.0

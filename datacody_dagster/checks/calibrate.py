@@ -205,6 +205,7 @@ def learn_band(
     seasonality: str = "auto",
     false_alarm_deviations: Sequence[float] = (),
     noise_at: Callable[[float], float] | None = None,
+    min_tolerance_at: Callable[[float], float] | None = None,
 ) -> Band | None:
     """The band for a batch materialized at ``now`` from ``history`` (oldest first).
 
@@ -216,7 +217,11 @@ def learn_band(
     pattern is believed, the floor is taken at the expected value, the judged weekday's own level
     (a scale pooled over the week, or learned on a calm stretch, can be narrower than chance
     allows on that weekday; a feed with no weekly pattern, hourly readings say, may have no
-    chance variation at all). None when the history is too short to learn from.
+    chance variation at all). ``min_tolerance_at`` gives a relative floor at a level (10% of a
+    row count): once the weekly pattern is believed it replaces ``min_tolerance`` at the expected
+    value, so a Sunday at half of Friday's volume is not given Friday's floor (a floor measured on
+    the median over all weekdays is too wide on low days, and too narrow on high ones). None when
+    the history is too short to learn from.
     """
     points = [p for p in history if math.isfinite(p.value)]
     seasonal = _seasonal(points, seasonality, now)
@@ -238,6 +243,8 @@ def learn_band(
     expected = level + bias
     if noise_at is not None and seasonal:
         sampling_error = max(sampling_error, noise_at(abs(expected)))
+    if min_tolerance_at is not None and seasonal:
+        min_tolerance = min_tolerance_at(abs(expected))
     # A residual is the batch's sampling error minus that of the median it is predicted by
     # (variance ~ pi/2 / lookback of one): a scale below that is a calm stretch seen by chance.
     floor = sampling_error * math.sqrt(1 + math.pi / (2 * lookback))

@@ -111,6 +111,7 @@ def _band(
     feedback: Sequence[dict[str, Any]],
     noise: float = 0.0,
     noise_at: Callable[[float], float] | None = None,
+    min_tolerance_at: Callable[[float], float] | None = None,
 ) -> Band | None:
     points = [Point(v, rec.timestamp, rec.run_id in incidents) for rec, v in values]
     return learn_band(
@@ -122,6 +123,7 @@ def _band(
         seasonality=seasonality,
         false_alarm_deviations=[float(f["deviation"]) for f in feedback],
         noise_at=noise_at,
+        min_tolerance_at=min_tolerance_at,
     )
 
 
@@ -235,6 +237,8 @@ def row_count_band_outcome(
     args = check.params_as(RowCountAnomalyArgs)
     records, incidents, feedback = history_series(history, ctx, check, args.window)
     values = [(r, float(r.row_count)) for r in records if r.row_count is not None]
+    # without a believed weekly pattern the floor is relative to the window's median count;
+    # with one, to the judged weekday's own level
     center = statistics.median([v for _, v in values]) if values else 0.0
     band = _band(
         values,
@@ -245,6 +249,7 @@ def row_count_band_outcome(
         args.min_tolerance * abs(center),
         feedback.get("row_count", []),
         noise_at=count_noise,
+        min_tolerance_at=lambda level: args.min_tolerance * level,
     )
     meta: dict[str, Any] = {"method": "calibrated_history", "method_detail": METHOD, "row_count": count}
     if band is None:

@@ -108,3 +108,38 @@ def test_row_count_anomaly_check_uses_the_floor(tmp_path: Path) -> None:
     assert ordinary["seasonal"] is True
     partial = judge(int(level * 0.6))
     assert not partial["passed"], partial
+
+
+class _History:
+    def __init__(self, points: list[Point]) -> None:
+        self.items = [
+            HistoryRecord(f"r{i}", p.timestamp, int(p.value), f"v{i}", None) for i, p in enumerate(points)
+        ]
+
+    def records(self, asset: str, limit: int) -> list[HistoryRecord]:
+        return list(reversed(self.items))[:limit]
+
+
+def test_min_tolerance_is_relative_to_the_judged_weekdays_level(tmp_path: Path) -> None:
+    """A feed big enough for the 10% floor to bind (20,000 on weekdays, 10,000 on Sundays): the
+    floor is 10% of the judged day's level, not of the median over the week (~20,000)."""
+    calm = [Point(20_000 * VOLUME[d % 7], (START + dt.timedelta(days=d)).timestamp()) for d in range(63)]
+    planned = checks("orders", {"row_count_anomaly": {"max_false_alarm_rate": 0.001}})  # default 10%
+
+    def judge(day: int, rows: int) -> dict[str, object]:
+        at = (START + dt.timedelta(days=day)).timestamp()
+        path = write_parquet(
+            tmp_path / f"b{day}_{rows}.parquet", f"select r as order_id from range({rows}) t(r)"
+        )
+        out = evaluate_checks(target(path, "orders", materialized_at=at), planned, history=_History(calm))[0]
+        return {"passed": out.passed, **out.metadata}
+
+    sunday, friday = 69, 67
+    dropped = judge(sunday, 8_500)  # 15% below a Sunday's 10,000: 1,500 off, within 10% of 20,000
+    assert dropped["seasonal"] is True and dropped["expected"] == 10_000, dropped
+    assert not dropped["passed"] and dropped["tolerance_set_by"] == "min_tolerance", dropped
+    assert dropped["tolerance"] == pytest.approx(1_000)
+    assert judge(sunday, 10_900)["passed"]  # 9% above: within its own 10%
+    busy = judge(friday, 24_000)  # 9% above a Friday's 22,000: 2,000 off, beyond 10% of 20,000
+    assert busy["passed"] and busy["tolerance"] == pytest.approx(2_200), busy
+    assert not judge(friday, 24_500)["passed"]
