@@ -165,6 +165,9 @@ def _orders(days: int = 280, seed: int = 7, volume: int = 800) -> Feed:
         "duplicates (20% of rows twice)": (
             "select * from b union all select * from b where hash(order_id) % 5 = 0"
         ),
+        "value shift (a third of items 2 -> 5)": swap(
+            "items", "case when items = 2 and hash(order_id, 9) % 3 = 0 then 5 else items end"
+        ),
         "new category (status lost on 5%)": swap(
             "status", "case when hash(order_id) % 20 = 0 then 'lost' else status end"
         ),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datacody_dagster.checks.bounded import piled_bound
+from datacody_dagster.checks.discrete import is_discrete
 from datacody_dagster.checks.drift_threshold import pair_score
 
 ACCEPTED_MAX = 12
@@ -304,7 +305,10 @@ def calibrated_candidates(
 
 
 def _score_kind(profiles: Sequence[dict[str, Any]], col: str) -> str:
-    return "PSI" if (profiles[0].get("columns") or {}).get(col, {}).get("edges") else "total variation"
+    prof = (profiles[0].get("columns") or {}).get(col, {})
+    if is_discrete(prof):
+        return "PSI over its values"
+    return "PSI" if prof.get("edges") else "total variation"
 
 
 def _drift_picks(

@@ -24,11 +24,12 @@ def chi2_quantile(q: float, df: int) -> float:
 
 def chance_score(method: str, bins: int, n: int, m: int, alpha: float) -> float:
     """The score two same-distribution batches of ``n`` and ``m`` rows exceed with probability
-    ``alpha`` (``method``: ``psi`` or ``category_shares``); 0 when it does not apply."""
+    ``alpha`` (``method``: ``psi``, ``category_psi`` or ``category_shares``); 0 when it does not
+    apply."""
     if bins < 2 or n <= 0 or m <= 0 or not 0 < alpha < 1:
         return 0.0
     x2 = chi2_quantile(1 - alpha, bins - 1) * (1 / n + 1 / m)
-    if method == "psi":
+    if method in {"psi", "category_psi"}:
         return x2
     if method == "category_shares":
         return min(1.0, 0.5 * math.sqrt(x2))

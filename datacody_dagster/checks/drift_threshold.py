@@ -1,12 +1,12 @@
 """A `drift` threshold learned from history when the spec gives none.
 
 Drift compares a batch with the previous one (PSI over the previous batch's quantile bins for
-numbers, total variation of category shares for text). The same score between each pair of
-consecutive past batches is computed from their stored profiles alone: a batch's share in the
-previous batch's bins comes from its own deciles (a piecewise-linear CDF), so no past data is
-re-read. Those scores form a series; the threshold is the upper edge of the band
-:func:`~datacody_dagster.checks.calibrate.learn_band` learns from them under the check's
-``max_false_alarm_rate``, and never below ``MIN_THRESHOLD``.
+numbers, over value shares for discrete numbers, total variation of category shares for text).
+The same score between each pair of consecutive past batches is computed from their stored
+profiles alone: a batch's share in the previous batch's bins comes from its own deciles (a
+piecewise-linear CDF), so no past data is re-read. Those scores form a series; the threshold is
+the upper edge of the band :func:`~datacody_dagster.checks.calibrate.learn_band` learns from them
+under the check's ``max_false_alarm_rate``, and never below ``MIN_THRESHOLD``.
 """
 
 from __future__ import annotations
@@ -48,8 +48,11 @@ def _cdf(col: dict[str, Any]) -> Callable[[float], float] | None:
 
 def pair_score(prev: dict[str, Any], cur: dict[str, Any], rows: int) -> float | None:
     """The drift score of ``cur`` against ``prev`` (column profiles), from the profiles alone."""
+    from datacody_dagster.checks.discrete import category_psi, is_discrete
     from datacody_dagster.checks.divergence import psi, total_variation
 
+    if is_discrete(prev):  # as the check compares a discrete column: PSI over its values
+        return category_psi(prev["top"], cur["top"]) if cur.get("top") else None
     if prev.get("edges") and prev.get("shares"):
         cdf = _cdf(cur)
         if cdf is None or not rows:

@@ -1,4 +1,5 @@
-"""Checks against history: `drift` (distribution vs the previous materialization) and
+"""Checks against history: `drift` (distribution vs the previous materialization: PSI over
+quantile bins for numbers, over categories for discrete numbers, total variation for text) and
 `row_count_anomaly` (row count vs recent counts, robust z-score).
 
 Both pass when there is no baseline yet: a first materialization cannot drift.
@@ -10,6 +11,7 @@ import statistics
 from typing import Any
 
 from datacody_dagster.checks.context import EvalContext
+from datacody_dagster.checks.discrete import category_psi, is_discrete, with_other
 from datacody_dagster.checks.divergence import psi, total_variation
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
@@ -56,7 +58,17 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
         },
         "threshold": threshold,
     }
-    if col_prof.get("shares") and col_prof.get("edges"):
+    if is_discrete(col_prof):
+        expected = dict(col_prof["top"])
+        actual = _current_shares(ctx, column, expected)
+        score = category_psi(expected, actual)
+        meta.update(
+            method="category_psi",
+            score=round(score, 6),
+            baseline_shares=with_other(expected),
+            current_shares={k: round(v, 6) for k, v in with_other(actual).items()},
+        )
+    elif col_prof.get("shares") and col_prof.get("edges"):
         terms = bin_terms(column, col_prof["edges"])
         row = ctx.con.execute(f"select count(*), {', '.join(terms)} from {ctx.target.relation}").fetchone()
         assert row is not None
@@ -70,19 +82,8 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
             current_shares=[round(c, 6) for c in current],
         )
     elif col_prof.get("top"):
-        expected: dict[str, float] = dict(col_prof["top"])
-        expected["__other__"] = max(0.0, 1.0 - sum(expected.values()))
-        labels = [k for k in col_prof["top"] if k != "__null__"]
-        c = ident(column)
-        terms = [f"count(*) filter (where {c}::varchar = {literal(k)})" for k in labels]
-        terms.append(f"count(*) filter (where {c} is null)")
-        row = ctx.con.execute(f"select count(*), {', '.join(terms)} from {ctx.target.relation}").fetchone()
-        assert row is not None
-        n = max(int(row[0]), 1)
-        actual = {k: v / n for k, v in zip(labels, row[1:-1], strict=True)}
-        if "__null__" in expected or row[-1]:
-            actual["__null__"] = row[-1] / n
-        actual["__other__"] = max(0.0, 1.0 - sum(actual.values()))
+        expected = with_other(col_prof["top"])
+        actual = with_other(_current_shares(ctx, column, col_prof["top"]))
         score = total_variation(expected, actual)
         meta.update(
             method="category_shares",
@@ -104,6 +105,21 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
     return CheckOutcome(
         check, passed, 0 if passed else ctx.row_count, ctx.row_count, query=query, metadata=meta
     )
+
+
+def _current_shares(ctx: EvalContext, column: str, baseline: dict[str, float]) -> dict[str, float]:
+    """The current batch's share of each of the baseline's categories (and of nulls), one pass."""
+    labels = [k for k in baseline if k != "__null__"]
+    c = ident(column)
+    terms = [f"count(*) filter (where {c}::varchar = {literal(k)})" for k in labels]
+    terms.append(f"count(*) filter (where {c} is null)")
+    row = ctx.con.execute(f"select count(*), {', '.join(terms)} from {ctx.target.relation}").fetchone()
+    assert row is not None
+    n = max(int(row[0]), 1)
+    actual = {k: v / n for k, v in zip(labels, row[1:-1], strict=True)}
+    if "__null__" in baseline or row[-1]:
+        actual["__null__"] = row[-1] / n
+    return actual
 
 
 def _learned(history: CheckHistory, ctx: EvalContext, check: PlannedCheck, meta: dict[str, Any]) -> float:

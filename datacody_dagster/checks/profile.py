@@ -2,7 +2,8 @@
 
 Stored as JSON metadata on each materialization (key ``datacody/profile``), so it must stay
 small: at most ``MAX_COLUMNS`` columns, ten quantile bins per number, the top twenty categories
-per low-cardinality column. No row values other than category labels and bounds.
+per low-cardinality column (and every value's share of a discrete number column). No row values
+other than category labels and bounds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import itertools
 from typing import Any
 
 from datacody_dagster.checks.context import EvalContext, json_safe
+from datacody_dagster.checks.discrete import profiles_as_discrete
 from datacody_dagster.checks.sqltext import ident
 from datacody_dagster.engines.duckdb_types import NUMERIC_TYPES
 
@@ -127,7 +129,8 @@ def _categories(ctx: EvalContext, out: dict[str, dict[str, Any]], rows: int) -> 
     cats = [
         n
         for n, p in out.items()
-        if p["class"] in {"text", "other"} and 0 < p["distinct"] <= CATEGORICAL_MAX_DISTINCT
+        if (p["class"] in {"text", "other"} and 0 < p["distinct"] <= CATEGORICAL_MAX_DISTINCT)
+        or profiles_as_discrete(p["class"], p["distinct"], rows - p["nulls"])
     ]
     if not cats or not rows:
         return
