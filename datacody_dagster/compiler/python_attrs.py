@@ -5,6 +5,14 @@ imports), ``json.os:system`` (no such submodule) or a re-exported function would
 outside what the allow-list names. Checked from the module's source with ``ast``, without
 importing it; only an allow-listed module without Python source (a C extension, a built-in) is
 imported, as the allow-list already permits, and inspected.
+
+A name rebound to a decorator-style call of a function defined there (``f = cache(f)``,
+``g = functools.lru_cache(maxsize=None)(f)``) is that function, wrapped: accepted when the call's
+one argument is a function defined in the module and the callee is a name the module binds
+(imported or defined; not a value, nor a builtin such as ``type`` or ``getattr``) whose factory
+arguments, if any, are constants. Any other call (``run = partial(os.system, "x")``,
+``run = getattr(os, "system")``) stays a value; run time checks the imported object's
+``__module__`` again.
 """
 
 from __future__ import annotations
@@ -31,8 +39,26 @@ class AttributeProblem:
 
 @dataclass(frozen=True)
 class _Binding:
-    kind: str  # function | class | import | value | star
-    detail: str = ""  # for imports: the module it comes from
+    kind: str  # function | class | import | value | star | wrapped
+    detail: str = ""  # for imports: the module it comes from; wrapped: "callee:argument"
+
+
+def _wrapped(value: ast.expr | None) -> str | None:
+    """``callee:name`` for a decorator-style call ``callee(name)`` or ``callee(constants)(name)``
+    (``callee`` the root name of a dotted path), else None."""
+    if not isinstance(value, ast.Call) or len(value.args) != 1 or value.keywords:
+        return None
+    arg, callee = value.args[0], value.func
+    if isinstance(callee, ast.Call):  # a decorator factory: lru_cache(maxsize=None)
+        factory_args = [*callee.args, *(k.value for k in callee.keywords)]
+        if not all(isinstance(a, ast.Constant) for a in factory_args):
+            return None
+        callee = callee.func
+    while isinstance(callee, ast.Attribute):
+        callee = callee.value
+    if not isinstance(arg, ast.Name) or not isinstance(callee, ast.Name):
+        return None
+    return f"{callee.id}:{arg.id}"
 
 
 def _locate(root: Path, module: str) -> tuple[Path | None, bool]:
@@ -101,9 +127,11 @@ def _bindings(tree: ast.Module, module: str, is_package: bool) -> dict[str, list
             elif isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
                 value = stmt.value
                 kind = "function" if isinstance(value, ast.Lambda) else "value"
+                wrapped = _wrapped(value) if not isinstance(stmt, ast.AugAssign) else None
                 for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
                     for name in targets(target):
-                        bind(name, _Binding(kind))
+                        single = isinstance(target, ast.Name)
+                        bind(name, _Binding("wrapped", wrapped) if wrapped and single else _Binding(kind))
             else:
                 for field in ("body", "orelse", "finalbody"):
                     walk(getattr(stmt, field, []))
@@ -114,10 +142,36 @@ def _bindings(tree: ast.Module, module: str, is_package: bool) -> dict[str, list
     return found
 
 
+_CALLEES = frozenset({"import", "function", "class"})
+"""How a wrapper's callee may be bound: imported (``functools.cache``) or defined, not a value."""
+
+
+def _defined_here(every: dict[str, list[_Binding]], name: str, seen: frozenset[str] = frozenset()) -> bool:
+    """Every binding of ``name`` is a function or class defined in the module, or a safe
+    wrapper of one, and there is at least one."""
+    bindings = every.get(name, [])
+    if not bindings or name in seen:
+        return False
+    for b in bindings:
+        if b.kind == "wrapped":
+            callee, _, arg = b.detail.partition(":")
+            if not every.get(callee) or any(c.kind not in _CALLEES for c in every[callee]):
+                return False
+            if arg == name:  # f = cache(f): the other bindings of f are checked in this loop
+                if not any(o.kind in {"function", "class"} for o in bindings):
+                    return False
+            elif not _defined_here(every, arg, seen | {name}):
+                return False
+        elif b.kind not in {"function", "class"}:
+            return False
+    return True
+
+
 def _from_source(root: Path, module: str, func: str, source: Path) -> AttributeProblem | None:
     tree = ast.parse(source.read_text(encoding="utf-8", errors="replace"), filename=str(source))
     is_package = source.name == "__init__.py"
-    bindings = _bindings(tree, module, is_package).get(func, [])
+    every = _bindings(tree, module, is_package)
+    bindings = every.get(func, [])
     fix = f"name a function defined with `def` in `{module}` itself"
     for b in bindings:
         if b.kind == "import":
@@ -129,9 +183,10 @@ def _from_source(root: Path, module: str, func: str, source: Path) -> AttributeP
                 f"`{func}` is imported into `{module}` from `{target}`, not defined there",
                 f"{fix}, or name it where it is defined (`{target}:{attr}`) if that module is allowed",
             )
-        if b.kind == "value":
+        if b.kind == "value" or (b.kind == "wrapped" and not _defined_here(every, func)):
             return AttributeProblem(
-                f"`{func}` is a value assigned in `{module}`, not a function defined there", fix
+                f"`{func}` is a value assigned in `{module}`, not a function defined there",
+                f"{fix} (a wrapper of one, such as `f = cache(f)`, is accepted)",
             )
     if bindings:
         return None

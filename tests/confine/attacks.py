@@ -217,11 +217,17 @@ PYTHON_ATTRIBUTES = [
     "examples.mod:run",
     "examples.mod:SETTINGS",
     "examples.mod:loads",
+    "examples.mod:door",  # partial(os.system): a call, not a wrapper of a function defined here
+    "examples.mod:getter",  # getattr(os, "system")
+    "examples.mod:kind",  # type(fine): a builtin callee
+    "examples.mod:wrapped_import",  # cache(run): wraps an imported function
 ]
 
 SNEAKY_MODULE = (
-    "import os\nfrom os import system as run\nfrom json import *\nSETTINGS = {'a': 1}\n\n\n"
-    "def fine(table):\n    return table\n"
+    "import os\nfrom functools import cache, partial\nfrom os import system as run\nfrom json import *\n"
+    "SETTINGS = {'a': 1}\n\n\ndef fine(table):\n    return table\n\n\n"
+    "door = partial(os.system)\ngetter = getattr(os, 'system')\nkind = type(fine)\n"
+    "wrapped_import = cache(run)\n"
 )
 
 FILTERS = [

@@ -81,6 +81,14 @@ ALLOW_JSON = "dvc:\n  enabled: false\npython_modules: [json]\n"
 PKG_FILES = {
     "pkg/__init__.py": "from .impl import transform\nimport os\n",
     "pkg/impl.py": "def transform(table):\n    return table\n\n\nscale = lambda table: table\nLIMIT = 3\n",
+    # module-level rebindings: wrappers of a function defined here pass, other calls do not
+    "pkg/wrapped.py": (
+        "import functools\nimport os\nfrom functools import cache, partial\n\n\n"
+        "def score(table):\n    return table\n\n\nscore = cache(score)\n"
+        "ranked = functools.lru_cache(maxsize=None)(score)\n"
+        "run = partial(os.system)\nrun2 = getattr(os, 'system')\nkind = type(score)\n"
+        "helper = os.fspath\nnot_here = cache(helper)\nunknown = cache(missing)\n"
+    ),
 }
 
 
@@ -96,6 +104,11 @@ PKG_FILES = {
         ("pkg:transform", "imported into `pkg` from `pkg.impl`", "`pkg.impl:transform`"),
         ("pkg:os", "is the module `os` that `pkg` imports", "`def`"),
         ("pkg.impl:LIMIT", "a value assigned in `pkg.impl`", "`def`"),
+        ("pkg.wrapped:run", "a value assigned in `pkg.wrapped`", "`f = cache(f)`"),
+        ("pkg.wrapped:run2", "a value assigned in `pkg.wrapped`", "`def`"),
+        ("pkg.wrapped:kind", "a value assigned in `pkg.wrapped`", "`def`"),
+        ("pkg.wrapped:not_here", "a value assigned in `pkg.wrapped`", "`def`"),
+        ("pkg.wrapped:unknown", "a value assigned in `pkg.wrapped`", "`def`"),
     ],
 )
 def test_allowed_module_is_no_door_to_what_it_imports(tmp_path: Path, ref: str, says: str, hint: str) -> None:
@@ -108,7 +121,15 @@ def test_allowed_module_is_no_door_to_what_it_imports(tmp_path: Path, ref: str, 
 
 
 @pytest.mark.parametrize(
-    "ref", ["json:loads", "json.decoder:JSONDecoder", "pkg.impl:transform", "pkg.impl:scale"]
+    "ref",
+    [
+        "json:loads",
+        "json.decoder:JSONDecoder",
+        "pkg.impl:transform",
+        "pkg.impl:scale",
+        "pkg.wrapped:score",  # score = cache(score)
+        "pkg.wrapped:ranked",  # functools.lru_cache(maxsize=None)(score)
+    ],
 )
 def test_functions_defined_in_the_module_pass(tmp_path: Path, ref: str) -> None:
     spec = f"assets:\n  parsed:\n    python: {ref}\n    deps: [raw_orders]\n"

@@ -136,6 +136,30 @@ def test_python_module_reexporting_os_is_refused_at_run_time(tmp_path: Path) -> 
     sys.modules.pop("sneaky", None)
 
 
+def test_a_cached_function_loads_at_run_time(tmp_path: Path) -> None:
+    """`f = cache(f)` passes validate and run time (the wrapper keeps the module's name)."""
+    from datacody_dagster.runtime.python_assets import load_callable
+
+    root = _project(tmp_path / "p")
+    (root / "cached").mkdir()
+    (root / "cached" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "cached" / "mod.py").write_text(
+        "from functools import cache\n\n\ndef run(n):\n    return n * 2\n\n\nrun = cache(run)\n",
+        encoding="utf-8",
+    )
+    (root / "asset_specs" / "py.yaml").write_text(
+        "assets:\n  scores:\n    python: cached.mod:run\n    deps: [raw_orders]\n", encoding="utf-8"
+    )
+    project = compile_project(root)
+    try:
+        func = load_callable(project, project.plan.node("scores"))
+        assert func(21) == 42 and func.cache_info().hits == 0 and func(21) == 42  # type: ignore[attr-defined]
+        assert func.cache_info().hits == 1  # type: ignore[attr-defined]
+    finally:
+        sys.modules.pop("cached.mod", None)
+        sys.modules.pop("cached", None)
+
+
 def test_python_attribute_that_became_a_module_is_refused_at_run_time(tmp_path: Path) -> None:
     from datacody_dagster.runtime.python_assets import load_callable
 
