@@ -168,6 +168,7 @@ def _orders(days: int = 280, seed: int = 7, volume: int = 800) -> Feed:
         "value shift (a third of items 2 -> 5)": swap(
             "items", "case when items = 2 and hash(order_id, 9) % 3 = 0 then 5 else items end"
         ),
+        "code remap (every items 2 -> 5)": swap("items", "case when items = 2 then 5 else items end"),
         "new category (status lost on 5%)": swap(
             "status", "case when hash(order_id) % 20 = 0 then 'lost' else status end"
         ),

@@ -1,6 +1,9 @@
 """Runs whose process is gone: mark them failed, free their pool slots, report who holds a slot.
 
-Every run Datacody starts carries its process's pid, start time and host as tags. Before the
+Every run Datacody starts carries its process's pid, start time and host as tags. A UI run's
+worker records them itself before its first step; one that died before that (while loading the
+code location, say) is known by Dagster's own "Started process for run (pid: N)" event, which
+its code server's worker writes first (:func:`worker_tags`). Before the
 next run starts, :func:`recover_dead_runs` looks at the runs the instance still believes are in
 progress: one whose process no longer exists on this host is marked failed with the reason,
 and every concurrency slot it (or any finished run) holds is freed, so a killed run never
@@ -11,7 +14,9 @@ gives up after a timeout instead of waiting forever.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -30,6 +35,11 @@ if TYPE_CHECKING:
 PID_TAG = "datacody/pid"
 PID_STARTED_TAG = "datacody/pid_started"
 HOST_TAG = "datacody/host"
+ALIVE_AT_TAG = "datacody/pid_alive_at"
+"""Never written to a run: the time a worker known only by Dagster's event was seen alive (a
+process with that pid created later is another one)."""
+STARTED_PROCESS = re.compile(r"^Started process for run \(pid: (\d+)\)")
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Set by a run worker for its step processes: whoever finds the worker dead finds them by it.
 # The instance's folder goes with the run id: every project and test on a machine has its own
 # instance, and one must never kill another's steps (a run id it does not know is not its orphan).
@@ -53,12 +63,46 @@ def process_gone(tags: dict[str, str]) -> bool:
         return False
     try:
         proc = psutil.Process(int(pid))
-        started = tags.get(PID_STARTED_TAG)
+        started, alive_at = tags.get(PID_STARTED_TAG), tags.get(ALIVE_AT_TAG)
         if started is not None and abs(proc.create_time() - float(started)) > 1.0:
             return True  # the pid was reused by another process
+        if alive_at is not None and proc.create_time() > float(alive_at) + 1.0:
+            return True  # created after the worker was seen alive: another process
         return proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def _local_code_server(tags: dict[str, str]) -> bool:
+    """The run was launched on a code server of this host (its workers are this host's)."""
+    from dagster._core.storage.tags import GRPC_INFO_TAG
+
+    try:
+        info = json.loads(tags.get(GRPC_INFO_TAG) or "null")
+    except ValueError:
+        return False
+    if not isinstance(info, dict):
+        return False
+    return bool(info.get("socket")) or info.get("host") in LOCAL_HOSTS | {socket.gethostname()}
+
+
+def worker_tags(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, str]:
+    """The run's tags; for a run launched on a local code server whose worker has not recorded
+    itself (it died first, or is still loading), the pid from Dagster's "Started process for
+    run" event stands in, with the time it was seen alive. Without either: the tags as they are
+    (nothing to judge)."""
+    import dagster as dg
+
+    tags = dict(run.tags)
+    if PID_TAG in tags or not _local_code_server(tags):
+        return tags
+    for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        event = record.dagster_event
+        found = STARTED_PROCESS.match((event.message if event else None) or record.user_message or "")
+        if found:
+            alive_at = f"{record.timestamp:.3f}"
+            return {**tags, PID_TAG: found.group(1), HOST_TAG: socket.gethostname(), ALIVE_AT_TAG: alive_at}
+    return tags
 
 
 def instance_key(instance: dg.DagsterInstance) -> str:
@@ -135,10 +179,11 @@ def recover_dead_runs(instance: dg.DagsterInstance) -> list[RecoveredRun]:
         )
     )
     for run in in_progress:
-        if not process_gone(dict(run.tags)):
+        tags = worker_tags(instance, run)
+        if not process_gone(tags):
             continue
         reason = (
-            f"the process running this run (pid {run.tags.get(PID_TAG)} on {run.tags.get(HOST_TAG)}) "
+            f"the process running this run (pid {tags.get(PID_TAG)} on {tags.get(HOST_TAG)}) "
             "is gone (killed or crashed); marked failed by datacody before the next run"
         )
         instance.report_run_failed(run, message=reason)

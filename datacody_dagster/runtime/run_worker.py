@@ -41,6 +41,7 @@ from datacody_dagster.runtime.dead_runs import (
     recover_dead_runs,
     run_tags,
     step_env,
+    worker_tags,
 )
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
@@ -140,7 +141,7 @@ class DatacodyRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
-        tags = dict(run.tags)
+        tags = worker_tags(self._instance, run)
         if PID_TAG not in tags:
             # Not recorded yet (the worker is starting) or not ours: never fail on a guess.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "run worker not recorded")

@@ -148,3 +148,66 @@ def test_step_processes_of_a_finished_run_are_stopped(instance: dg.DagsterInstan
         for proc in (orphan, working, of_deleted, unknown, elsewhere):
             proc.kill()
             proc.wait()
+
+
+def _ui_run(instance: dg.DagsterInstance, worker_pid: int | None, grpc: str) -> DagsterRun:
+    """A run as the UI's launcher leaves it when the worker dies before recording its tags:
+    STARTED, a code-server tag, and (when the worker got that far) Dagster's own pid event."""
+    from dagster._core.events import EngineEventData
+    from dagster._core.storage.tags import GRPC_INFO_TAG
+
+    run = DagsterRun(
+        job_name="__ASSET_JOB",
+        run_id=str(uuid.uuid4()),
+        status=dg.DagsterRunStatus.STARTED,
+        tags={GRPC_INFO_TAG: grpc},
+    )
+    instance.add_run(run)
+    if worker_pid is not None:
+        instance.report_engine_event(
+            f"Started process for run (pid: {worker_pid}).", run, EngineEventData.in_process(worker_pid)
+        )
+    return run
+
+
+def test_ui_run_whose_worker_died_before_its_tags_is_failed(instance: dg.DagsterInstance) -> None:
+    import os
+
+    from dagster._core.launcher import WorkerStatus
+
+    local = '{"host": "localhost", "port": 4266}'
+    dead = _ui_run(instance, _dead_pid(), local)
+    alive = _ui_run(instance, os.getpid(), local)  # a worker still loading: not recorded, alive
+    loading = _ui_run(instance, None, local)  # no pid anywhere yet: no guess
+    remote = _ui_run(instance, _dead_pid(), '{"host": "code.example", "port": 4266}')  # not this host's
+    launcher = instance.run_launcher
+    # the daemon's tick (run monitoring) and the next command both see it
+    health = launcher.check_run_worker_health(dead)
+    assert health.status == WorkerStatus.FAILED and "is gone" in (health.msg or "")
+    for other in (alive, loading, remote):
+        assert launcher.check_run_worker_health(other).status == WorkerStatus.RUNNING
+
+    recovered = recover_dead_runs(instance)
+
+    assert [r.run_id for r in recovered] == [dead.run_id]
+    failed = instance.get_run_by_id(dead.run_id)
+    assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE
+    for other in (alive, loading, remote):
+        still = instance.get_run_by_id(other.run_id)
+        assert still is not None and still.status == dg.DagsterRunStatus.STARTED
+
+
+def test_a_reused_pid_is_not_the_worker(instance: dg.DagsterInstance) -> None:
+    """The event's pid now belongs to a process created after the worker was seen alive."""
+    later = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        run = _ui_run(instance, later.pid, '{"host": "localhost", "port": 4266}')
+        assert [r.run_id for r in recover_dead_runs(instance)] == []  # alive, created before the event
+        from datacody_dagster.runtime.dead_runs import ALIVE_AT_TAG, process_gone, worker_tags
+
+        tags = worker_tags(instance, run)
+        assert tags[PID_TAG] == str(later.pid) and not process_gone(tags)
+        assert process_gone({**tags, ALIVE_AT_TAG: str(float(tags[ALIVE_AT_TAG]) - 60)})
+    finally:
+        later.kill()
+        later.wait()
