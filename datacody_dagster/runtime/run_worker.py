@@ -43,6 +43,7 @@ from datacody_dagster.runtime.dead_runs import (
     step_env,
     worker_tags,
 )
+from datacody_dagster.runtime.pool_wait import PoolWaits, blocked_reminders_every, pool_wait_timeout
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
 if TYPE_CHECKING:
@@ -107,20 +108,24 @@ class DatacodyExecutor(Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
-        for event in self._inner.execute(plan_context, execution_plan):
-            yield event
-            pool = _blocked_pool(event)
-            if pool is None:
-                continue
-            recover_dead_runs(instance)  # a dead holder's slot is freed now, not after monitoring
-            holders = [h for h in pool_holders(instance, pool) if h.run_id != plan_context.run_id]
-            if holders and event.step_key:
-                step = cast("ExecutionStep", execution_plan.get_step_by_key(event.step_key))
-                yield DagsterEvent.engine_event(
-                    plan_context.for_step(step),
-                    f"pool `{pool}` is held by {describe(holders)}",
-                    EngineEventData(metadata={"pool": dg.MetadataValue.pool(pool)}),
-                )
+        waits = PoolWaits(pool_wait_timeout(plan_context.dagster_run))
+        with blocked_reminders_every(waits.reminder_s):
+            for event in self._inner.execute(plan_context, execution_plan):
+                yield event
+                pool = _blocked_pool(event)
+                if pool is None:
+                    continue
+                recover_dead_runs(instance)  # a dead holder's slot is freed now, not after monitoring
+                holders = [h for h in pool_holders(instance, pool) if h.run_id != plan_context.run_id]
+                if holders and event.step_key and event.step_key not in waits.since:
+                    step = cast("ExecutionStep", execution_plan.get_step_by_key(event.step_key))
+                    yield DagsterEvent.engine_event(
+                        plan_context.for_step(step),
+                        f"pool `{pool}` is held by {describe(holders)}",
+                        EngineEventData(metadata={"pool": dg.MetadataValue.pool(pool)}),
+                    )
+                if event.step_key:
+                    waits.blocked(pool, event.step_key, holders)  # raises past the bound
 
 
 @dg.executor(

@@ -211,3 +211,41 @@ def test_a_reused_pid_is_not_the_worker(instance: dg.DagsterInstance) -> None:
     finally:
         later.kill()
         later.wait()
+
+
+def test_a_step_waiting_for_the_pool_inside_a_run_gives_up_naming_the_holder(
+    instance: dg.DagsterInstance,
+) -> None:
+    """A UI-style run (the code location's multiprocess executor) whose step finds the writer pool
+    held by a live run: failed after the run's bound, with the holder, not blocked forever."""
+    import time
+
+    from dagster._core.execution.plan import active
+
+    from datacody_dagster.runtime.pool_wait import POOL_WAIT_TIMEOUT_TAG
+    from tests.recovery.pool_wait_job import pool_job
+
+    holder = _started_run(instance, run_tags())  # this process: alive, holds the only slot
+    started = time.monotonic()
+    result = dg.execute_job(
+        dg.reconstructable(pool_job),
+        instance=instance,
+        tags={POOL_WAIT_TIMEOUT_TAG: "2"},
+        raise_on_error=False,
+    )
+    took = time.monotonic() - started
+    assert not result.success and took < 60, took
+    failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    engine = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+    said = "\n".join(
+        f"{e.dagster_event.message} {getattr(e.dagster_event.event_specific_data, 'error', '')}"
+        for e in [*failure, *engine]
+        if e.dagster_event is not None
+    )
+    assert "waited" in said and f"pool `{DUCKDB_POOL}`" in said, said
+    assert holder[:8] in said and "datacody_dbt_models" in said, said
+    assert POOL_WAIT_TIMEOUT_TAG in said  # how to wait longer
+    assert active.CONCURRENCY_CLAIM_MESSAGE_INTERVAL == 300  # Dagster's default is back
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
+    assert [h.run_id for h in pool_holders(instance, DUCKDB_POOL)] == [holder]  # untouched
