@@ -7,16 +7,12 @@ databases that are replaced after a fork hand the inherited one here instead of 
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
-
-_inherited: list[Any] = []
 
 
 def keep_forever(obj: Any) -> None:
     """Never destroy ``obj`` in this process, not even at interpreter exit."""
-    import ctypes
-
-    _inherited.append(obj)
-    # The list alone is emptied at interpreter exit, which would destroy the database then: one
-    # reference that nothing releases keeps it alive through the exit too.
+    # One reference that nothing owns, so nothing releases it: a module-level list would be
+    # emptied at interpreter exit and destroy the database then.
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
