@@ -71,11 +71,11 @@ def main() -> None:
                 row["alarms"] += not band.contains(points[t].value)
                 for f in shifts:
                     row[f] += not band.contains(points[t].value * f)
-    head = "".join(f"{'x' + format(f, 'g') + ' caught':>12}" for f in shifts)
+    head = "".join(f" {'x' + format(f, 'g') + ' caught':>12}" for f in shifts)
     print(f"{'floor':8} {'10% of':8} {'days':>6} {'false alarms':>13} {'per 100':>8}{head}")
     for (floor, weekday), row in tally.items():
         days = max(row["days"], 1)
-        caught = "".join(f"{100 * row[f] / days:>11.1f}%" for f in shifts)
+        caught = "".join(f" {100 * row[f] / days:>11.1f}%" for f in shifts)
         rate = 100 * row["alarms"] / days
         name, of = "sqrt" if floor else "none", "weekday" if weekday else "pooled"
         print(f"{name:8} {of:8} {row['days']:>6} {row['alarms']:>13} {rate:>8.2f}{caught}")
