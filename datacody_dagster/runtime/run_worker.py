@@ -101,31 +101,31 @@ class DatacodyExecutor(Executor):
         instance = plan_context.instance
         record_run_worker(instance, plan_context.dagster_run)
         publish_definitions(plan_context)
-        with fast_event_log(Path(instance.root_directory)):  # the steps' do too: step_server.py
-            yield from self._execute(plan_context, execution_plan)
+        waits = PoolWaits(pool_wait_timeout(plan_context.dagster_run))
+        # the steps' event log is tuned too (step_server.py); a pool wait is bounded (pool_wait.py)
+        with fast_event_log(Path(instance.root_directory)), blocked_reminders_every(waits.reminder_s):
+            yield from self._execute(plan_context, execution_plan, waits)
 
     def _execute(
-        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan, waits: PoolWaits
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
-        waits = PoolWaits(pool_wait_timeout(plan_context.dagster_run))
-        with blocked_reminders_every(waits.reminder_s):
-            for event in self._inner.execute(plan_context, execution_plan):
-                yield event
-                pool = _blocked_pool(event)
-                if pool is None:
-                    continue
-                recover_dead_runs(instance)  # a dead holder's slot is freed now, not after monitoring
-                holders = [h for h in pool_holders(instance, pool) if h.run_id != plan_context.run_id]
-                if holders and event.step_key and event.step_key not in waits.since:
-                    step = cast("ExecutionStep", execution_plan.get_step_by_key(event.step_key))
-                    yield DagsterEvent.engine_event(
-                        plan_context.for_step(step),
-                        f"pool `{pool}` is held by {describe(holders)}",
-                        EngineEventData(metadata={"pool": dg.MetadataValue.pool(pool)}),
-                    )
-                if event.step_key:
-                    waits.blocked(pool, event.step_key, holders)  # raises past the bound
+        for event in self._inner.execute(plan_context, execution_plan):
+            yield event
+            pool = _blocked_pool(event)
+            if pool is None:
+                continue
+            recover_dead_runs(instance)  # a dead holder's slot is freed now, not after monitoring
+            holders = [h for h in pool_holders(instance, pool) if h.run_id != plan_context.run_id]
+            if holders and event.step_key and event.step_key not in waits.since:
+                step = cast("ExecutionStep", execution_plan.get_step_by_key(event.step_key))
+                yield DagsterEvent.engine_event(
+                    plan_context.for_step(step),
+                    f"pool `{pool}` is held by {describe(holders)}",
+                    EngineEventData(metadata={"pool": dg.MetadataValue.pool(pool)}),
+                )
+            if event.step_key:
+                waits.blocked(pool, event.step_key, holders)  # raises past the bound
 
 
 @dg.executor(
