@@ -96,7 +96,8 @@ def worker_tags(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, s
     tags = dict(run.tags)
     if PID_TAG in tags or not _local_code_server(tags):
         return tags
-    for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+    # the latest: a resumed run has a new worker
+    for record in reversed(instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)):
         event = record.dagster_event
         found = STARTED_PROCESS.match((event.message if event else None) or record.user_message or "")
         if found:

@@ -173,6 +173,7 @@ def _ui_run(instance: dg.DagsterInstance, worker_pid: int | None, grpc: str) -> 
 def test_ui_run_whose_worker_died_before_its_tags_is_failed(instance: dg.DagsterInstance) -> None:
     import os
 
+    from dagster._core.events import EngineEventData
     from dagster._core.launcher import WorkerStatus
 
     local = '{"host": "localhost", "port": 4266}'
@@ -180,11 +181,15 @@ def test_ui_run_whose_worker_died_before_its_tags_is_failed(instance: dg.Dagster
     alive = _ui_run(instance, os.getpid(), local)  # a worker still loading: not recorded, alive
     loading = _ui_run(instance, None, local)  # no pid anywhere yet: no guess
     remote = _ui_run(instance, _dead_pid(), '{"host": "code.example", "port": 4266}')  # not this host's
+    resumed = _ui_run(instance, _dead_pid(), local)  # its first worker died, a second one runs it
+    instance.report_engine_event(
+        f"Started process for run (pid: {os.getpid()}).", resumed, EngineEventData.in_process(os.getpid())
+    )
     launcher = instance.run_launcher
     # the daemon's tick (run monitoring) and the next command both see it
     health = launcher.check_run_worker_health(dead)
     assert health.status == WorkerStatus.FAILED and "is gone" in (health.msg or "")
-    for other in (alive, loading, remote):
+    for other in (alive, loading, remote, resumed):
         assert launcher.check_run_worker_health(other).status == WorkerStatus.RUNNING
 
     recovered = recover_dead_runs(instance)
@@ -192,7 +197,7 @@ def test_ui_run_whose_worker_died_before_its_tags_is_failed(instance: dg.Dagster
     assert [r.run_id for r in recovered] == [dead.run_id]
     failed = instance.get_run_by_id(dead.run_id)
     assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE
-    for other in (alive, loading, remote):
+    for other in (alive, loading, remote, resumed):
         still = instance.get_run_by_id(other.run_id)
         assert still is not None and still.status == dg.DagsterRunStatus.STARTED
 
