@@ -168,27 +168,53 @@ def _value(c: str, casts: dict[str, str], alias: str = "") -> str:
     return f"{ref}::{casts[c]}" if c in casts else ref
 
 
+# The duplicate-key guard reads a sample of about this many rows of the new side's key.
+GUARD_SAMPLE_ROWS = 100_000
+
+
+def _repeated_in_sample(con: Any, key: Sequence[str], rows: int) -> bool:
+    """Whether a key value occurs twice in a sample of the new side (``new_v``): then the key is
+    certainly not unique there, and the join is not tried.
+
+    A key repeated on both sides makes the join emit every pair (a key repeated 100k times on
+    each side: 10^10 pairs), and a HyperLogLog estimate misses it when the rest is distinct. A
+    sample drawn without replacement holds a unique key at most once; it holds two copies of a
+    repeated one with a probability that grows with the square of its count: with a fraction
+    ``p`` of the rows sampled, the expected number of sampled duplicate pairs is ``p^2`` times
+    the pairs of duplicates, so a key repeated 3,000 times in 10M rows (p = 1%) shows up ~450
+    times. All rows up to ``GUARD_SAMPLE_ROWS`` (exact), then p = max(1%, that / rows): about
+    ~0.12x a scan at 10M rows. One side suffices: a join explodes only when a key repeats on both
+    sides. A key that the sample misses is still caught exactly after the join.
+    """
+    if rows == 0:
+        return False
+    percent = max(1.0, min(100.0, 100.0 * GUARD_SAMPLE_ROWS / rows))
+    cols = ", ".join(_q(k) for k in key)
+    # Row by row (BERNOULLI): SYSTEM samples whole vectors of 2,048 rows, and a repeated key whose
+    # copies sit together in a few vectors would be missed wholesale (measured: 3,000 copies in
+    # two vectors, not seen at 10%).
+    sample = "" if percent >= 100 else f" using sample {percent:.4f}% (bernoulli, 42)"
+    found = con.execute(
+        f"select 1 from (select {cols} from new_v{sample}) group by {cols} having count(*) > 1 limit 1"
+    ).fetchall()
+    return bool(found)
+
+
 def _keyed(
     con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], old_rows: int, new_rows: int
 ) -> RowChanges | None:
     """Rows matched by key in one pass; None when the key is not unique on a side.
 
     Each side is read once into its key and one 64-bit hash per value column (8 bytes a column
-    instead of the value); one full outer join on the key feeds one aggregate: rows added,
-    removed, changed (some column's hashes differ), changed counts per column, the matched pairs
-    (to detect a duplicated key) and the first keys of each kind for the samples. Only the sample
-    rows are then read back, by key, and compared exactly. Equal values always hash alike, so a
+    instead of the value); one full outer join on the key feeds one aggregate: rows added and
+    removed, the matched pairs (to detect a duplicated key), the unmatched keys, and for the
+    changed rows only (some column's hashes differ) their key and which columns differ; the
+    counts per column and the sample keys come from that small list. Only the sample rows are
+    then read back, by key, and compared exactly. Equal values always hash alike, so a
     counted change is a real one; a change goes uncounted only when a column's old and new values
     hash alike (about 1 in 10^19 per changed value).
     """
-    # A key repeated on both sides makes the join emit every pair (a customer id as the key of
-    # 10M orders: 10^10 pairs); a key clearly not unique on the new side (HyperLogLog estimate,
-    # ~0.1x a scan) goes straight to the multiset diff. The exact test follows the join.
-    if len(key) == 1:  # NULL is one more key value (the join matches NULL with NULL)
-        distinct = f"approx_count_distinct({_q(key[0])}) + bool_or({_q(key[0])} is null)::int"
-    else:
-        distinct = "approx_count_distinct(row(" + ", ".join(_q(k) for k in key) + "))"
-    if new_rows and _scalar(con, f"select {distinct} from new_v") < 0.9 * new_rows:
+    if _repeated_in_sample(con, key, new_rows):
         return None
     hashes = [_q(f"datacody:h{i}") for i in range(len(values))]
     # A side's marker: NULL exactly where the outer join found no row on that side.
@@ -202,26 +228,32 @@ def _keyed(
     both = f"o.{marker} is not null and n.{marker} is not null"
     new_key = "row(" + ", ".join(f"n.{_q(k)}" for k in key) + ")"
     old_key = "row(" + ", ".join(f"o.{_q(k)}" for k in key) + ")"
-    per_col = "".join(
-        f", count(*) filter (where {d}) as {_q(f'datacody:c{i}')}" for i, d in enumerate(differs)
-    )
+    # Per-column flags only for the changed rows (~1%): a count per column over every joined row
+    # cost ~0.3x a scan more.
+    flags = ", ".join(f"{_q(f'c{i}')} := {d}" for i, d in enumerate(differs))
+    changes = f"list(struct_pack(k := {new_key}{', ' + flags if flags else ''})) filter (where {changed})"
     agg = _q("datacody:agg")
     # The unmatched keys are kept as lists (cheap: a count(distinct) here would cost a scan):
     # a key repeated among them is found afterwards, on those rows only.
     con.execute(
         f"create or replace temp table {agg} as select "
         f"count(*) filter (where {added}) as a, count(*) filter (where {removed}) as r, "
-        f"count(*) filter (where {both}) as p, count(*) filter (where {changed}) as c, "
+        f"count(*) filter (where {both}) as p, "
         f"list({new_key}) filter (where {added}) as ak, list({old_key}) filter (where {removed}) as rk, "
-        f"min({new_key}, {SAMPLE_ROWS}) filter (where {added}) as ak1, "
-        f"min({old_key}, {SAMPLE_ROWS}) filter (where {removed}) as rk1, "
-        f"min({new_key}, {SAMPLE_ROWS}) filter (where {changed}) as ck{per_col} "
+        f"{changes} as ch "
         f"from (select {cols} from new_v) n full outer join (select {cols} from old_v) o on {on}"
     )
+    per_col = "".join(
+        f", (select count(*) from (select unnest(ch) as x from {agg}) where x.{_q(f'c{i}')})"
+        for i in range(len(values))
+    )
     row = con.execute(
-        f"select a, r, p, c, (select count(distinct k) from (select unnest(ak) as k from {agg})), "
+        f"select a, r, p, coalesce(len(ch), 0), "
+        f"(select count(distinct k) from (select unnest(ak) as k from {agg})), "
         f"(select count(distinct k) from (select unnest(rk) as k from {agg})), "
-        "ak1, rk1, ck" + "".join(f", {_q(f'datacody:c{i}')}" for i in range(len(values))) + f" from {agg}"
+        f"list_slice(list_sort(ak), 1, {SAMPLE_ROWS}), list_slice(list_sort(rk), 1, {SAMPLE_ROWS}), "
+        f"list_slice(list_sort(list_transform(ch, lambda x: x.k)), 1, {SAMPLE_ROWS})"
+        f"{per_col} from {agg}"
     ).fetchall()[0]
     n_added, n_removed, pairs, n_changed, added_keys, removed_keys = (int(x or 0) for x in row[:6])
     # Unique keys on both sides <=> each matched key pairs one row with one row (the pair count
@@ -259,7 +291,9 @@ def _side_by_side(
     sample = _q("datacody:sample")
     names = ", ".join(f"struct_extract(k, {i + 1}) as {_q(k)}" for i, k in enumerate(key))
     con.execute(
-        f"create or replace temp table {sample} as select {names} from (select unnest(ck) as k from {agg})"
+        f"create or replace temp table {sample} as select {names} from "
+        f"(select unnest(list_slice(list_sort(list_transform(ch, lambda x: x.k)), 1, {SAMPLE_ROWS})) as k "
+        f"from {agg})"
     )
     semi = " and ".join(f"v.{_q(k)} is not distinct from s.{_q(k)}" for k in key)
     picked = ", ".join([*(f"v.{_q(k)}" for k in key), *(f"v.{_q(c)}" for c in values)])
