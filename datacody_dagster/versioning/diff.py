@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from datacody_dagster.versioning.cache import version_files
+from datacody_dagster.versioning.key_ranges import Range, key_pieces, range_filter
 
 SAMPLE_ROWS = 10
 # Flag columns of the diff's own tables, named so that no output column (an identifier) clashes.
@@ -201,7 +202,13 @@ def _repeated_in_sample(con: Any, key: Sequence[str], rows: int) -> bool:
 
 
 def _keyed(
-    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], old_rows: int, new_rows: int
+    con: Any,
+    key: Sequence[str],
+    values: list[str],
+    retyped: dict[str, str],
+    old_rows: int,
+    new_rows: int,
+    pieces: list[Range] | None = None,
 ) -> RowChanges | None:
     """Rows matched by key in one pass; None when the key is not unique on a side.
 
@@ -212,7 +219,8 @@ def _keyed(
     counts per column and the sample keys come from that small list. Only the sample rows are
     then read back, by key, and compared exactly. Equal values always hash alike, so a
     counted change is a real one; a change goes uncounted only when a column's old and new values
-    hash alike (about 1 in 10^19 per changed value).
+    hash alike (about 1 in 10^19 per changed value). ``pieces``: ranges of a single integer key,
+    joined one after the other (smaller hash tables; the same counts).
     """
     if _repeated_in_sample(con, key, new_rows):
         return None
@@ -234,14 +242,23 @@ def _keyed(
     changes = f"list(struct_pack(k := {new_key}{', ' + flags if flags else ''})) filter (where {changed})"
     agg = _q("datacody:agg")
     # The unmatched keys are kept as lists (cheap: a count(distinct) here would cost a scan):
-    # a key repeated among them is found afterwards, on those rows only.
+    # a key repeated among them is found afterwards, on those rows only. One row per piece of
+    # the key's range (key_ranges.py), then summed into one.
+    parts = _q("datacody:parts")
+    for i, piece in enumerate(pieces or [(None, None)]):
+        where = range_filter(_q(key[0]), piece) if pieces else "true"
+        con.execute(
+            f"{'insert into' if i else 'create or replace temp table'} {parts} {'' if i else 'as '}select "
+            f"count(*) filter (where {added}) as a, count(*) filter (where {removed}) as r, "
+            f"count(*) filter (where {both}) as p, "
+            f"list({new_key}) filter (where {added}) as ak, list({old_key}) filter (where {removed}) as rk, "
+            f"{changes} as ch "
+            f"from (select {cols} from new_v where {where}) n "
+            f"full outer join (select {cols} from old_v where {where}) o on {on}"
+        )
     con.execute(
-        f"create or replace temp table {agg} as select "
-        f"count(*) filter (where {added}) as a, count(*) filter (where {removed}) as r, "
-        f"count(*) filter (where {both}) as p, "
-        f"list({new_key}) filter (where {added}) as ak, list({old_key}) filter (where {removed}) as rk, "
-        f"{changes} as ch "
-        f"from (select {cols} from new_v) n full outer join (select {cols} from old_v) o on {on}"
+        f"create or replace temp table {agg} as select sum(a) as a, sum(r) as r, sum(p) as p, "
+        f"flatten(list(ak)) as ak, flatten(list(rk)) as rk, flatten(list(ch)) as ch from {parts}"
     )
     per_col = "".join(
         f", (select count(*) from (select unnest(ch) as x from {agg}) where x.{_q(f'c{i}')})"
@@ -332,13 +349,19 @@ def _unkeyed(con: Any, common: list[str], retyped: dict[str, str]) -> RowChanges
 
 
 def diff_relations(
-    old_relation: str, new_relation: str, key: Sequence[str] | None = None, *, same_bytes: bool = False
+    old_relation: str,
+    new_relation: str,
+    key: Sequence[str] | None = None,
+    *,
+    same_bytes: bool = False,
+    files: tuple[Sequence[Path], Sequence[Path]] | None = None,
 ) -> tuple[int, int, list[ColumnChange], RowChanges]:
     """Compare two DuckDB relations (``read_parquet(...)``): row counts, schema and row changes.
 
     With a usable ``key`` (present on both sides, same type) rows are matched by key and changed
     rows are counted per column; otherwise row multisets are compared. ``same_bytes`` (the
-    caller knows both hold the same bytes) skips reading the rows: nothing changed.
+    caller knows both hold the same bytes) skips reading the rows: nothing changed. ``files``:
+    the Parquet files behind the old and new relation, whose statistics may split the join.
     """
     import duckdb
 
@@ -361,7 +384,11 @@ def diff_relations(
             rows = RowChanges(0, 0, 0 if usable else None, tuple(usable_key) if usable else None)
         elif usable:
             values = [c for c in common if c not in usable_key]
-            keyed = _keyed(con, usable_key, values, retyped, old_rows, new_rows)
+            pieces = None
+            if files and len(usable_key) == 1:
+                k = usable_key[0]
+                pieces = key_pieces(con, k, new_schema[k], files[0], files[1])
+            keyed = _keyed(con, usable_key, values, retyped, old_rows, new_rows, pieces)
             note = f"key ({', '.join(usable_key)}) is not unique: rows compared as multisets"
             rows = keyed or replace(_unkeyed(con, common, retyped), note=note)
         else:
@@ -394,8 +421,9 @@ def _same_file_bytes(old: Path, new: Path) -> bool:
 def diff_paths(old: Path, new: Path, key: Sequence[str] | None = None) -> VersionDiff:
     """Compare two outputs on disk (e.g. an environment's output against prod's)."""
     same = _same_file_bytes(old, new)
+    files = ([old], [new]) if old.is_file() and new.is_file() else None
     old_rows, new_rows, schema, rows = diff_relations(
-        path_relation(old), path_relation(new), key, same_bytes=same
+        path_relation(old), path_relation(new), key, same_bytes=same, files=files
     )
     return VersionDiff("", "", old_rows, new_rows, schema, rows)  # files on disk: no DVC hashes
 
@@ -406,7 +434,13 @@ def diff_versions(root: Path, old_md5: str, new_md5: str, key: Sequence[str] | N
         old_rel = stack.enter_context(_relation(root, old_md5))
         new_rel = stack.enter_context(_relation(root, new_md5))
         same = old_md5 == new_md5  # DVC's content hashes
-        old_rows, new_rows, schema, rows = diff_relations(old_rel, new_rel, key, same_bytes=same)
+        files = None
+        if not (old_md5.endswith(".dir") or new_md5.endswith(".dir")):
+            files = (
+                [version_files(root, old_md5)[0].object_path],
+                [version_files(root, new_md5)[0].object_path],
+            )
+        old_rows, new_rows, schema, rows = diff_relations(old_rel, new_rel, key, same_bytes=same, files=files)
     return VersionDiff(
         old_hash=old_md5,
         new_hash=new_md5,
