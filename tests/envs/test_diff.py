@@ -259,3 +259,24 @@ def test_a_heavy_hitter_key_is_caught_before_the_join(tmp_path: Path) -> None:
     assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
     # Exact: ten rows of the repeated key (i < 10) removed, ten new ids (i >= 1M) added.
     assert (d.rows.added, d.rows.removed) == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("old_rows", "new_rows", "added", "removed"),
+    [
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(1, 'x'), (2, 'y'), (2, 'y')", 1, 1),  # not one to one
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(2, 'y'), (3, 'z'), (3, 'z')", 2, 2),  # repeats unmatched
+        ("(1, 'x'), (2, 'y')", "(2, 'y'), (3, 'z')", 1, 1),  # one to one: the join's answer
+    ],
+)
+def test_the_multiset_join_is_exact_without_the_sampled_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old_rows: str, new_rows: str, added: int, removed: int
+) -> None:
+    """Repeated rows that the sample missed: the pair count sends them to the aggregation."""
+    from datacody_dagster.versioning import diff
+
+    old = _write(tmp_path / "a.parquet", f"select * from (values {old_rows}) t(id, v)")
+    new = _write(tmp_path / "b.parquet", f"select * from (values {new_rows}) t(id, v)")
+    monkeypatch.setattr(diff, "_repeated_in_sample", lambda *a, **k: False)
+    d = diff_paths(old, new)
+    assert (d.rows.added, d.rows.removed) == (added, removed)

@@ -96,7 +96,7 @@ def test_a_duplicate_key_across_pieces_is_still_caught(
         f"select * from (select i as id, i % 5 as v from range({N}) t(i) union all select 7, 9) order by id",
     )
     monkeypatch.setattr(diff, "key_pieces", partial(key_pieces, piece_rows=10_000))
-    monkeypatch.setattr(diff, "_repeated_in_sample", lambda *a: False)
+    monkeypatch.setattr(diff, "_repeated_in_sample", lambda *a, **k: False)
     d = diff.diff_paths(old, new, ["id"])
     assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
     assert (d.rows.added, d.rows.removed) == (1, 0)
