@@ -25,13 +25,21 @@ def _write(path: Path, sql: str) -> Path:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("pieces")
-    old = _write(d / "old.parquet", f"select i as id, i % 13 as v, 'x' || i as w from range({N}) t(i)")
+    old = _write(
+        d / "old.parquet",
+        f"""select i as id, i % 13 as v, 'x' || i as w,
+                   case when i % 10 = 3 then null else (i * 0.25)::decimal(9,2) end as m
+            from range({N}) t(i)""",
+    )
     # Planted: ids < 300 removed, ids -50..-1 and N..N+199 added (beyond both ends of the old
-    # range), v changed where id % 97 = 0, w where id % 1000 = 1; written in descending order.
+    # range), v changed where id % 97 = 0, w where id % 1000 = 1, m (widened to DECIMAL(10,3))
+    # set from NULL where id % 1000 = 3; written in descending order.
     new = _write(
         d / "new.parquet",
         f"""select i as id, case when i % 97 = 0 then -1 else i % 13 end as v,
-                   case when i % 1000 = 1 then 'y' else 'x' end || i as w
+                   case when i % 1000 = 1 then 'y' else 'x' end || i as w,
+                   (case when i % 1000 = 3 then 0 when i % 10 = 3 then null else i * 0.25 end)
+                       ::decimal(10,3) as m
             from (select * from range(300, {N + 200}) t(i) union all select * from range(-50, 0) t(i))
             order by i desc""",
     )
@@ -54,7 +62,7 @@ def test_unordered_or_null_keys_take_one_piece(pair: tuple[Path, Path], tmp_path
     old, _ = pair
     shuffled = _write(tmp_path / "s.parquet", f"select * from read_parquet('{old}') order by hash(id)")
     nulls = _write(
-        tmp_path / "n.parquet", f"select * from read_parquet('{old}') union all select null, 1, 'z'"
+        tmp_path / "n.parquet", f"select * from read_parquet('{old}') union all select null, 1, 'z', null"
     )
     con = duckdb.connect()
     assert key_pieces(con, "id", "BIGINT", [old], [shuffled], piece_rows=10_000) is None
@@ -77,9 +85,10 @@ def test_pieces_give_the_counts_of_one_join(pair: tuple[Path, Path], monkeypatch
     assert used and used[0] is not None
     v = len([i for i in range(300, N) if i % 97 == 0])
     w = len([i for i in range(300, N) if i % 1000 == 1])
-    both = len([i for i in range(300, N) if i % 97 == 0 and i % 1000 == 1])
-    assert (split.rows.added, split.rows.removed, split.rows.changed) == (250, 300, v + w - both)
-    assert split.rows.changed_columns == {"v": v, "w": w}
+    m = len([i for i in range(300, N) if i % 1000 == 3])
+    rows = len([i for i in range(300, N) if i % 97 == 0 or i % 1000 in (1, 3)])
+    assert (split.rows.added, split.rows.removed, split.rows.changed) == (250, 300, rows)
+    assert split.rows.changed_columns == {"v": v, "w": w, "m": m}
     assert split.rows == whole.rows
     assert [r["id"] for r in split.rows.sample_added] == list(range(-50, -40))
     assert [r["id"] for r in split.rows.sample_removed] == list(range(10))
