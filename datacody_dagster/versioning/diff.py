@@ -182,10 +182,12 @@ def _repeated_in_sample(con: Any, key: Sequence[str], rows: int, *, exprs: str |
     sample drawn without replacement holds a unique key at most once; it holds two copies of a
     repeated one with a probability that grows with the square of its count: with a fraction
     ``p`` of the rows sampled, the expected number of sampled duplicate pairs is ``p^2`` times
-    the pairs of duplicates, so a key repeated 3,000 times in 10M rows (p = 1%) shows up ~450
-    times. All rows up to ``GUARD_SAMPLE_ROWS`` (exact), then p = max(1%, that / rows): about
-    ~0.12x a scan at 10M rows. One side suffices: a join explodes only when a key repeats on both
-    sides. A key that the sample misses is still caught exactly after the join.
+    the pairs of duplicates: a key repeated 3,000 times in 10M rows (p = 1%) gives ~30 sampled
+    copies, ~450 sampled pairs (missed with probability ~3x10^-12). All rows up to
+    ``GUARD_SAMPLE_ROWS`` (exact), then p = max(1%, that / rows): ~0.12x a scan at 10M rows. One
+    side suffices: a join explodes only when a key repeats on both sides. A key that the sample
+    misses is still caught exactly after the join. ``exprs``: one SQL expression grouped instead
+    of the key columns (the multiset diff's row hash).
     """
     if rows == 0:
         return False
