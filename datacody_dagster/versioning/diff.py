@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from datacody_dagster.versioning.cache import version_files
+from datacody_dagster.versioning.key_ranges import Range, key_pieces, range_filter
 
 SAMPLE_ROWS = 10
 # Flag columns of the diff's own tables, named so that no output column (an identifier) clashes.
@@ -168,69 +169,129 @@ def _value(c: str, casts: dict[str, str], alias: str = "") -> str:
     return f"{ref}::{casts[c]}" if c in casts else ref
 
 
-def _keyed(
-    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], old_rows: int, new_rows: int
-) -> RowChanges | None:
-    """Rows matched by key in one pass; None when the key is not unique on a side.
+# The duplicate-key guard reads a sample of about this many rows of the new side's key.
+GUARD_SAMPLE_ROWS = 100_000
 
-    Each side is read once into its key and one 64-bit hash per value column (8 bytes a column
-    instead of the value); one full outer join on the key feeds one aggregate: rows added,
-    removed, changed (some column's hashes differ), changed counts per column, the matched pairs
-    (to detect a duplicated key) and the first keys of each kind for the samples. Only the sample
-    rows are then read back, by key, and compared exactly. Equal values always hash alike, so a
-    counted change is a real one; a change goes uncounted only when a column's old and new values
-    hash alike (about 1 in 10^19 per changed value).
+
+def _repeated_in_sample(con: Any, key: Sequence[str], rows: int, *, exprs: str | None = None) -> bool:
+    """Whether a key value occurs twice in a sample of the new side (``new_v``): then the key is
+    certainly not unique there, and the join is not tried.
+
+    A key repeated on both sides makes the join emit every pair (a key repeated 100k times on
+    each side: 10^10 pairs), and a HyperLogLog estimate misses it when the rest is distinct. A
+    sample drawn without replacement holds a unique key at most once; it holds two copies of a
+    repeated one with a probability that grows with the square of its count: with a fraction
+    ``p`` of the rows sampled, the expected number of sampled duplicate pairs is ``p^2`` times
+    the pairs of duplicates: a key repeated 3,000 times in 10M rows (p = 1%) gives ~30 sampled
+    copies, ~450 sampled pairs (missed with probability ~3x10^-12). All rows up to
+    ``GUARD_SAMPLE_ROWS`` (exact), then p = max(1%, that / rows): ~0.12x a scan at 10M rows. One
+    side suffices: a join explodes only when a key repeats on both sides. A key that the sample
+    misses is still caught exactly after the join. ``exprs``: one SQL expression grouped instead
+    of the key columns (the multiset diff's row hash).
     """
-    # A key repeated on both sides makes the join emit every pair (a customer id as the key of
-    # 10M orders: 10^10 pairs); a key clearly not unique on the new side (HyperLogLog estimate,
-    # ~0.1x a scan) goes straight to the multiset diff. The exact test follows the join.
-    if len(key) == 1:  # NULL is one more key value (the join matches NULL with NULL)
-        distinct = f"approx_count_distinct({_q(key[0])}) + bool_or({_q(key[0])} is null)::int"
-    else:
-        distinct = "approx_count_distinct(row(" + ", ".join(_q(k) for k in key) + "))"
-    if new_rows and _scalar(con, f"select {distinct} from new_v") < 0.9 * new_rows:
+    if rows == 0:
+        return False
+    percent = max(1.0, min(100.0, 100.0 * GUARD_SAMPLE_ROWS / rows))
+    cols = f"{exprs} as {_q('datacody:g')}" if exprs else ", ".join(_q(k) for k in key)
+    # Row by row (BERNOULLI): SYSTEM samples whole vectors of 2,048 rows, and a repeated key whose
+    # copies sit together in a few vectors would be missed wholesale (measured: 3,000 copies in
+    # two vectors, not seen at 10%).
+    sample = "" if percent >= 100 else f" using sample {percent:.4f}% (bernoulli, 42)"
+    found = con.execute(
+        f"select *, count(*) from (select {cols} from new_v{sample}) group by all having count(*) > 1 limit 1"
+    ).fetchall()
+    return bool(found)
+
+
+def _keyed(
+    con: Any,
+    key: Sequence[str],
+    values: list[str],
+    retyped: dict[str, str],
+    old_rows: int,
+    new_rows: int,
+    pieces: list[Range] | None = None,
+) -> RowChanges | None:
+    """Rows matched by key; None when the key is not unique on a side.
+
+    Each side is read once into its key and 64-bit hashes of its values; one full outer join on
+    the key feeds one aggregate: rows added and removed, the matched pairs (to detect a
+    duplicated key), the unmatched keys and the keys of the changed rows. Equal values always
+    hash alike, so a row is counted as changed only when it changed; a change goes uncounted
+    only when the old and new values hash alike (about 1 in 10^19). Two ways, by what measured
+    cheaper at 10M rows:
+
+    - ``pieces`` (ranges of a single integer key, both files ordered by it): the ranges are
+      joined one after the other, with one hash per value column; the changed rows' list holds
+      which columns differ, and only the sample rows are read back by key (2.3x a scan against
+      2.75x for the other way).
+    - otherwise one join carrying one hash per row (a wide join of keys in random order costs
+      cache misses); the changed rows (~1%) are read back by key and compared exactly column by
+      column for the per-column counts and the sample (3.1x against 3.7x).
+    """
+    if _repeated_in_sample(con, key, new_rows):
         return None
-    hashes = [_q(f"datacody:h{i}") for i in range(len(values))]
-    # A side's marker: NULL exactly where the outer join found no row on that side.
-    marker = hashes[0] if hashes else _q("datacody:present")
-    hashed = [f"hash({_value(c, retyped)}) as {h}" for c, h in zip(values, hashes, strict=True)]
+    wide = pieces is not None
+    exprs = [_value(c, retyped) for c in values]
+    if wide:  # one hash per value column
+        hashes = [_q(f"datacody:h{i}") for i in range(len(values))]
+        hashed = [f"hash({e}) as {h}" for e, h in zip(exprs, hashes, strict=True)]
+    else:  # one hash per row
+        hashes = [_q("datacody:h")]
+        hashed = [f"hash({', '.join(exprs) or 'true'}) as {hashes[0]}"]
+    # A side's first hash is NULL exactly where the outer join found no row on that side.
+    marker = hashes[0] if hashed else _q("datacody:present")
     cols = ", ".join([*(_q(k) for k in key), *(hashed or [f"true as {marker}"])])
     on = " and ".join(f"o.{_q(k)} is not distinct from n.{_q(k)}" for k in key)
-    differs = [f"o.{h} <> n.{h}" for h in hashes]
+    differs = [f"o.{h} <> n.{h}" for h in hashes] if hashed else []
     changed = " or ".join(differs) or "false"
     added, removed = f"o.{marker} is null", f"n.{marker} is null"
     both = f"o.{marker} is not null and n.{marker} is not null"
     new_key = "row(" + ", ".join(f"n.{_q(k)}" for k in key) + ")"
     old_key = "row(" + ", ".join(f"o.{_q(k)}" for k in key) + ")"
-    per_col = "".join(
-        f", count(*) filter (where {d}) as {_q(f'datacody:c{i}')}" for i, d in enumerate(differs)
-    )
+    flags = "".join(f", {_q(f'c{i}')} := {d}" for i, d in enumerate(differs))
+    listed = f"struct_pack(k := {new_key}{flags})" if wide else new_key
     agg = _q("datacody:agg")
     # The unmatched keys are kept as lists (cheap: a count(distinct) here would cost a scan):
-    # a key repeated among them is found afterwards, on those rows only.
+    # a key repeated among them is found afterwards, on those rows only. One row per piece of
+    # the key's range (key_ranges.py), then summed into one.
+    parts = _q("datacody:parts")
+    for i, piece in enumerate(pieces or [(None, None)]):
+        where = range_filter(_q(key[0]), piece) if pieces else "true"
+        con.execute(
+            f"{'insert into' if i else 'create or replace temp table'} {parts} {'' if i else 'as '}select "
+            f"count(*) filter (where {added}) as a, count(*) filter (where {removed}) as r, "
+            f"count(*) filter (where {both}) as p, "
+            f"list({new_key}) filter (where {added}) as ak, list({old_key}) filter (where {removed}) as rk, "
+            f"list({listed}) filter (where {changed}) as ck "
+            f"from (select {cols} from new_v where {where}) n "
+            f"full outer join (select {cols} from old_v where {where}) o on {on}"
+        )
     con.execute(
-        f"create or replace temp table {agg} as select "
-        f"count(*) filter (where {added}) as a, count(*) filter (where {removed}) as r, "
-        f"count(*) filter (where {both}) as p, count(*) filter (where {changed}) as c, "
-        f"list({new_key}) filter (where {added}) as ak, list({old_key}) filter (where {removed}) as rk, "
-        f"min({new_key}, {SAMPLE_ROWS}) filter (where {added}) as ak1, "
-        f"min({old_key}, {SAMPLE_ROWS}) filter (where {removed}) as rk1, "
-        f"min({new_key}, {SAMPLE_ROWS}) filter (where {changed}) as ck{per_col} "
-        f"from (select {cols} from new_v) n full outer join (select {cols} from old_v) o on {on}"
+        f"create or replace temp table {agg} as select sum(a) as a, sum(r) as r, sum(p) as p, "
+        f"flatten(list(ak)) as ak, flatten(list(rk)) as rk, flatten(list(ck)) as ck from {parts}"
     )
     row = con.execute(
-        f"select a, r, p, c, (select count(distinct k) from (select unnest(ak) as k from {agg})), "
+        f"select a, r, p, coalesce(len(ck), 0), "
+        f"(select count(distinct k) from (select unnest(ak) as k from {agg})), "
         f"(select count(distinct k) from (select unnest(rk) as k from {agg})), "
-        "ak1, rk1, ck" + "".join(f", {_q(f'datacody:c{i}')}" for i in range(len(values))) + f" from {agg}"
+        f"list_slice(list_sort(ak), 1, {SAMPLE_ROWS}), list_slice(list_sort(rk), 1, {SAMPLE_ROWS}) "
+        f"from {agg}"
     ).fetchall()[0]
-    n_added, n_removed, pairs, n_changed, added_keys, removed_keys = (int(x or 0) for x in row[:6])
+    n_added, n_removed, pairs, flagged, added_keys, removed_keys = (int(x or 0) for x in row[:6])
     # Unique keys on both sides <=> each matched key pairs one row with one row (the pair count
     # equals both sides' matched row counts) and no key repeats among the unmatched ones.
     if pairs + n_removed != old_rows or pairs + n_added != new_rows:
         return None
     if added_keys != n_added or removed_keys != n_removed:
         return None
-    per_column = {c: int(n) for c, n in zip(values, row[9:], strict=True) if n}
+    if not flagged:
+        n_changed, per_column, sample = 0, {}, []
+    elif wide:
+        n_changed, sample = flagged, _changed_rows(con, key, values, retyped, agg, SAMPLE_ROWS)[2]
+        per_column = {c: n for c, n in zip(values, _flag_counts(con, agg, len(values)), strict=True) if n}
+    else:
+        n_changed, per_column, sample = _changed_rows(con, key, values, retyped, agg, None)
     return RowChanges(
         added=n_added,
         removed=n_removed,
@@ -239,7 +300,7 @@ def _keyed(
         changed_columns=per_column,
         sample_added=[_key_dict(key, k) for k in row[6] or []],
         sample_removed=[_key_dict(key, k) for k in row[7] or []],
-        sample_changed=_side_by_side(con, key, values, retyped, agg) if row[8] else [],
+        sample_changed=sample,
     )
 
 
@@ -249,46 +310,88 @@ def _key_dict(key: Sequence[str], packed: Any) -> dict[str, Any]:
     return dict(zip(key, parts, strict=True))
 
 
-def _side_by_side(
-    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], agg: str
-) -> list[dict[str, Any]]:
-    """The sample of changed rows: read back by key from both sides and compared exactly (the
-    key, the changed columns, their old and new values). The sample keys stay in DuckDB (the
+def _flag_counts(con: Any, agg: str, n: int) -> list[int]:
+    """Per value column, how many of the changed rows' list (``ck``) flag it."""
+    sql = ", ".join(
+        f"(select count(*) from (select unnest(ck) as x from {agg}) where x.{_q(f'c{i}')})" for i in range(n)
+    )
+    return [int(x) for x in con.execute(f"select {sql}").fetchall()[0]] if n else []
+
+
+def _changed_rows(
+    con: Any, key: Sequence[str], values: list[str], retyped: dict[str, str], agg: str, first: int | None
+) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+    """The rows whose hashes differ (the ``first`` of them by key from the wide join's flagged
+    list, or all from the narrow join's list of keys), read back by key from
+    both sides and compared exactly: how many changed, the changed count per column, and a sample
+    (the key, the changed columns, their old and new values). The keys stay in DuckDB (the
     ``ck`` list of the aggregate table ``agg``): sent back from Python, a key of mixed types
     (INTEGER, DATE) would be bound as a list of one element type and fail or change type."""
-    sample = _q("datacody:sample")
+    keys, pairs = _q("datacody:keys"), _q("datacody:pairs")
     names = ", ".join(f"struct_extract(k, {i + 1}) as {_q(k)}" for i, k in enumerate(key))
-    con.execute(
-        f"create or replace temp table {sample} as select {names} from (select unnest(ck) as k from {agg})"
-    )
+    listed = "ck"
+    if first is not None:
+        listed = f"list_slice(list_sort(list_transform(ck, lambda x: x.k)), 1, {first})"
+    listed = f"(select unnest({listed}) as k from {agg})"
+    con.execute(f"create or replace temp table {keys} as select {names} from {listed}")
     semi = " and ".join(f"v.{_q(k)} is not distinct from s.{_q(k)}" for k in key)
     picked = ", ".join([*(f"v.{_q(k)}" for k in key), *(f"v.{_q(c)}" for c in values)])
     on = " and ".join(f"o.{_q(k)} is not distinct from n.{_q(k)}" for k in key)
     sides = "".join(f", o.{_q(c)} as {_q('old:' + c)}, n.{_q(c)} as {_q('new:' + c)}" for c in values)
-    flags = "".join(
-        f", ({_value(c, retyped, 'o.')} is distinct from {_value(c, retyped, 'n.')}) as {_q('changed:' + c)}"
-        for c in values
+    flags = [_q(f"changed:{c}") for c in values]
+    flag_sql = "".join(
+        f", ({_value(c, retyped, 'o.')} is distinct from {_value(c, retyped, 'n.')}) as {f}"
+        for c, f in zip(values, flags, strict=True)
     )
-    order = ", ".join(f"n.{_q(k)}" for k in key)
+    new_keys = ", ".join(f"n.{_q(k)}" for k in key)
+    con.execute(
+        f"create or replace temp table {pairs} as select {new_keys}{sides}{flag_sql} "
+        f"from (select {picked} from old_v v semi join {keys} s on {semi}) o "
+        f"join (select {picked} from new_v v semi join {keys} s on {semi}) n on {on}"
+    )
+    some = " or ".join(flags)
+    counts = con.execute(
+        f"select count(*) filter (where {some}){''.join(f', count(*) filter (where {f})' for f in flags)} "
+        f"from {pairs}"
+    ).fetchall()[0]
+    per_column = {c: int(n) for c, n in zip(values, counts[1:], strict=True) if n}
+    order = ", ".join(_q(k) for k in key)
     out = []
-    for r in _rows(
-        con,
-        f"select {', '.join(f'n.{_q(k)}' for k in key)}{sides}{flags} "
-        f"from (select {picked} from old_v v semi join {sample} s on {semi}) o "
-        f"join (select {picked} from new_v v semi join {sample} s on {semi}) n on {on} order by {order}",
-    ):
+    for r in _rows(con, f"select * from {pairs} where {some} order by {order} limit {SAMPLE_ROWS}"):
         changed = [c for c in values if r["changed:" + c]]
         entry: dict[str, Any] = {name: r[name] for name in key}
         entry["changed"] = changed
         entry["old"] = {c: r["old:" + c] for c in changed}
         entry["new"] = {c: r["new:" + c] for c in changed}
         out.append(entry)
-    return out
+    return int(counts[0]), per_column, out
 
 
-def _unkeyed(con: Any, common: list[str], retyped: dict[str, str]) -> RowChanges:
-    """A diff of row multisets by 64-bit row hashes: one read of each side, one aggregation."""
+def _unkeyed(
+    con: Any, common: list[str], retyped: dict[str, str], old_rows: int, new_rows: int
+) -> RowChanges:
+    """A diff of row multisets by 64-bit row hashes.
+
+    First a full outer join on the row hash (1.46x a scan at 10M rows): exact when every hash
+    that meets one on the other side meets exactly one (the pair count shows it), which holds
+    for outputs without repeated rows. A row repeated on both sides would make the join emit
+    every pair, so a sample of the new side's row hashes (as for keys, ~0.5x a scan: every
+    column is read) is looked at first; rows repeated in it, or pairs that are not one to one,
+    take the aggregation of both sides' hashes (3.8x a scan: a ``GROUP BY`` of 20M hashes),
+    which is exact for any multiset.
+    """
     parts = ", ".join(_value(c, retyped) for c in common) or "1"
+    h = _q("datacody:h")
+    if not _repeated_in_sample(con, (), new_rows, exprs=f"hash({parts})"):
+        row = con.execute(
+            f"select count(*) filter (where o.{h} is null), count(*) filter (where n.{h} is null), "
+            f"count(*) filter (where o.{h} is not null and n.{h} is not null) "
+            f"from (select hash({parts}) as {h} from new_v) n "
+            f"full outer join (select hash({parts}) as {h} from old_v) o on o.{h} = n.{h}"
+        ).fetchall()[0]
+        added, removed, pairs = (int(x or 0) for x in row)
+        if pairs + removed == old_rows and pairs + added == new_rows:
+            return RowChanges(added=added, removed=removed, changed=None, key=None)
     row = con.execute(
         "select coalesce(sum(d) filter (where d > 0), 0), coalesce(-sum(d) filter (where d < 0), 0) "
         f"from (select h, sum(s) as d from (select hash({parts}) as h, -1 as s from old_v "
@@ -298,13 +401,19 @@ def _unkeyed(con: Any, common: list[str], retyped: dict[str, str]) -> RowChanges
 
 
 def diff_relations(
-    old_relation: str, new_relation: str, key: Sequence[str] | None = None, *, same_bytes: bool = False
+    old_relation: str,
+    new_relation: str,
+    key: Sequence[str] | None = None,
+    *,
+    same_bytes: bool = False,
+    files: tuple[Sequence[Path], Sequence[Path]] | None = None,
 ) -> tuple[int, int, list[ColumnChange], RowChanges]:
     """Compare two DuckDB relations (``read_parquet(...)``): row counts, schema and row changes.
 
     With a usable ``key`` (present on both sides, same type) rows are matched by key and changed
     rows are counted per column; otherwise row multisets are compared. ``same_bytes`` (the
-    caller knows both hold the same bytes) skips reading the rows: nothing changed.
+    caller knows both hold the same bytes) skips reading the rows: nothing changed. ``files``:
+    the Parquet files behind the old and new relation, whose statistics may split the join.
     """
     import duckdb
 
@@ -327,11 +436,15 @@ def diff_relations(
             rows = RowChanges(0, 0, 0 if usable else None, tuple(usable_key) if usable else None)
         elif usable:
             values = [c for c in common if c not in usable_key]
-            keyed = _keyed(con, usable_key, values, retyped, old_rows, new_rows)
+            pieces = None
+            if files and len(usable_key) == 1:
+                k = usable_key[0]
+                pieces = key_pieces(con, k, new_schema[k], files[0], files[1])
+            keyed = _keyed(con, usable_key, values, retyped, old_rows, new_rows, pieces)
             note = f"key ({', '.join(usable_key)}) is not unique: rows compared as multisets"
-            rows = keyed or replace(_unkeyed(con, common, retyped), note=note)
+            rows = keyed or replace(_unkeyed(con, common, retyped, old_rows, new_rows), note=note)
         else:
-            rows = _unkeyed(con, common, retyped)
+            rows = _unkeyed(con, common, retyped, old_rows, new_rows)
     finally:
         con.close()
     return old_rows, new_rows, _schema_changes(old_schema, new_schema), rows
@@ -360,8 +473,9 @@ def _same_file_bytes(old: Path, new: Path) -> bool:
 def diff_paths(old: Path, new: Path, key: Sequence[str] | None = None) -> VersionDiff:
     """Compare two outputs on disk (e.g. an environment's output against prod's)."""
     same = _same_file_bytes(old, new)
+    files = ([old], [new]) if old.is_file() and new.is_file() else None
     old_rows, new_rows, schema, rows = diff_relations(
-        path_relation(old), path_relation(new), key, same_bytes=same
+        path_relation(old), path_relation(new), key, same_bytes=same, files=files
     )
     return VersionDiff("", "", old_rows, new_rows, schema, rows)  # files on disk: no DVC hashes
 
@@ -372,7 +486,13 @@ def diff_versions(root: Path, old_md5: str, new_md5: str, key: Sequence[str] | N
         old_rel = stack.enter_context(_relation(root, old_md5))
         new_rel = stack.enter_context(_relation(root, new_md5))
         same = old_md5 == new_md5  # DVC's content hashes
-        old_rows, new_rows, schema, rows = diff_relations(old_rel, new_rel, key, same_bytes=same)
+        files = None
+        if not (old_md5.endswith(".dir") or new_md5.endswith(".dir")):
+            files = (
+                [version_files(root, old_md5)[0].object_path],
+                [version_files(root, new_md5)[0].object_path],
+            )
+        old_rows, new_rows, schema, rows = diff_relations(old_rel, new_rel, key, same_bytes=same, files=files)
     return VersionDiff(
         old_hash=old_md5,
         new_hash=new_md5,

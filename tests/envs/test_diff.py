@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from datacody_dagster.versioning.diff import diff_paths
+from datacody_dagster.versioning.diff import _repeated_in_sample, diff_paths
 
 N = 20_000
 
@@ -237,3 +237,46 @@ def test_a_low_cardinality_key_does_not_pair_every_row(tmp_path: Path) -> None:
     d = diff_paths(old, new, ["k"])
     assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
     assert (d.rows.added, d.rows.removed) == (1, 1)
+
+
+def test_a_heavy_hitter_key_is_caught_before_the_join(tmp_path: Path) -> None:
+    """One key value on 3,000 rows of each side, the other 997,000 distinct: HyperLogLog sees
+    ~98% distinct keys (the old guard wanted 90%), the join would emit 9M pairs for that value;
+    the sampled guard (10% of 1M rows) sees the repeat, the diff goes straight to multisets."""
+    n = 1_000_000
+    rows = "select case when i < 3000 then -1 else i end as id, i % 7 as v"
+    rows += f" from range({{lo}}, {n} + {{lo}}) t(i)"
+    old = _write(tmp_path / "a.parquet", rows.format(lo=0))
+    new = _write(tmp_path / "b.parquet", rows.format(lo=10))
+    con = duckdb.connect()
+    con.execute(f"create view new_v as select * from read_parquet('{new}')")
+    assert con.execute("select approx_count_distinct(id) from new_v").fetchall()[0][0] > 0.9 * n
+    assert _repeated_in_sample(con, ["id"], n)
+    con.execute(f"create or replace view new_v as select * from read_parquet('{old}') where id >= 0")
+    assert not _repeated_in_sample(con, ["id"], n - 3000)  # unique keys never repeat in a sample
+    con.close()
+    d = diff_paths(old, new, ["id"])
+    assert d.rows.key is None and d.rows.note is not None and "not unique" in d.rows.note
+    # Exact: ten rows of the repeated key (i < 10) removed, ten new ids (i >= 1M) added.
+    assert (d.rows.added, d.rows.removed) == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("old_rows", "new_rows", "added", "removed"),
+    [
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(1, 'x'), (2, 'y'), (2, 'y')", 1, 1),  # not one to one
+        ("(1, 'x'), (1, 'x'), (2, 'y')", "(2, 'y'), (3, 'z'), (3, 'z')", 2, 2),  # repeats unmatched
+        ("(1, 'x'), (2, 'y')", "(2, 'y'), (3, 'z')", 1, 1),  # one to one: the join's answer
+    ],
+)
+def test_the_multiset_join_is_exact_without_the_sampled_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old_rows: str, new_rows: str, added: int, removed: int
+) -> None:
+    """Repeated rows that the sample missed: the pair count sends them to the aggregation."""
+    from datacody_dagster.versioning import diff
+
+    old = _write(tmp_path / "a.parquet", f"select * from (values {old_rows}) t(id, v)")
+    new = _write(tmp_path / "b.parquet", f"select * from (values {new_rows}) t(id, v)")
+    monkeypatch.setattr(diff, "_repeated_in_sample", lambda *a, **k: False)
+    d = diff_paths(old, new)
+    assert (d.rows.added, d.rows.removed) == (added, removed)
