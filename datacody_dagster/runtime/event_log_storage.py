@@ -21,12 +21,21 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
 - a WAL database's connection uses ``synchronous=NORMAL``, as ``runtime/sqlite_tuning.py``
   explains (consistent after any crash; a power loss may lose the last transactions only),
   since a pooled connection opened before a run would otherwise keep an fsync per event;
-- ``has_table`` and ``has_asset_key_col`` (schema questions Dagster asks once or twice per
-  stored or read asset event, each with its own query) remember only what they found: a table
-  or column is added by a migration, never dropped.
+- ``has_table``, ``has_asset_key_col`` and ``has_secondary_index`` (schema and data-migration
+  questions Dagster asks once or twice per stored or read asset event, each with its own query)
+  remember only what they found: a table, column or completed migration is added, never
+  dropped (``wipe`` keeps the migration marks); all is forgotten when the index file is replaced;
+- the latest-materialization record this process stored for an asset is not parsed back from
+  the index: Dagster reads it again for each downstream asset of the same step (the input's
+  data version and storage id). A row whose ``last_materialization`` text is exactly the text
+  this process wrote for that key gets the record it was serialized from (``_store_asset_event``
+  writes ``serialize_value(EventLogRecord(storage_id, event))``); anything else, e.g. a record
+  written by another process since, is read by Dagster's own code.
 
-Private Dagster API this relies on (dagster 1.13): ``SqliteEventLogStorage._connect``,
-``._initdb``, ``._initialized_dbs``, ``._db_lock`` and ``DagsterSqliteStorage._event_log_storage``.
+Private Dagster API this relies on (dagster 1.13; pinned by tests/e2e/test_dagster_private_api.py):
+``SqliteEventLogStorage._connect``, ``._initdb``, ``._initialized_dbs``, ``._db_lock``,
+``SqlEventLogStorage._has_asset_key_col_on_connection``, ``._get_asset_entry_values``,
+``._get_latest_materialization_records`` and ``DagsterSqliteStorage._event_log_storage``.
 ``datacody_dagster.instance`` selects :class:`DatacodySqliteStorage` for an instance whose
 dagster.yaml keeps Dagster's default SQLite storage (see ``pooled_storage_ref`` there).
 """
@@ -37,9 +46,13 @@ import contextlib
 import os
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from dagster._core.assets import AssetDetails
+from dagster._core.definitions.events import AssetKey
+from dagster._core.event_api import EventLogRecord
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -54,6 +67,8 @@ from sqlalchemy.pool import StaticPool
 
 # Run shards kept open at once (a process mostly writes one run; readers may visit many).
 MAX_OPEN_RUN_SHARDS = 8
+# Latest-materialization records remembered as written (a run reads each one back once or twice).
+MAX_WRITTEN_RECORDS = 512
 
 FileId = tuple[int, int]
 
@@ -86,6 +101,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, tuple[Engine, FileId | None]] = OrderedDict()
         self._tables_found: set[str] = set()
+        self._written: OrderedDict[str, tuple[AssetKey, EventLogRecord]] = OrderedDict()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -112,10 +128,69 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables_found.add(key)
         return found
 
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # Asked on the index connection for every stored asset event (the index-columns check).
+        key = f"asset_keys.{column_name}"
+        if key in self._tables_found:
+            return True
+        found = super()._has_asset_key_col_on_connection(conn, column_name)
+        if found:
+            self._tables_found.add(key)
+        return found
+
+    def has_secondary_index(self, name: str) -> bool:
+        # Asked twice per asset-record read; a completed data migration stays completed.
+        key = f"secondary_index.{name}"
+        if key in self._tables_found:
+            return True
+        found = super().has_secondary_index(name)
+        if found:
+            self._tables_found.add(key)
+        return found
+
+    def _get_asset_entry_values(
+        self, event: EventLogEntry, event_id: int, has_asset_key_index_cols: bool
+    ) -> dict[str, Any]:
+        values = super()._get_asset_entry_values(event, event_id, has_asset_key_index_cols)
+        text = values.get("last_materialization")
+        if isinstance(text, str) and event.dagster_event and event.dagster_event.asset_key:
+            key = event.dagster_event.asset_key
+            self._written[text] = (key, EventLogRecord(storage_id=event_id, event_log_entry=event))
+            while len(self._written) > MAX_WRITTEN_RECORDS:
+                self._written.popitem(last=False)
+        return values
+
+    def _get_latest_materialization_records(
+        self, raw_asset_rows: Any
+    ) -> Mapping[AssetKey, EventLogRecord | None]:
+        known: dict[AssetKey, EventLogRecord | None] = {}
+        rest = []
+        for row in raw_asset_rows:
+            hit = self._written.get(row["last_materialization"] or "")
+            key = AssetKey.from_db_string(row["asset_key"])
+            if hit is None or key != hit[0]:
+                rest.append(row)
+                continue
+            details = AssetDetails.from_db_string(row["asset_details"])
+            wiped = details.last_wipe_timestamp if details else None
+            if wiped is not None and hit[1].event_log_entry.timestamp <= wiped:
+                rest.append(row)  # Dagster's own code looks for the latest record after the wipe
+                continue
+            known[key] = hit[1]
+        if not rest:
+            return known
+        return {**super()._get_latest_materialization_records(rest), **known}
+
+    def _forget_index(self) -> None:
+        self._tables_found.clear()
+        self._written.clear()
+
     def _drop_engine(self, shard: str) -> None:
         entry = self._engines.pop(shard, None)
         if entry is not None:
             entry[0].dispose()
+            if shard == INDEX_SHARD_NAME:
+                self._forget_index()
         self._initialized_dbs.discard(shard)
 
     def _engine_for(self, shard: str) -> Engine:
@@ -161,6 +236,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             for shard in [s for s in self._engines if s != INDEX_SHARD_NAME]:
                 self._drop_engine(shard)
+            self._written.clear()
         super().wipe()
 
     def dispose(self) -> None:

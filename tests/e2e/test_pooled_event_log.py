@@ -179,3 +179,66 @@ def test_schema_answers_match_dagsters(tmp_path: Path) -> None:
             assert pooled.has_asset_key_col(column) == plain.has_asset_key_col(column)
     assert pooled.has_table("asset_event_tags") and not pooled.has_table("no_such_table")
     pooled.dispose()
+
+
+def _step_chain() -> dg.AssetsDefinition:
+    """Three assets in one step (like the dbt multi-asset), with the metadata kinds datacody writes."""
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec("m0"), dg.AssetSpec("m1", deps=["m0"]), dg.AssetSpec("m2", deps=["m1"])]
+    )
+    def _step():  # type: ignore[no-untyped-def]
+        for i in range(3):
+            yield dg.MaterializeResult(
+                asset_key=f"m{i}",
+                metadata={
+                    "dagster/row_count": i,
+                    "dagster/column_schema": dg.TableSchema(
+                        columns=[dg.TableColumn("id", "BIGINT"), dg.TableColumn("v", "DOUBLE")]
+                    ),
+                    "preview": dg.MetadataValue.md("| id |\n|---|\n| 1 |"),
+                    "profile": dg.MetadataValue.json({"v": {"min": 0.5, "hist": [1, 2, 3]}}),
+                    "seconds": 0.25 * i,
+                },
+            )
+
+    return _step
+
+
+def test_a_record_this_process_wrote_is_served_as_written(home: Path, tmp_path: Path) -> None:
+    from dagster._core.definitions.data_version import get_input_event_pointer_tag
+    from dagster._serdes import deserialize_value
+
+    instance = project_instance(tmp_path)
+    storage = instance.event_log_storage
+    assert isinstance(storage, PooledSqliteEventLogStorage)
+    assert dg.materialize([_step_chain()], instance=instance).success
+    plain = dg.DagsterInstance.from_config(str(home))
+    with plain.event_log_storage.index_connection() as conn:  # type: ignore[attr-defined]
+        rows = dict(conn.exec_driver_sql("select asset_key, last_materialization from asset_keys").all())
+    for i in range(3):
+        text = rows[dg.AssetKey(f"m{i}").to_string()]
+        # what the downstream read got is what Dagster would have parsed from the index
+        assert storage._written[text][1] == deserialize_value(text)
+        latest = plain.get_latest_materialization_event(dg.AssetKey(f"m{i}"))
+        assert latest is not None
+        if i:  # the provenance Dagster wrote points at the upstream record of this run
+            tags = latest.asset_materialization.tags  # type: ignore[union-attr]
+            upstream = plain.fetch_materializations(dg.AssetKey(f"m{i - 1}"), limit=1).records[0]
+            assert tags[get_input_event_pointer_tag(dg.AssetKey(f"m{i - 1}"))] == str(upstream.storage_id)
+    [own] = storage.get_asset_records([dg.AssetKey("m2")])  # served without parsing it back
+    assert (
+        own.asset_entry.last_materialization_record
+        is storage._written[rows[dg.AssetKey("m2").to_string()]][1]
+    )
+    # another process materializes m0 since: the pooled storage reads the new record, not its own
+    plain.report_runless_asset_event(dg.AssetMaterialization("m0", metadata={"by": "other"}))
+    newest = plain.fetch_materializations(dg.AssetKey("m0"), limit=1).records[0]
+    [record] = storage.get_asset_records([dg.AssetKey("m0")])
+    got = record.asset_entry.last_materialization_record
+    assert got is not None and got.storage_id == newest.storage_id
+    # a wipe after our write hides it, as in Dagster
+    plain.wipe_assets([dg.AssetKey("m1")])
+    assert storage.get_asset_records([dg.AssetKey("m1")]) == plain.get_asset_records([dg.AssetKey("m1")])
+    plain.dispose()
+    instance.dispose()
