@@ -25,6 +25,12 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
   questions Dagster asks once or twice per stored or read asset event, each with its own query)
   remember only what they found: a table, column or completed migration is added, never
   dropped (``wipe`` keeps the migration marks); all is forgotten when the index file is replaced;
+- a new run shard is a copy of an empty shard that Dagster's own ``_initdb`` made once per
+  Dagster version (``.datacody-run-shard-<version>.sqlite`` beside the shards, a name that
+  Dagster's ``*.db`` globs never see), instead of creating its tables and stamping its alembic
+  revision in every run (~0.1 CPU-s, loading alembic's revision scripts each time); the copy
+  is put in place with ``os.link``, so a shard that another process created first is kept and
+  initialised the usual way;
 - the latest-materialization record this process stored for an asset is not parsed back from
   the index: Dagster reads it again for each downstream asset of the same step (the input's
   data version and storage id). A row whose ``last_materialization`` text is exactly the text
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -61,9 +68,10 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
+from dagster.version import __version__ as DAGSTER_VERSION
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 # Run shards kept open at once (a process mostly writes one run; readers may visit many).
 MAX_OPEN_RUN_SHARDS = 8
@@ -181,6 +189,47 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             return known
         return {**super()._get_latest_materialization_records(rest), **known}
 
+    def _template_path(self) -> str:
+        return os.path.join(self._base_dir, f".datacody-run-shard-{DAGSTER_VERSION}.sqlite")
+
+    def _make_template(self, template: str) -> None:
+        """An empty run shard made by Dagster's own ``_initdb``, checkpointed into one file."""
+        tmp = f"{template}.{os.getpid()}.tmp"
+        engine = create_engine(
+            f"sqlite:///{tmp}",
+            poolclass=NullPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        try:
+            self._initdb(engine)
+        finally:
+            engine.dispose()
+        with contextlib.closing(sqlite3.connect(tmp)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp + suffix)
+        os.replace(tmp, template)
+
+    def _shard_from_template(self, shard: str) -> bool:
+        """Put a copy of the empty-shard template at ``shard``'s path; False when it exists."""
+        path = self.path_for_shard(shard)
+        if os.path.exists(path):
+            return False
+        template = self._template_path()
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            if not os.path.exists(template):
+                self._make_template(template)
+            shutil.copyfile(template, tmp)
+            os.link(tmp, path)  # never over a shard another process created meanwhile
+        except OSError:
+            return False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return True
+
     def _forget_index(self) -> None:
         self._tables_found.clear()
         self._written.clear()
@@ -202,6 +251,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._engines.move_to_end(shard)
                 return entry[0]
             self._drop_engine(shard)
+        if (
+            shard != INDEX_SHARD_NAME
+            and shard not in self._initialized_dbs
+            and self._shard_from_template(shard)
+        ):
+            self._initialized_dbs.add(shard)
         engine = create_engine(
             self.conn_string_for_shard(shard),
             poolclass=StaticPool,

@@ -242,3 +242,42 @@ def test_a_record_this_process_wrote_is_served_as_written(home: Path, tmp_path: 
     assert storage.get_asset_records([dg.AssetKey("m1")]) == plain.get_asset_records([dg.AssetKey("m1")])
     plain.dispose()
     instance.dispose()
+
+
+def _schema(path: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return sorted(conn.execute("select name, coalesce(sql, '') from sqlite_master").fetchall())
+
+
+def test_a_new_run_shard_is_a_copy_of_dagsters_empty_shard(tmp_path: Path) -> None:
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from dagster._core.storage.sql import check_alembic_revision, get_alembic_config
+
+    base = tmp_path / "runs"
+    pooled = PooledSqliteEventLogStorage(str(base))
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    pooled.store_event(_entry(first, "one"))
+    templates = list(base.glob(".datacody-run-shard-*.sqlite"))
+    assert len(templates) == 1 and not list(base.glob("*.tmp"))
+    made: list[str] = []
+    real_initdb = pooled._initdb
+    pooled._initdb = lambda engine, for_index_shard=False: made.append(str(engine.url))  # type: ignore[method-assign]
+    pooled.store_event(_entry(second, "two"))  # from the template: no table creation, no stamping
+    pooled._initdb = real_initdb  # type: ignore[method-assign]
+    assert made == []
+    # the same schema and alembic revision as a shard Dagster creates itself
+    plain = SqliteEventLogStorage(str(base))
+    own = str(uuid.uuid4())
+    plain.store_event(_entry(own, "three"))
+    assert _schema(base / f"{second}.db") == _schema(base / f"{own}.db")
+    config = get_alembic_config(sqlite_event_log.__file__)
+    with plain.run_connection(second) as conn:
+        revision, head = check_alembic_revision(config, conn)
+        assert revision == head and head is not None
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    assert [e.user_message for e in plain.get_logs_for_run(second)] == ["two"]
+    assert sorted(plain.get_all_run_ids()) == sorted([first, second, own])  # the template is no run
+    plain.dispose()
+    pooled.dispose()
