@@ -31,6 +31,9 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
   revision in every run (~0.1 CPU-s, loading alembic's revision scripts each time); the copy
   is put in place with ``os.link``, so a shard that another process created first is kept and
   initialised the usual way;
+- a materialization's event is serialized once: the latest-materialization record Dagster
+  writes to the index is built around the event row's text (``record_text``; a test checks it
+  is byte for byte what ``serialize_value`` writes);
 - the latest-materialization record this process stored for an asset is not parsed back from
   the index: Dagster reads it again for each downstream asset of the same step (the input's
   data version and storage id). A row whose ``last_materialization`` text is exactly the text
@@ -40,7 +43,8 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
 
 Private Dagster API this relies on (dagster 1.13; pinned by tests/e2e/test_dagster_private_api.py):
 ``SqliteEventLogStorage._connect``, ``._initdb``, ``._initialized_dbs``, ``._db_lock``,
-``SqlEventLogStorage._has_asset_key_col_on_connection``, ``._get_asset_entry_values``,
+``SqlEventLogStorage._has_asset_key_col_on_connection``, ``._event_to_row``,
+``._get_asset_entry_values`` (its materialization branch is repeated here),
 ``._get_latest_materialization_records`` and ``DagsterSqliteStorage._event_log_storage``.
 ``datacody_dagster.instance`` selects :class:`DatacodySqliteStorage` for an instance whose
 dagster.yaml keeps Dagster's default SQLite storage (see ``pooled_storage_ref`` there).
@@ -68,6 +72,7 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
+from dagster._time import datetime_from_timestamp
 from dagster.version import __version__ as DAGSTER_VERSION
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Connection, Engine
@@ -98,6 +103,14 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+def record_text(event_text: str, storage_id: int) -> str:
+    """``serialize_value(EventLogRecord(storage_id, event))`` from the event's serialized text
+    (serdes writes a NamedTuple's fields in sorted order after ``__class__``)."""
+    return (
+        f'{{"__class__": "EventLogRecord", "event_log_entry": {event_text}, "storage_id": {int(storage_id)}}}'
+    )
+
+
 def _changes(conn: Connection) -> int:
     dbapi = conn.connection.dbapi_connection
     return dbapi.total_changes if isinstance(dbapi, sqlite3.Connection) else 0
@@ -110,6 +123,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, tuple[Engine, FileId | None]] = OrderedDict()
         self._tables_found: set[str] = set()
         self._written: OrderedDict[str, tuple[AssetKey, EventLogRecord]] = OrderedDict()
+        self._last_row: tuple[EventLogEntry | None, str] = (None, "")
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -156,14 +170,31 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables_found.add(key)
         return found
 
+    def _event_to_row(self, event: EventLogEntry) -> dict[str, Any]:
+        row = super()._event_to_row(event)
+        self._last_row = (event, row["event"])
+        return row
+
     def _get_asset_entry_values(
         self, event: EventLogEntry, event_id: int, has_asset_key_index_cols: bool
     ) -> dict[str, Any]:
-        values = super()._get_asset_entry_values(event, event_id, has_asset_key_index_cols)
-        text = values.get("last_materialization")
-        if isinstance(text, str) and event.dagster_event and event.dagster_event.asset_key:
-            key = event.dagster_event.asset_key
-            self._written[text] = (key, EventLogRecord(storage_id=event_id, event_log_entry=event))
+        last_event, text = self._last_row
+        dagster_event = event.dagster_event
+        if last_event is event and dagster_event is not None and dagster_event.is_step_materialization:
+            # Dagster's own values for a materialization, with the record's text built around the
+            # event's text serialized just before for the event row (not serialized a second time).
+            values: dict[str, Any] = {
+                "last_materialization": record_text(text, event_id),
+                "last_run_id": event.run_id,
+            }
+            if has_asset_key_index_cols:
+                values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
+        else:
+            values = super()._get_asset_entry_values(event, event_id, has_asset_key_index_cols)
+        record = values.get("last_materialization")
+        if isinstance(record, str) and dagster_event is not None and dagster_event.asset_key:
+            key = dagster_event.asset_key
+            self._written[record] = (key, EventLogRecord(storage_id=event_id, event_log_entry=event))
             while len(self._written) > MAX_WRITTEN_RECORDS:
                 self._written.popitem(last=False)
         return values

@@ -5,6 +5,7 @@ Each name is used where a comment says why (runtime/event_log_storage.py).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
@@ -33,6 +34,11 @@ def test_event_log_storage_internals_are_where_the_pooled_storage_expects() -> N
     assert 'row["last_materialization"]' in inspect.getsource(
         SqlEventLogStorage._get_latest_materialization_records
     )
+    # the event row's text is the serialized event, and the materialization branch of
+    # _get_asset_entry_values, repeated in PooledSqliteEventLogStorage, is unchanged
+    assert '"event": serialize_value(event)' in inspect.getsource(SqlEventLogStorage._event_to_row)
+    source = inspect.getsource(SqlEventLogStorage._get_asset_entry_values)
+    assert hashlib.sha256(source.encode()).hexdigest()[:16] == "bb3b9df2c6c371fe"
     storage = SqliteEventLogStorage.__init__
     assert "_initialized_dbs" in inspect.getsource(storage) and "_db_lock" in inspect.getsource(storage)
     assert "_event_log_storage" in inspect.getsource(DagsterSqliteStorage.__init__)

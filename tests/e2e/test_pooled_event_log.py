@@ -205,14 +205,22 @@ def _step_chain() -> dg.AssetsDefinition:
     return _step
 
 
-def test_a_record_this_process_wrote_is_served_as_written(home: Path, tmp_path: Path) -> None:
+def test_a_record_this_process_wrote_is_served_as_written(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dagster._core.definitions.data_version import get_input_event_pointer_tag
-    from dagster._serdes import deserialize_value
+    from dagster._serdes import deserialize_value, serialize_value
 
+    from datacody_dagster.runtime import event_log_storage
+
+    built: list[int] = []
+    real = event_log_storage.record_text
+    monkeypatch.setattr(event_log_storage, "record_text", lambda text, i: built.append(i) or real(text, i))
     instance = project_instance(tmp_path)
     storage = instance.event_log_storage
     assert isinstance(storage, PooledSqliteEventLogStorage)
     assert dg.materialize([_step_chain()], instance=instance).success
+    assert len(built) == 3  # each materialization's record built around its event row's text
     plain = dg.DagsterInstance.from_config(str(home))
     with plain.event_log_storage.index_connection() as conn:  # type: ignore[attr-defined]
         rows = dict(conn.exec_driver_sql("select asset_key, last_materialization from asset_keys").all())
@@ -220,6 +228,8 @@ def test_a_record_this_process_wrote_is_served_as_written(home: Path, tmp_path: 
         text = rows[dg.AssetKey(f"m{i}").to_string()]
         # what the downstream read got is what Dagster would have parsed from the index
         assert storage._written[text][1] == deserialize_value(text)
+        # the text built around the event row's text is exactly what Dagster would write
+        assert text == serialize_value(storage._written[text][1])
         latest = plain.get_latest_materialization_event(dg.AssetKey(f"m{i}"))
         assert latest is not None
         if i:  # the provenance Dagster wrote points at the upstream record of this run
