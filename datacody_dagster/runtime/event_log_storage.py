@@ -34,6 +34,11 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
 - a materialization's event is serialized once: the latest-materialization record Dagster
   writes to the index is built around the event row's text (``record_text``; a test checks it
   is byte for byte what ``serialize_value`` writes);
+- a batch of events (Dagster hands the planned events of a new run over as one batch when
+  ``DAGSTER_EVENT_BATCH_SIZE`` is set, as :func:`batched_event_writes` does around a CLI run)
+  is stored by Dagster's own ``store_event``, one event after the other, inside one
+  transaction per database file instead of two per event; a failure rolls all of them back
+  and Dagster then stores them one by one;
 - the latest-materialization record this process stored for an asset is not parsed back from
   the index: Dagster reads it again for each downstream asset of the same step (the input's
   data version and storage id). A row whose ``last_materialization`` text is exactly the text
@@ -56,8 +61,9 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from dagster._core.assets import AssetDetails
@@ -80,6 +86,8 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 # Run shards kept open at once (a process mostly writes one run; readers may visit many).
 MAX_OPEN_RUN_SHARDS = 8
+# Dagster's switch for handing batches of events to ``store_event_batch`` (the run's planned events).
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 # Latest-materialization records remembered as written (a run reads each one back once or twice).
 MAX_WRITTEN_RECORDS = 512
 
@@ -103,6 +111,20 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+@contextlib.contextmanager
+def batched_event_writes(size: int = 1000) -> Iterator[None]:
+    """Let Dagster hand batches of events (a new run's planned events) to the event log storage
+    (Dagster's ``DAGSTER_EVENT_BATCH_SIZE``; a value set by the user is kept)."""
+    if os.environ.get(EVENT_BATCH_SIZE_ENV):
+        yield
+        return
+    os.environ[EVENT_BATCH_SIZE_ENV] = str(size)
+    try:
+        yield
+    finally:
+        os.environ.pop(EVENT_BATCH_SIZE_ENV, None)
+
+
 def record_text(event_text: str, storage_id: int) -> str:
     """``serialize_value(EventLogRecord(storage_id, event))`` from the event's serialized text
     (serdes writes a NamedTuple's fields in sorted order after ``__class__``)."""
@@ -124,6 +146,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables_found: set[str] = set()
         self._written: OrderedDict[str, tuple[AssetKey, EventLogRecord]] = OrderedDict()
         self._last_row: tuple[EventLogEntry | None, str] = (None, "")
+        # per thread: the open connection (and its change count at the start) of each database
+        # file written by the batch being stored
+        self._batch = threading.local()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -307,6 +332,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextlib.contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:  # type: ignore[override]
+        batch: dict[str, tuple[Connection, int]] | None = getattr(self._batch, "open", None)
+        if batch is not None:  # inside store_event_batch: join the batch's transaction
+            yield self._batch_connection(batch, shard)
+            return
         with self._db_lock:
             engine = self._engine_for(shard)
             with engine.connect() as conn:
@@ -315,6 +344,42 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
                 wrote = _changes(conn) != before
             if wrote and shard != INDEX_SHARD_NAME:
+                with contextlib.suppress(OSError):
+                    os.utime(self.path_for_shard(shard))
+
+    def _batch_connection(self, batch: dict[str, tuple[Connection, int]], shard: str) -> Connection:
+        if shard not in batch:
+            conn = self._engine_for(shard).connect()
+            batch[shard] = (conn, _changes(conn))
+            conn.begin()
+        return batch[shard][0]
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Dagster's ``store_event`` for each event, in one transaction per database file."""
+        if len(events) < 2:
+            super().store_event_batch(events)
+            return
+        written: list[str] = []
+        with self._db_lock:
+            batch: dict[str, tuple[Connection, int]] = {}
+            self._batch.open = batch
+            try:
+                for event in events:
+                    self.store_event(event)
+                for shard, (conn, before) in batch.items():
+                    if _changes(conn) != before and shard != INDEX_SHARD_NAME:
+                        written.append(shard)
+                    conn.commit()
+            except BaseException:
+                for conn, _before in batch.values():
+                    with contextlib.suppress(Exception):
+                        conn.rollback()
+                raise
+            finally:
+                self._batch.open = None
+                for conn, _before in batch.values():
+                    conn.close()
+            for shard in written:  # what Dagster's run watchers wait for (see above)
                 with contextlib.suppress(OSError):
                     os.utime(self.path_for_shard(shard))
 

@@ -291,3 +291,63 @@ def test_a_new_run_shard_is_a_copy_of_dagsters_empty_shard(tmp_path: Path) -> No
     assert sorted(plain.get_all_run_ids()) == sorted([first, second, own])  # the template is no run
     plain.dispose()
     pooled.dispose()
+
+
+def _planned_run_counts(instance: dg.DagsterInstance, run_id: str) -> tuple[int, int, int]:
+    logs = instance.all_logs(run_id)
+    planned = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+    checks = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED]
+    executions = instance.event_log_storage.get_asset_check_execution_history(  # type: ignore[attr-defined]
+        dg.AssetCheckKey(dg.AssetKey("m2"), "positive"), limit=10
+    )
+    return len(planned), len(checks), len([x for x in executions if x.run_id == run_id])
+
+
+def test_a_runs_planned_events_are_stored_in_one_transaction_per_file(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datacody_dagster.runtime.event_log_storage import batched_event_writes
+
+    @dg.asset_check(asset=dg.AssetKey("m2"), name="positive")
+    def _positive() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    instance = project_instance(tmp_path)
+    storage = instance.event_log_storage
+    assert isinstance(storage, PooledSqliteEventLogStorage)
+    batches: list[int] = []
+    real = storage.store_event_batch
+    monkeypatch.setattr(
+        storage, "store_event_batch", lambda events: batches.append(len(events)) or real(events)
+    )
+    with batched_event_writes():
+        result = dg.materialize([_step_chain(), _positive], instance=instance)
+    assert result.success and batches == [4]  # 3 assets and 1 check planned, in one batch
+    assert "DAGSTER_EVENT_BATCH_SIZE" not in os.environ
+    plain = dg.DagsterInstance.from_config(str(home))  # what `dagster dev` reads
+    assert _planned_run_counts(plain, result.run_id) == (3, 1, 1)
+    for i in range(3):
+        [record] = plain.get_asset_records([dg.AssetKey(f"m{i}")])
+        assert record.asset_entry.last_run_id == result.run_id
+    # a failure part-way rolls the whole batch back; Dagster then stores the events one by one
+    run_id = str(uuid.uuid4())
+    events = [_entry(run_id, f"e{i}") for i in range(3)]
+    calls = 0
+    real_store = SqliteEventLogStorage.store_event
+
+    def failing(self: SqliteEventLogStorage, event: EventLogEntry) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("disk full")
+        real_store(self, event)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", failing)
+    with pytest.raises(RuntimeError):
+        real(events)
+    assert plain.all_logs(run_id) == []
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", real_store)
+    real(events)
+    assert [e.user_message for e in plain.all_logs(run_id)] == ["e0", "e1", "e2"]
+    plain.dispose()
+    instance.dispose()
