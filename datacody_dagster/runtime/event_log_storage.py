@@ -279,7 +279,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._make_template(template)
             shutil.copyfile(template, tmp)
             os.link(tmp, path)  # never over a shard another process created meanwhile
-        except OSError:
+        except Exception:  # the template only saves time: Dagster's own set-up is the fallback
             return False
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -351,3 +351,24 @@ def test_a_runs_planned_events_are_stored_in_one_transaction_per_file(
     assert [e.user_message for e in plain.all_logs(run_id)] == ["e0", "e1", "e2"]
     plain.dispose()
     instance.dispose()
+
+
+def test_a_template_that_cannot_be_made_falls_back_to_dagsters_set_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy.exc
+
+    base = tmp_path / "runs"
+    pooled = PooledSqliteEventLogStorage(str(base))
+
+    def broken(_template: str) -> None:
+        raise sqlalchemy.exc.OperationalError("create", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(pooled, "_make_template", broken)
+    run_id = str(uuid.uuid4())
+    pooled.store_event(_entry(run_id, "still stored"))
+    plain = SqliteEventLogStorage(str(base))
+    assert [e.user_message for e in plain.get_logs_for_run(run_id)] == ["still stored"]
+    assert not list(base.glob(".datacody-run-shard-*")) and not list(base.glob("*.tmp"))
+    plain.dispose()
+    pooled.dispose()
