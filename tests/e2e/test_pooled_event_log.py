@@ -320,10 +320,11 @@ def test_a_runs_planned_events_are_stored_in_one_transaction_per_file(
     monkeypatch.setattr(
         storage, "store_event_batch", lambda events: batches.append(len(events)) or real(events)
     )
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
     with batched_event_writes():
         result = dg.materialize([_step_chain(), _positive], instance=instance)
     assert result.success and batches == [4]  # 3 assets and 1 check planned, in one batch
-    assert "DAGSTER_EVENT_BATCH_SIZE" not in os.environ
+    assert "DAGSTER_EVENT_BATCH_SIZE" not in os.environ  # set for the run only
     plain = dg.DagsterInstance.from_config(str(home))  # what `dagster dev` reads
     assert _planned_run_counts(plain, result.run_id) == (3, 1, 1)
     for i in range(3):
