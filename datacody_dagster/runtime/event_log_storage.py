@@ -21,12 +21,36 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
 - a WAL database's connection uses ``synchronous=NORMAL``, as ``runtime/sqlite_tuning.py``
   explains (consistent after any crash; a power loss may lose the last transactions only),
   since a pooled connection opened before a run would otherwise keep an fsync per event;
-- ``has_table`` and ``has_asset_key_col`` (schema questions Dagster asks once or twice per
-  stored or read asset event, each with its own query) remember only what they found: a table
-  or column is added by a migration, never dropped.
+- ``has_table``, ``has_asset_key_col`` and ``has_secondary_index`` (schema and data-migration
+  questions Dagster asks once or twice per stored or read asset event, each with its own query)
+  remember only what they found: a table, column or completed migration is added, never
+  dropped (``wipe`` keeps the migration marks); all is forgotten when the index file is replaced;
+- a new run shard is a copy of an empty shard that Dagster's own ``_initdb`` made once per
+  Dagster version (``.datacody-run-shard-<version>.sqlite`` beside the shards, a name that
+  Dagster's ``*.db`` globs never see), instead of creating its tables and stamping its alembic
+  revision in every run (~0.1 CPU-s, loading alembic's revision scripts each time); the copy
+  is put in place with ``os.link``, so a shard that another process created first is kept and
+  initialised the usual way;
+- a materialization's event is serialized once: the latest-materialization record Dagster
+  writes to the index is built around the event row's text (``record_text``; a test checks it
+  is byte for byte what ``serialize_value`` writes);
+- a batch of events (Dagster hands the planned events of a new run over as one batch when
+  ``DAGSTER_EVENT_BATCH_SIZE`` is set, as :func:`batched_event_writes` does around a CLI run)
+  is stored by Dagster's own ``store_event``, one event after the other, inside one
+  transaction per database file instead of two per event; a failure rolls all of them back
+  and Dagster then stores them one by one;
+- the latest-materialization record this process stored for an asset is not parsed back from
+  the index: Dagster reads it again for each downstream asset of the same step (the input's
+  data version and storage id). A row whose ``last_materialization`` text is exactly the text
+  this process wrote for that key gets the record it was serialized from (``_store_asset_event``
+  writes ``serialize_value(EventLogRecord(storage_id, event))``); anything else, e.g. a record
+  written by another process since, is read by Dagster's own code.
 
-Private Dagster API this relies on (dagster 1.13): ``SqliteEventLogStorage._connect``,
-``._initdb``, ``._initialized_dbs``, ``._db_lock`` and ``DagsterSqliteStorage._event_log_storage``.
+Private Dagster API this relies on (dagster 1.13; pinned by tests/e2e/test_dagster_private_api.py):
+``SqliteEventLogStorage._connect``, ``._initdb``, ``._initialized_dbs``, ``._db_lock``,
+``SqlEventLogStorage._has_asset_key_col_on_connection``, ``._event_to_row``,
+``._get_asset_entry_values`` (its materialization branch is repeated here),
+``._get_latest_materialization_records`` and ``DagsterSqliteStorage._event_log_storage``.
 ``datacody_dagster.instance`` selects :class:`DatacodySqliteStorage` for an instance whose
 dagster.yaml keeps Dagster's default SQLite storage (see ``pooled_storage_ref`` there).
 """
@@ -35,11 +59,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from dagster._core.assets import AssetDetails
+from dagster._core.definitions.events import AssetKey
+from dagster._core.event_api import EventLogRecord
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -48,12 +78,18 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
+from dagster._time import datetime_from_timestamp
+from dagster.version import __version__ as DAGSTER_VERSION
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 # Run shards kept open at once (a process mostly writes one run; readers may visit many).
 MAX_OPEN_RUN_SHARDS = 8
+# Dagster's switch for handing batches of events to ``store_event_batch`` (the run's planned events).
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+# Latest-materialization records remembered as written (a run reads each one back once or twice).
+MAX_WRITTEN_RECORDS = 512
 
 FileId = tuple[int, int]
 
@@ -75,6 +111,28 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+@contextlib.contextmanager
+def batched_event_writes(size: int = 1000) -> Iterator[None]:
+    """Let Dagster hand batches of events (a new run's planned events) to the event log storage
+    (Dagster's ``DAGSTER_EVENT_BATCH_SIZE``; a value set by the user is kept)."""
+    if os.environ.get(EVENT_BATCH_SIZE_ENV):
+        yield
+        return
+    os.environ[EVENT_BATCH_SIZE_ENV] = str(size)
+    try:
+        yield
+    finally:
+        os.environ.pop(EVENT_BATCH_SIZE_ENV, None)
+
+
+def record_text(event_text: str, storage_id: int) -> str:
+    """``serialize_value(EventLogRecord(storage_id, event))`` from the event's serialized text
+    (serdes writes a NamedTuple's fields in sorted order after ``__class__``)."""
+    return (
+        f'{{"__class__": "EventLogRecord", "event_log_entry": {event_text}, "storage_id": {int(storage_id)}}}'
+    )
+
+
 def _changes(conn: Connection) -> int:
     dbapi = conn.connection.dbapi_connection
     return dbapi.total_changes if isinstance(dbapi, sqlite3.Connection) else 0
@@ -86,6 +144,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, tuple[Engine, FileId | None]] = OrderedDict()
         self._tables_found: set[str] = set()
+        self._written: OrderedDict[str, tuple[AssetKey, EventLogRecord]] = OrderedDict()
+        self._last_row: tuple[EventLogEntry | None, str] = (None, "")
+        # per thread: the open connection (and its change count at the start) of each database
+        # file written by the batch being stored
+        self._batch = threading.local()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -112,10 +175,127 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables_found.add(key)
         return found
 
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # Asked on the index connection for every stored asset event (the index-columns check).
+        key = f"asset_keys.{column_name}"
+        if key in self._tables_found:
+            return True
+        found = super()._has_asset_key_col_on_connection(conn, column_name)
+        if found:
+            self._tables_found.add(key)
+        return found
+
+    def has_secondary_index(self, name: str) -> bool:
+        # Asked twice per asset-record read; a completed data migration stays completed.
+        key = f"secondary_index.{name}"
+        if key in self._tables_found:
+            return True
+        found = super().has_secondary_index(name)
+        if found:
+            self._tables_found.add(key)
+        return found
+
+    def _event_to_row(self, event: EventLogEntry) -> dict[str, Any]:
+        row = super()._event_to_row(event)
+        self._last_row = (event, row["event"])
+        return row
+
+    def _get_asset_entry_values(
+        self, event: EventLogEntry, event_id: int, has_asset_key_index_cols: bool
+    ) -> dict[str, Any]:
+        last_event, text = self._last_row
+        dagster_event = event.dagster_event
+        if last_event is event and dagster_event is not None and dagster_event.is_step_materialization:
+            # Dagster's own values for a materialization, with the record's text built around the
+            # event's text serialized just before for the event row (not serialized a second time).
+            values: dict[str, Any] = {
+                "last_materialization": record_text(text, event_id),
+                "last_run_id": event.run_id,
+            }
+            if has_asset_key_index_cols:
+                values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
+        else:
+            values = super()._get_asset_entry_values(event, event_id, has_asset_key_index_cols)
+        record = values.get("last_materialization")
+        if isinstance(record, str) and dagster_event is not None and dagster_event.asset_key:
+            key = dagster_event.asset_key
+            self._written[record] = (key, EventLogRecord(storage_id=event_id, event_log_entry=event))
+            while len(self._written) > MAX_WRITTEN_RECORDS:
+                self._written.popitem(last=False)
+        return values
+
+    def _get_latest_materialization_records(
+        self, raw_asset_rows: Any
+    ) -> Mapping[AssetKey, EventLogRecord | None]:
+        known: dict[AssetKey, EventLogRecord | None] = {}
+        rest = []
+        for row in raw_asset_rows:
+            hit = self._written.get(row["last_materialization"] or "")
+            key = AssetKey.from_db_string(row["asset_key"])
+            if hit is None or key != hit[0]:
+                rest.append(row)
+                continue
+            details = AssetDetails.from_db_string(row["asset_details"])
+            wiped = details.last_wipe_timestamp if details else None
+            if wiped is not None and hit[1].event_log_entry.timestamp <= wiped:
+                rest.append(row)  # Dagster's own code looks for the latest record after the wipe
+                continue
+            known[key] = hit[1]
+        if not rest:
+            return known
+        return {**super()._get_latest_materialization_records(rest), **known}
+
+    def _template_path(self) -> str:
+        return os.path.join(self._base_dir, f".datacody-run-shard-{DAGSTER_VERSION}.sqlite")
+
+    def _make_template(self, template: str) -> None:
+        """An empty run shard made by Dagster's own ``_initdb``, checkpointed into one file."""
+        tmp = f"{template}.{os.getpid()}.tmp"
+        engine = create_engine(
+            f"sqlite:///{tmp}",
+            poolclass=NullPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        try:
+            self._initdb(engine)
+        finally:
+            engine.dispose()
+        with contextlib.closing(sqlite3.connect(tmp)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp + suffix)
+        os.replace(tmp, template)
+
+    def _shard_from_template(self, shard: str) -> bool:
+        """Put a copy of the empty-shard template at ``shard``'s path; False when it exists."""
+        path = self.path_for_shard(shard)
+        if os.path.exists(path):
+            return False
+        template = self._template_path()
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            if not os.path.exists(template):
+                self._make_template(template)
+            shutil.copyfile(template, tmp)
+            os.link(tmp, path)  # never over a shard another process created meanwhile
+        except Exception:  # the template only saves time: Dagster's own set-up is the fallback
+            return False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return True
+
+    def _forget_index(self) -> None:
+        self._tables_found.clear()
+        self._written.clear()
+
     def _drop_engine(self, shard: str) -> None:
         entry = self._engines.pop(shard, None)
         if entry is not None:
             entry[0].dispose()
+            if shard == INDEX_SHARD_NAME:
+                self._forget_index()
         self._initialized_dbs.discard(shard)
 
     def _engine_for(self, shard: str) -> Engine:
@@ -127,6 +307,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._engines.move_to_end(shard)
                 return entry[0]
             self._drop_engine(shard)
+        if (
+            shard != INDEX_SHARD_NAME
+            and shard not in self._initialized_dbs
+            and self._shard_from_template(shard)
+        ):
+            self._initialized_dbs.add(shard)
         engine = create_engine(
             self.conn_string_for_shard(shard),
             poolclass=StaticPool,
@@ -146,6 +332,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextlib.contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:  # type: ignore[override]
+        batch: dict[str, tuple[Connection, int]] | None = getattr(self._batch, "open", None)
+        if batch is not None:  # inside store_event_batch: join the batch's transaction
+            yield self._batch_connection(batch, shard)
+            return
         with self._db_lock:
             engine = self._engine_for(shard)
             with engine.connect() as conn:
@@ -157,10 +347,47 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 with contextlib.suppress(OSError):
                     os.utime(self.path_for_shard(shard))
 
+    def _batch_connection(self, batch: dict[str, tuple[Connection, int]], shard: str) -> Connection:
+        if shard not in batch:
+            conn = self._engine_for(shard).connect()
+            batch[shard] = (conn, _changes(conn))
+            conn.begin()
+        return batch[shard][0]
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Dagster's ``store_event`` for each event, in one transaction per database file."""
+        if len(events) < 2:
+            super().store_event_batch(events)
+            return
+        written: list[str] = []
+        with self._db_lock:
+            batch: dict[str, tuple[Connection, int]] = {}
+            self._batch.open = batch
+            try:
+                for event in events:
+                    self.store_event(event)
+                for shard, (conn, before) in batch.items():
+                    if _changes(conn) != before and shard != INDEX_SHARD_NAME:
+                        written.append(shard)
+                    conn.commit()
+            except BaseException:
+                for conn, _before in batch.values():
+                    with contextlib.suppress(Exception):
+                        conn.rollback()
+                raise
+            finally:
+                self._batch.open = None
+                for conn, _before in batch.values():
+                    conn.close()
+            for shard in written:  # what Dagster's run watchers wait for (see above)
+                with contextlib.suppress(OSError):
+                    os.utime(self.path_for_shard(shard))
+
     def wipe(self) -> None:
         with self._db_lock:
             for shard in [s for s in self._engines if s != INDEX_SHARD_NAME]:
                 self._drop_engine(shard)
+            self._written.clear()
         super().wipe()
 
     def dispose(self) -> None:

@@ -18,6 +18,7 @@ from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.env_run import env_tags, is_prod
+from datacody_dagster.runtime.event_log_storage import batched_event_writes
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
@@ -167,6 +168,7 @@ def materialize_project(
             stack.enter_context(instance_listener(instance, progress.on_event))
         stack.enter_context(_quiet_logging(verbose))
         stack.enter_context(fast_event_log(project_dagster_home(project.root)))
+        stack.enter_context(batched_event_writes())  # the run's planned events: one transaction
         result = dg.materialize(
             cast("list[dg.AssetsDefinition]", assets),
             resources=dict(defs.resources or {}),

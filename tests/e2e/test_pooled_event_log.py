@@ -179,3 +179,197 @@ def test_schema_answers_match_dagsters(tmp_path: Path) -> None:
             assert pooled.has_asset_key_col(column) == plain.has_asset_key_col(column)
     assert pooled.has_table("asset_event_tags") and not pooled.has_table("no_such_table")
     pooled.dispose()
+
+
+def _step_chain() -> dg.AssetsDefinition:
+    """Three assets in one step (like the dbt multi-asset), with the metadata kinds datacody writes."""
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec("m0"), dg.AssetSpec("m1", deps=["m0"]), dg.AssetSpec("m2", deps=["m1"])]
+    )
+    def _step():  # type: ignore[no-untyped-def]
+        for i in range(3):
+            yield dg.MaterializeResult(
+                asset_key=f"m{i}",
+                metadata={
+                    "dagster/row_count": i,
+                    "dagster/column_schema": dg.TableSchema(
+                        columns=[dg.TableColumn("id", "BIGINT"), dg.TableColumn("v", "DOUBLE")]
+                    ),
+                    "preview": dg.MetadataValue.md("| id |\n|---|\n| 1 |"),
+                    "profile": dg.MetadataValue.json({"v": {"min": 0.5, "hist": [1, 2, 3]}}),
+                    "seconds": 0.25 * i,
+                },
+            )
+
+    return _step
+
+
+def test_a_record_this_process_wrote_is_served_as_written(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster._core.definitions.data_version import get_input_event_pointer_tag
+    from dagster._serdes import deserialize_value, serialize_value
+
+    from datacody_dagster.runtime import event_log_storage
+
+    built: list[int] = []
+    real = event_log_storage.record_text
+    monkeypatch.setattr(event_log_storage, "record_text", lambda text, i: built.append(i) or real(text, i))
+    instance = project_instance(tmp_path)
+    storage = instance.event_log_storage
+    assert isinstance(storage, PooledSqliteEventLogStorage)
+    assert dg.materialize([_step_chain()], instance=instance).success
+    assert len(built) == 3  # each materialization's record built around its event row's text
+    plain = dg.DagsterInstance.from_config(str(home))
+    with plain.event_log_storage.index_connection() as conn:  # type: ignore[attr-defined]
+        rows = dict(conn.exec_driver_sql("select asset_key, last_materialization from asset_keys").all())
+    for i in range(3):
+        text = rows[dg.AssetKey(f"m{i}").to_string()]
+        # what the downstream read got is what Dagster would have parsed from the index
+        assert storage._written[text][1] == deserialize_value(text)
+        # the text built around the event row's text is exactly what Dagster would write
+        assert text == serialize_value(storage._written[text][1])
+        latest = plain.get_latest_materialization_event(dg.AssetKey(f"m{i}"))
+        assert latest is not None
+        if i:  # the provenance Dagster wrote points at the upstream record of this run
+            tags = latest.asset_materialization.tags  # type: ignore[union-attr]
+            upstream = plain.fetch_materializations(dg.AssetKey(f"m{i - 1}"), limit=1).records[0]
+            assert tags[get_input_event_pointer_tag(dg.AssetKey(f"m{i - 1}"))] == str(upstream.storage_id)
+    [own] = storage.get_asset_records([dg.AssetKey("m2")])  # served without parsing it back
+    assert (
+        own.asset_entry.last_materialization_record
+        is storage._written[rows[dg.AssetKey("m2").to_string()]][1]
+    )
+    # another process materializes m0 since: the pooled storage reads the new record, not its own
+    plain.report_runless_asset_event(dg.AssetMaterialization("m0", metadata={"by": "other"}))
+    newest = plain.fetch_materializations(dg.AssetKey("m0"), limit=1).records[0]
+    [record] = storage.get_asset_records([dg.AssetKey("m0")])
+    got = record.asset_entry.last_materialization_record
+    assert got is not None and got.storage_id == newest.storage_id
+    # a wipe after our write hides it, as in Dagster
+    plain.wipe_assets([dg.AssetKey("m1")])
+    assert storage.get_asset_records([dg.AssetKey("m1")]) == plain.get_asset_records([dg.AssetKey("m1")])
+    plain.dispose()
+    instance.dispose()
+
+
+def _schema(path: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return sorted(conn.execute("select name, coalesce(sql, '') from sqlite_master").fetchall())
+
+
+def test_a_new_run_shard_is_a_copy_of_dagsters_empty_shard(tmp_path: Path) -> None:
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from dagster._core.storage.sql import check_alembic_revision, get_alembic_config
+
+    base = tmp_path / "runs"
+    pooled = PooledSqliteEventLogStorage(str(base))
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    pooled.store_event(_entry(first, "one"))
+    templates = list(base.glob(".datacody-run-shard-*.sqlite"))
+    assert len(templates) == 1 and not list(base.glob("*.tmp"))
+    made: list[str] = []
+    real_initdb = pooled._initdb
+    pooled._initdb = lambda engine, for_index_shard=False: made.append(str(engine.url))  # type: ignore[method-assign]
+    pooled.store_event(_entry(second, "two"))  # from the template: no table creation, no stamping
+    pooled._initdb = real_initdb  # type: ignore[method-assign]
+    assert made == []
+    # the same schema and alembic revision as a shard Dagster creates itself
+    plain = SqliteEventLogStorage(str(base))
+    own = str(uuid.uuid4())
+    plain.store_event(_entry(own, "three"))
+    assert _schema(base / f"{second}.db") == _schema(base / f"{own}.db")
+    config = get_alembic_config(sqlite_event_log.__file__)
+    with plain.run_connection(second) as conn:
+        revision, head = check_alembic_revision(config, conn)
+        assert revision == head and head is not None
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    assert [e.user_message for e in plain.get_logs_for_run(second)] == ["two"]
+    assert sorted(plain.get_all_run_ids()) == sorted([first, second, own])  # the template is no run
+    plain.dispose()
+    pooled.dispose()
+
+
+def _planned_run_counts(instance: dg.DagsterInstance, run_id: str) -> tuple[int, int, int]:
+    logs = instance.all_logs(run_id)
+    planned = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+    checks = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED]
+    executions = instance.event_log_storage.get_asset_check_execution_history(  # type: ignore[attr-defined]
+        dg.AssetCheckKey(dg.AssetKey("m2"), "positive"), limit=10
+    )
+    return len(planned), len(checks), len([x for x in executions if x.run_id == run_id])
+
+
+def test_a_runs_planned_events_are_stored_in_one_transaction_per_file(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datacody_dagster.runtime.event_log_storage import batched_event_writes
+
+    @dg.asset_check(asset=dg.AssetKey("m2"), name="positive")
+    def _positive() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    instance = project_instance(tmp_path)
+    storage = instance.event_log_storage
+    assert isinstance(storage, PooledSqliteEventLogStorage)
+    batches: list[int] = []
+    real = storage.store_event_batch
+    monkeypatch.setattr(
+        storage, "store_event_batch", lambda events: batches.append(len(events)) or real(events)
+    )
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    with batched_event_writes():
+        result = dg.materialize([_step_chain(), _positive], instance=instance)
+    assert result.success and batches == [4]  # 3 assets and 1 check planned, in one batch
+    assert "DAGSTER_EVENT_BATCH_SIZE" not in os.environ  # set for the run only
+    plain = dg.DagsterInstance.from_config(str(home))  # what `dagster dev` reads
+    assert _planned_run_counts(plain, result.run_id) == (3, 1, 1)
+    for i in range(3):
+        [record] = plain.get_asset_records([dg.AssetKey(f"m{i}")])
+        assert record.asset_entry.last_run_id == result.run_id
+    # a failure part-way rolls the whole batch back; Dagster then stores the events one by one
+    run_id = str(uuid.uuid4())
+    events = [_entry(run_id, f"e{i}") for i in range(3)]
+    calls = 0
+    real_store = SqliteEventLogStorage.store_event
+
+    def failing(self: SqliteEventLogStorage, event: EventLogEntry) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("disk full")
+        real_store(self, event)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", failing)
+    with pytest.raises(RuntimeError):
+        real(events)
+    assert plain.all_logs(run_id) == []
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", real_store)
+    real(events)
+    assert [e.user_message for e in plain.all_logs(run_id)] == ["e0", "e1", "e2"]
+    plain.dispose()
+    instance.dispose()
+
+
+def test_a_template_that_cannot_be_made_falls_back_to_dagsters_set_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy.exc
+
+    base = tmp_path / "runs"
+    pooled = PooledSqliteEventLogStorage(str(base))
+
+    def broken(_template: str) -> None:
+        raise sqlalchemy.exc.OperationalError("create", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(pooled, "_make_template", broken)
+    run_id = str(uuid.uuid4())
+    pooled.store_event(_entry(run_id, "still stored"))
+    plain = SqliteEventLogStorage(str(base))
+    assert [e.user_message for e in plain.get_logs_for_run(run_id)] == ["still stored"]
+    assert not list(base.glob(".datacody-run-shard-*")) and not list(base.glob("*.tmp"))
+    plain.dispose()
+    pooled.dispose()
