@@ -242,19 +242,22 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
 def _built_from(instance: Any, asset: str, env: str, md5: str) -> dict[str, str]:
     """The input data versions of the env run that built these bytes (``dagster/input_data_version/*``
     tags), so the promoted asset is judged against the inputs it was really built from."""
-    from datacody_dagster.checks.env_builds import materializations_where
-    from datacody_dagster.emit.dagster import asset_key
-    from datacody_dagster.run_markers import ENV_BUILD_KEY
+    import dagster as dg
 
-    def built_here(mat: Any) -> bool:
-        built_in = getattr(mat.metadata.get(ENV_BUILD_KEY), "value", None)
-        return built_in == env and (mat.tags or {}).get("dagster/data_version") == md5
+    from datacody_dagster.run_markers import env_key_path
 
-    for record in materializations_where(instance, asset_key(asset), 1, built_here):
-        mat = record.asset_materialization
-        prefix = "dagster/input_data_version/"
-        return {k: v for k, v in (mat.tags or {}).items() if k.startswith(prefix)}
-    return {}
+    # The env's build is on the env's own key; the latest one is the build the plan made.
+    latest = instance.get_latest_materialization_event(dg.AssetKey(env_key_path(env, asset)))
+    mat = latest.asset_materialization if latest is not None else None
+    if mat is None or (mat.tags or {}).get("dagster/data_version") != md5:
+        return {}
+    prefix, env_part = "dagster/input_data_version/", "/".join(env_key_path(env, ""))
+    # An input the env rebuilt is named by its env key; promoted, it is prod's asset of that name.
+    return {
+        prefix + k.removeprefix(prefix).removeprefix(env_part): v
+        for k, v in (mat.tags or {}).items()
+        if k.startswith(prefix)
+    }
 
 
 def _row_count(path: Path) -> int | None:

@@ -24,6 +24,7 @@ from datacody_dagster.envs.workspace import (
     remove_tree,
 )
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.run_markers import ENV_KEY_PREFIX
 from datacody_dagster.runtime.env_run import output_md5
 from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
@@ -183,7 +184,8 @@ def _build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None, v
     unfinished = [BuiltAsset(name, "failed", error="the build did not finish") for name in plan.rebuild]
     _save(project, envp, EnvBuild(env, plan, unfinished), prod)
     prepare_workspace(project, envp)
-    select = " or ".join(f'key:"{name}"' for name in plan.rebuild)
+    # The run records on the environment's keys (env/NAME/<asset>, emit/dagster.py run_key).
+    select = " or ".join(f'key:"{ENV_KEY_PREFIX}/{env}/{name}"' for name in plan.rebuild)
     try:
         with dbt_environment(envp):
             summary = materialize_project(project.root, select=select, project=envp, verbose=verbose)

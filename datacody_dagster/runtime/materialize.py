@@ -105,6 +105,7 @@ def materialize_project(
     ``runtime/source_contract.py``). ``project``: ``root`` already compiled by the caller.
     ``progress_for(names)``: a watcher told every event of the run (the CLI draws progress).
     """
+    from datacody_dagster.emit.dagster import asset_name
     from datacody_dagster.runtime.code_location import run_definitions
 
     started = time.monotonic()
@@ -135,12 +136,12 @@ def materialize_project(
             )
         )
     dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
-    needs_pool = any(k.to_user_string() in dbt_names for k in selected_keys)
+    needs_pool = any(asset_name(k) in dbt_names for k in selected_keys)
     _before_run(project, instance, needs_pool, wait_timeout_s, say)
     log_level = "INFO" if verbose else "CRITICAL"
     plan_names = [n.name for n in project.plan.nodes]
     names = sorted(
-        (k.to_user_string() for k in selected_keys),
+        (asset_name(k) for k in selected_keys),
         key=lambda n: plan_names.index(n) if n in plan_names else 0,
     )
     # An environment builds its whole rebuild list: up to date is judged against prod only.
@@ -154,7 +155,7 @@ def materialize_project(
             for n in sorted(up_to_date, key=plan_names.index)
         ]
         return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
-    selected_keys = {k for k in selected_keys if k.to_user_string() not in up_to_date}
+    selected_keys = {k for k in selected_keys if asset_name(k) not in up_to_date}
     # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
     if project.settings.dvc.enabled and is_prod(project):
         from datacody_dagster.versioning import ensure_dvc_repo
@@ -185,18 +186,18 @@ def materialize_project(
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
         if mat is not None:
-            materialized[mat.asset_key.to_user_string()] = dict(mat.metadata)
+            materialized[asset_name(mat.asset_key)] = dict(mat.metadata)
     check_status: dict[str, list[tuple[str, bool, str]]] = {}
     quarantined: set[str] = set()
     for ev in result.get_asset_check_evaluations():
-        check_status.setdefault(ev.asset_key.to_user_string(), []).append(
+        check_status.setdefault(asset_name(ev.asset_key), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
         )
-        summary.checks.setdefault(ev.asset_key.to_user_string(), []).append(
+        summary.checks.setdefault(asset_name(ev.asset_key), []).append(
             (ev.check_name, ev.passed, ev.severity == dg.AssetCheckSeverity.ERROR)
         )
         if "datacody/quarantine" in (ev.metadata or {}):
-            quarantined.add(ev.asset_key.to_user_string())
+            quarantined.add(asset_name(ev.asset_key))
     summary.rows.extend(
         AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "") for n in plan_names if n in up_to_date
     )
