@@ -14,6 +14,7 @@ from pathlib import Path
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.envs.plan import EnvPlan
+from datacody_dagster.envs.records import wipe_env_records
 from datacody_dagster.envs.workspace import (
     ENVS_DIR,
     dbt_environment,
@@ -174,8 +175,9 @@ def _build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None, v
     env = plan.env
     build = EnvBuild(env, plan)
     folder = env_root(project.root, env)
-    # A re-plan starts from prod again: no stale outputs of an older plan.
+    # A re-plan starts from prod again: no stale outputs of an older plan, nor their records.
     remove_tree(folder, project.root / ENVS_DIR)
+    wipe_env_records(project.root, env)
     if not plan.rebuild:
         _save(project, env_project(project, env, []), build, prod)
         return build

@@ -493,3 +493,35 @@ def test_env_build_is_not_prods_latest_state_to_plain_dagster_readers(proj: Path
         "env/dev/orders",
         "env/dev/revenue",
     ]
+
+
+def test_env_records_go_with_the_envs_outputs(proj: Path) -> None:
+    """A re-plan wipes the records of the env's previous build (its outputs are gone too) and
+    `env delete` wipes the env's keys; prod's records are never touched."""
+    import dagster as dg
+
+    from datacody_dagster.instance import project_instance
+
+    def env_keys() -> list[str]:
+        keys = project_instance(proj).get_asset_keys(prefix=["env", "dev"])
+        return sorted(k.to_user_string() for k in keys)
+
+    instance = project_instance(proj)
+    names = ("orders", "revenue")
+    prod_latest = {n: instance.get_latest_materialization_event(dg.AssetKey(n)) for n in names}
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    assert env_keys() == ["env/dev/orders", "env/dev/revenue"]
+    edit(proj, AMOUNT[1], AMOUNT[0])
+    edit(proj, "sum(amount) as revenue", "sum(amount) as revenue, count(*) as n")  # revenue only
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    assert env_keys() == ["env/dev/revenue"]
+    instance = project_instance(proj)
+    assert instance.get_latest_materialization_event(dg.AssetKey(["env", "dev", "orders"])) is None
+    assert cli(proj, "env", "delete", "dev").exit_code == 0
+    assert env_keys() == []
+    instance = project_instance(proj)
+    for name, before in prod_latest.items():
+        after = instance.get_latest_materialization_event(dg.AssetKey(name))
+        assert after is not None and before is not None
+        assert (after.run_id, after.timestamp) == (before.run_id, before.timestamp)
