@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -99,15 +100,21 @@ def _check(project: CompiledProject, env: EnvState, prod: EnvState | None) -> No
             )
 
 
-def apply_env(project: CompiledProject, env_name: str) -> list[Promoted]:
+def apply_env(
+    project: CompiledProject,
+    env_name: str,
+    wait_s: float = 0.0,
+    say: Callable[[str], None] | None = None,
+) -> list[Promoted]:
     """Make prod hold exactly what ``env_name`` holds for its plan's assets.
 
     Holds the env's lock (no build or delete of it meanwhile) and prod's (one apply at a time:
-    they share the journal, and recovery leaves a journal alone while its apply runs)."""
+    they share the journal, and recovery leaves a journal alone while its apply runs; prod's
+    `materialize` holds it shared, so apply waits up to ``wait_s`` for prod's runs to end)."""
     from datacody_dagster.envs.lock import env_lock
 
     doing = f"datacody apply --env {env_name}"
-    with env_lock(project.root, env_name, doing), env_lock(project.root, PROD, doing):
+    with env_lock(project.root, env_name, doing), env_lock(project.root, PROD, doing, wait_s, say):
         return _apply(project, env_name)
 
 

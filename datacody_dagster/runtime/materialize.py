@@ -17,7 +17,7 @@ from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.dead_runs import run_tags
-from datacody_dagster.runtime.env_run import env_tags, is_prod
+from datacody_dagster.runtime.env_run import PROD, env_tags, is_prod
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
@@ -84,6 +84,30 @@ def _before_run(
 
 
 def materialize_project(
+    root: Path,
+    select: str | None = None,
+    progress_for: ProgressFactory | None = None,
+    verbose: bool = False,
+    force: bool = False,
+    wait_timeout_s: float = 600.0,
+    say: Callable[[str], None] | None = None,
+    accept_schema_change: bool = False,
+    project: CompiledProject | None = None,
+) -> MaterializeSummary:
+    """:func:`_materialize` (see there). A prod run holds prod's lock shared (other prod runs go
+    on side by side): it waits up to ``wait_timeout_s`` for an `apply` or `rollback` that is
+    writing prod, and they wait for it (``versioning/env_locks.py``)."""
+    from datacody_dagster.versioning.env_locks import env_lock
+
+    project = project if project is not None else compile_project(root)
+    args = (root, select, progress_for, verbose, force, wait_timeout_s, say, accept_schema_change, project)
+    if not is_prod(project):  # an environment's build holds that env's lock (envs/build.py)
+        return _materialize(*args)
+    with env_lock(project.root, PROD, "datacody materialize", wait_s=wait_timeout_s, say=say, shared=True):
+        return _materialize(*args)
+
+
+def _materialize(
     root: Path,
     select: str | None = None,
     progress_for: ProgressFactory | None = None,

@@ -156,7 +156,7 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
             assert f"environment `dev` is in use by pid {holder.pid}" in result.output
             assert "Traceback" not in result.output
             assert time.monotonic() - started < 30
-        rolled = cli(proj, "rollback", "orders")  # prod's lock: no rollback while an apply runs
+        rolled = cli(proj, "rollback", "orders", "--wait-timeout", "1")  # prod's lock: not during an apply
         assert rolled.exit_code == 1, rolled.output
         assert f"environment `prod` is in use by pid {holder.pid}" in rolled.output
         assert (_snapshot(env_dir), _snapshot(space), prod_md5s(proj), load_state(proj, "dev")) == before
