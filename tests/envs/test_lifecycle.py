@@ -244,6 +244,14 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
         assert refused.exit_code == 1 and "no quarantined candidate of `orders`" in refused.output
     assert file_md5(proj / "data/warehouse/shop/orders.parquet") == prod_orders
     assert (proj / listed[0]["relpath"]).is_file()
+    # `show` opens the env's candidate when asked for it, and points there when it is not.
+    shown = cli(proj, "quarantine", "show", "orders", "--env", "dev")
+    assert shown.exit_code == 0, shown.output
+    assert "in env `dev`" in shown.output and listed[0]["relpath"] in "".join(shown.output.split())
+    assert "unique_order_id" in shown.output and "order_id" in shown.output.split("failing checks")[1]
+    missing = cli(proj, "quarantine", "show", "orders")
+    assert missing.exit_code == 1 and "quarantine show orders --env dev" in missing.output
+    assert cli(proj, "quarantine", "show", "orders", "--env", "qa").exit_code == 1
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
