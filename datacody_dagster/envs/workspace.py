@@ -226,10 +226,16 @@ def _write_prod_views(envp: CompiledProject) -> None:
 @contextlib.contextmanager
 def dbt_environment(envp: CompiledProject) -> Iterator[None]:
     """The variables the dbt profile reads, pointed at the environment for the run: its DuckDB
-    file, and the project root (the profile's default is relative to prod's dbt project)."""
+    file, and the project root (the profile's default is relative to prod's dbt project); and
+    dbt's target and log folders, the env's own: a `target-path`/`log-path` in the mirrored
+    dbt_project.yml or a DBT_TARGET_PATH set for prod must not send the env's artifacts
+    (run_results.json, partial parse state, dbt.log) to prod's (the variables beat the file)."""
+    dbt_dir = envp.root / envp.settings.dbt_project_dir
     wanted = {
         "DATACODY_DUCKDB_PATH": str(envp.root / envp.settings.duckdb_path),
         "DATACODY_PROJECT_ROOT": str(envp.root),
+        "DBT_TARGET_PATH": str(dbt_dir / "target"),
+        "DBT_LOG_PATH": str(dbt_dir / "logs"),
     }
     previous = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)

@@ -165,3 +165,27 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
         holder.wait()
     # The lock dies with its holder: the next plan proceeds.
     assert cli(proj, "plan", "--env", "dev").exit_code == 0
+
+
+def test_env_dbt_artifacts_stay_in_the_env_workspace(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt's target and logs of an env build go to the env's workspace, even when prod's
+    dbt_project.yml names absolute target/log paths (mirrored into the env) or DBT_TARGET_PATH
+    is set for prod."""
+    dbt = proj / "dbt_project"
+    prod_target, prod_logs = dbt / "target", dbt / "logs"
+    yml = dbt / "dbt_project.yml"
+    yml.write_text(
+        yml.read_text(encoding="utf-8") + f'target-path: "{prod_target}"\nlog-path: "{prod_logs}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DBT_TARGET_PATH", str(prod_target))
+    before = {p: _snapshot(p) if p.is_dir() else {} for p in (prod_target, prod_logs)}
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+    assert {p: _snapshot(p) if p.is_dir() else {} for p in (prod_target, prod_logs)} == before
+    space = workspace_dir(proj, "dev") / "dbt"
+    assert (space / "target" / "partial_parse.msgpack").is_file()
+    import os
+
+    assert os.environ["DBT_TARGET_PATH"] == str(prod_target)  # prod's setting back after the run
