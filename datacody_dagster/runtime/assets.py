@@ -22,6 +22,7 @@ from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.check_only import check_current_output
 from datacody_dagster.runtime.dbt_staging import reads_views, repoint_views, staged_candidate, staging_dbt
 from datacody_dagster.runtime.finalize import Audited, Finalized, audit, complete, finalize
+from datacody_dagster.runtime.prod_writes import holding_prod_lock
 from datacody_dagster.runtime.staging import drop_stage, stage_path
 
 
@@ -99,6 +100,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
         required_resource_keys={"spark"} if uses_spark(node) else None,
         **_duckdb_reader(project, node),
     )
+    @holding_prod_lock(project)
     def _asset(
         context: dg.AssetExecutionContext,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -238,6 +240,7 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
         op_tags={WRITER_TAG: "duckdb"},
         pool=duckdb_pool(project),
     )
+    @holding_prod_lock(project)
     def _dbt(
         context: dg.AssetExecutionContext,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:

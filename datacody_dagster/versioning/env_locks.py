@@ -98,8 +98,10 @@ def env_lock(
                     told = True
                 time.sleep(_POLL_S)
         note = _readers(path) / str(os.getpid())
+        # A process may hold it shared twice (a run and its in-process step): the first one notes it.
+        noted = shared and not note.exists()
         try:
-            if shared:
+            if noted:
                 note.parent.mkdir(exist_ok=True)
                 note.touch()
             else:
@@ -109,9 +111,9 @@ def env_lock(
                 fh.flush()
             yield
         finally:
-            if shared:
+            if noted:
                 note.unlink(missing_ok=True)
-            else:
+            elif not shared:
                 fh.seek(0)
                 fh.truncate()
                 fh.flush()

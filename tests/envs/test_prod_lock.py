@@ -95,3 +95,43 @@ def test_apply_and_rollback_wait_for_a_running_materialize(proj: Path) -> None:
     applied = cli(proj, "apply", "--env", "dev")
     assert applied.exit_code == 0, applied.output
     assert prod_md5s(proj) != before
+
+
+def test_a_run_launched_outside_the_cli_waits_in_its_steps(proj: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A run of the code location's assets (as the UI, a schedule or a sensor launch it) does not
+    go through `datacody materialize`: each prod step holds prod's lock, and fails naming an
+    apply that holds it past the step's wait."""
+    import dagster as dg
+
+    import datacody_dagster.runtime.prod_writes as prod_writes
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.runtime.code_location import run_definitions
+
+    monkeypatch.setattr(prod_writes, "STEP_WAIT_S", 1.0)
+    before = prod_md5s(proj)
+    project = compile_project(proj)
+    defs = run_definitions(project)
+    holder = _hold(proj, shared=False, seconds=60)
+    try:
+        result = dg.materialize(
+            list(defs.assets or []),  # type: ignore[arg-type]
+            instance=project_instance(proj),
+            selection=[dg.AssetKey("orders")],
+            raise_on_error=False,
+        )
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        text = str(failure.step_failure_data.error)
+        assert f"environment `prod` is in use by pid {holder.pid} after waiting 1 s" in text
+        assert prod_md5s(proj) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    again = dg.materialize(
+        list(defs.assets or []),  # type: ignore[arg-type]
+        instance=project_instance(proj),
+        selection=[dg.AssetKey("orders")],
+        raise_on_error=False,
+    )
+    assert again.success
