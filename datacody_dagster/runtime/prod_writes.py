@@ -36,7 +36,7 @@ def holding_prod_lock(project: CompiledProject) -> Callable[[F], F]:
             def say(text: str) -> None:
                 context.log.info(text)
 
-            with env_lock(project.root, PROD, "the run", wait_s=STEP_WAIT_S, say=say, shared=True):
+            with env_lock(project.root, PROD, "this run", wait_s=STEP_WAIT_S, say=say, shared=True):
                 yield from body(context, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -83,7 +83,7 @@ def env_lock(
             except BlockingIOError:
                 holder = _holders(path)
                 if time.monotonic() >= deadline:
-                    waited = f" after waiting {wait_s:.0f} s" if wait_s > 0 else ""
+                    waited = f" after waiting {wait_s:g} s" if wait_s > 0 else ""
                     raise EnvBusy(
                         Diagnostic(
                             RUNTIME,
@@ -94,7 +94,7 @@ def env_lock(
                         )
                     ) from None
                 if say is not None and not told:
-                    say(f"waiting up to {wait_s:.0f} s for environment `{env}`, in use by {holder}")
+                    say(f"waiting up to {wait_s:g} s for environment `{env}`, in use by {holder}")
                     told = True
                 time.sleep(_POLL_S)
         note = _readers(path) / str(os.getpid())
@@ -104,7 +104,7 @@ def env_lock(
             if noted:
                 note.parent.mkdir(exist_ok=True)
                 note.touch()
-            else:
+            elif not shared:
                 fh.seek(0)
                 fh.truncate()
                 fh.write(f"pid {os.getpid()}")

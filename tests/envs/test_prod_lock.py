@@ -135,3 +135,31 @@ def test_a_run_launched_outside_the_cli_waits_in_its_steps(proj: Path, monkeypat
         raise_on_error=False,
     )
     assert again.success
+
+
+def test_shared_holders_are_named_and_leave_no_note(tmp_path: Path) -> None:
+    """Shared holders (prod runs) are named to a waiter while they hold the lock, a process may
+    hold it shared twice (a run and its in-process step), and none leaves a stale name behind."""
+    import os
+
+    import pytest
+
+    from datacody_dagster.versioning.env_locks import EnvBusy, env_lock
+
+    with env_lock(tmp_path, "prod", "materialize", shared=True):
+        with env_lock(tmp_path, "prod", "step", shared=True):
+            pass
+        holder = _hold(tmp_path, shared=True, seconds=60)
+        try:
+            assert (lock_path(tmp_path, "prod").with_suffix(".readers") / str(os.getpid())).exists()
+            with pytest.raises(EnvBusy) as busy, env_lock(tmp_path, "prod", "datacody apply", wait_s=0.3):
+                pass
+            message = busy.value.diagnostics[0].message
+            assert f"pid {os.getpid()}" in message and "after waiting 0.3 s" in message
+        finally:
+            holder.kill()
+            holder.wait()
+    assert lock_path(tmp_path, "prod").read_text(encoding="utf-8") == ""
+    assert not list(lock_path(tmp_path, "prod").with_suffix(".readers").iterdir())
+    with env_lock(tmp_path, "prod", "datacody apply"):  # all let go: an exclusive hold goes through
+        assert lock_path(tmp_path, "prod").read_text(encoding="utf-8") == f"pid {os.getpid()}"
