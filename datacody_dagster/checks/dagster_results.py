@@ -74,12 +74,13 @@ def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:
     return meta
 
 
-def to_asset_check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    """The AssetCheckResult of an outcome (an evaluation error counts as a failure)."""
+def to_asset_check_result(outcome: CheckOutcome, key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
+    """The AssetCheckResult of an outcome (an evaluation error counts as a failure); ``key``: the
+    asset key the run records it on (an environment's), default prod's."""
     check = outcome.check
     return dg.AssetCheckResult(
         passed=outcome.passed and outcome.error is None,
-        asset_key=dg.AssetKey([check.asset]),
+        asset_key=key if key is not None else dg.AssetKey([check.asset]),
         check_name=check.name,
         severity=_severity(check),
         metadata=outcome_metadata(outcome),

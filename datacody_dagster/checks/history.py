@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from datacody_dagster.checks.env_builds import prod_materializations
 from datacody_dagster.checks.model import CheckTarget
 from datacody_dagster.checks.profile import PROFILE_KEY
 
@@ -55,9 +54,11 @@ class DagsterCheckHistory:
         from dagster import AssetKey
 
         out: list[HistoryRecord] = []
-        # an environment's candidate data is not a batch of prod's: paged past, not counted
-        for rec in prod_materializations(self.instance, AssetKey([asset]), limit):
+        # prod's key: an environment's candidates are on env/NAME/<asset>, never a batch of prod's
+        for rec in self.instance.fetch_materializations(AssetKey([asset]), limit=limit).records:
             mat = rec.asset_materialization
+            if mat is None:
+                continue
             meta = {k: _plain(v) for k, v in (mat.metadata or {}).items()}
             profile = meta.get(PROFILE_KEY)
             count = meta.get(ROW_COUNT_KEY)

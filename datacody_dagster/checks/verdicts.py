@@ -4,8 +4,8 @@ Every reader of check history goes through :func:`check_verdicts`. Dagster recor
 *planned* when a run selects it, and only later as an evaluation with ``passed``; a check whose
 run stopped upstream (a blocking failure, a crash) stays planned for ever. Such a record is no
 verdict: it is never counted as a pass or a failure, and it is skipped here, not crashed on.
-Evaluations made by an environment's run (`plan --env`) are no verdict of prod's either: they
-are left out too (``checks/env_builds.py``).
+Evaluations made by an environment's run (`plan --env`) are on its own asset keys
+(``env/NAME/<asset>``), never prod's.
 """
 
 from __future__ import annotations
@@ -63,12 +63,10 @@ def check_verdicts(instance: Any, asset: Any, check: str, limit: int = 50) -> li
 
     ``asset`` is a spec asset name or a Dagster ``AssetKey``. ``limit`` bounds the records read
     (planned ones included), so a long run of skipped runs shortens the answer rather than
-    reaching further back. Runs of environment builds are paged past, not counted.
+    reaching further back. Environment builds record on their own keys (``env/NAME/<asset>``).
     """
     from dagster import AssetCheckKey, AssetKey
 
-    from datacody_dagster.checks.env_builds import prod_check_executions
-
     key = AssetCheckKey(asset if isinstance(asset, AssetKey) else AssetKey([asset]), check)
-    records = prod_check_executions(instance, key, limit)
+    records = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit)
     return [v for v in (verdict_of(r) for r in records) if v is not None]

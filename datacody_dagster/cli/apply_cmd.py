@@ -8,7 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from datacody_dagster.cli.common import ProjectDir, console, handle_errors
+from datacody_dagster.cli.common import ProjectDir, console, err_console, handle_errors
+
+
+def _say(text: str) -> None:
+    err_console.print(text, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +21,9 @@ def register(app: typer.Typer) -> None:
     def apply(
         env: Annotated[str, typer.Option("--env", help="Environment built by `datacody plan --env`.")],
         project_dir: ProjectDir = Path("."),
+        wait_timeout: Annotated[
+            float, typer.Option(help="Seconds to wait for prod's runs (a materialize) to finish first.")
+        ] = 600.0,
     ) -> None:
         """Make prod hold what ENV holds for its plan: files linked into place, no recompute."""
         from datacody_dagster.compiler import compile_project
@@ -26,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
         project = compile_project(project_dir)
         recover_apply(project)
-        promoted = apply_env(project, check_env_name(env))
+        promoted = apply_env(project, check_env_name(env), wait_timeout, say=_say)
         state = load_state(project.root, env)
         plan_id = state.plan_id if state else ""
         table = Table(title=f"applied plan {plan_id} from env `{env}`", title_justify="left")
@@ -48,6 +55,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--plan", help="Restore every asset of an applied plan.")
         ] = None,
         project_dir: ProjectDir = Path("."),
+        wait_timeout: Annotated[
+            float, typer.Option(help="Seconds to wait for prod's runs (a materialize, an apply) to finish.")
+        ] = 600.0,
     ) -> None:
         """Restore prod from DVC: ASSET to an earlier version, or all assets of a plan."""
         from datacody_dagster.compiler import compile_project
@@ -66,7 +76,8 @@ def register(app: typer.Typer) -> None:
 
         project = compile_project(project_dir)
         recover_apply(project)
-        with env_lock(project.root, PROD, "datacody rollback"):  # not while an apply runs
+        # not while an apply or a prod materialize runs
+        with env_lock(project.root, PROD, "datacody rollback", wait_s=wait_timeout, say=_say):
             if plan is not None:
                 for name, md5 in rollback_plan(project, plan):
                     console.print(f"{name}: " + (f"restored {md5}" if md5 else "removed (the plan added it)"))

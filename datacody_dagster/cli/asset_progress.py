@@ -32,10 +32,10 @@ class AssetProgress(RowProgress):
         """Update from one Dagster event (step start/failure, materialization, check result)."""
         kind = event.event_type_value
         if kind == "ASSET_MATERIALIZATION" and event.asset_key is not None:
-            self.set_status(event.asset_key.to_user_string(), "materialized")
+            self.set_status(event.asset_key.path[-1], "materialized")  # prod or env/NAME/<asset>
         elif kind == "ASSET_CHECK_EVALUATION":
             data: Any = event.event_specific_data
-            self.add_check(data.asset_key.to_user_string(), bool(data.passed))
+            self.add_check(data.asset_key.path[-1], bool(data.passed))
         elif kind in {"STEP_START", "STEP_FAILURE"}:
             status = "running" if kind == "STEP_START" else "failed"
             for name in self._step_assets(event):

@@ -76,4 +76,7 @@ def register(app: typer.Typer) -> None:
             remove_tree(folder, root / ENVS_DIR)
             remove_tree(workspace_dir(root, name), root / WORKSPACES_DIR)  # its dbt project and DuckDB
             delete_state(root, name)
+            from datacody_dagster.envs.records import wipe_env_records
+
+            wipe_env_records(root, name)  # the UI shows no assets of a deleted environment
         console.print(f"deleted env `{name}`")

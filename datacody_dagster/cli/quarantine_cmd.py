@@ -31,10 +31,10 @@ def _project(project_dir: Path) -> CompiledProject:
     return compile_project(project_dir.resolve())
 
 
-def _find(project: CompiledProject, asset: str, run: str | None) -> QuarantineEntry:
+def _find(project: CompiledProject, asset: str, run: str | None, env: str | None = None) -> QuarantineEntry:
     from datacody_dagster.runtime.quarantine import find_entry
 
-    return find_entry(project, asset, run)
+    return find_entry(project, asset, run, env)
 
 
 @quarantine_app.command("list")
@@ -70,13 +70,22 @@ def list_(
 
 @quarantine_app.command("show")
 @handle_errors
-def show(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> None:
+def show(
+    asset: Asset,
+    run: Run = None,
+    project_dir: ProjectDir = Path("."),
+    env: Annotated[
+        str | None, typer.Option("--env", help="An environment's candidate (`plan --env NAME`).")
+    ] = None,
+) -> None:
     """Show a candidate: its failing checks, rows, spec and a preview of its data."""
     from datacody_dagster.runtime.outputs import output_metadata
+    from datacody_dagster.versioning.env_state import check_env_name
 
     project = _project(project_dir)
-    entry = _find(project, asset, run)
-    console.print(f"[bold]{entry.asset}[/bold] candidate of run {entry.run_id} ({entry.created_at})")
+    entry = _find(project, asset, run, check_env_name(env) if env is not None else None)
+    where = f" in env `{env}`" if env is not None and env != project.env else ""
+    console.print(f"[bold]{entry.asset}[/bold] candidate of run {entry.run_id} ({entry.created_at}){where}")
     console.print(f"  file: {entry.relpath}")
     console.print(f"  spec: {entry.spec}")
     console.print(f"  rows: {entry.rows if entry.rows is not None else '-'}")

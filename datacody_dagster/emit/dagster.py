@@ -12,7 +12,7 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.checks import PlannedCheck
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.run_markers import ENV_TAG
+from datacody_dagster.run_markers import env_key_path
 from datacody_dagster.spec.check_args import RelationshipsArgs
 
 WRITER_TAG = "datacody/writer"
@@ -27,7 +27,23 @@ def duckdb_pool(project: CompiledProject) -> str:
 
 
 def asset_key(name: str) -> dg.AssetKey:
+    """Prod's key of asset ``name``."""
     return dg.AssetKey([name])
+
+
+def run_key(project: CompiledProject, name: str) -> dg.AssetKey:
+    """The key a run of ``project`` records asset ``name`` on: ``env/NAME/<asset>`` for an asset
+    an environment rebuilds, so its candidate never shows as prod's latest materialization or
+    check result (in the UI, to sensors and automation); prod's key for everything else (an
+    environment reads the assets it does not rebuild from prod, so its lineage points at them)."""
+    if project.env != "prod" and name in project.output_overrides:
+        return dg.AssetKey(env_key_path(project.env, name))
+    return asset_key(name)
+
+
+def asset_name(key: dg.AssetKey) -> str:
+    """The spec name of asset ``key``, prod's or an environment's."""
+    return key.path[-1]
 
 
 def kinds_for(node: Node) -> set[str]:
@@ -42,21 +58,9 @@ def kinds_for(node: Node) -> set[str]:
     return {"spark" if node.engine == "spark" else "duckdb", "parquet"}
 
 
-def prod_deps_updated() -> dg.AutomationCondition:
-    """Dagster's ``any_deps_updated``, blind to environment builds: a `plan --env` run writes under
-    prod's asset keys, and must not start prod runs of eager readers."""
-    ac = dg.AutomationCondition
-    updated = (
-        ac.newly_updated() & ~ac.executed_with_root_target() & ~ac.executed_with_tags(tag_keys={ENV_TAG})
-    )
-    return ac.any_deps_match(updated.with_label("newly_updated_in_prod") | ac.will_be_requested()).with_label(
-        "any_deps_updated"
-    )
-
-
 def automation_for(node: Node) -> dg.AutomationCondition | None:
     if node.automation == "eager":
-        return dg.AutomationCondition.eager().replace("any_deps_updated", prod_deps_updated())
+        return dg.AutomationCondition.eager()
     if node.automation and node.automation.startswith("on_cron:"):
         return dg.AutomationCondition.on_cron(node.automation.removeprefix("on_cron:"))
     return None
@@ -103,8 +107,8 @@ def asset_spec_for(project: CompiledProject, node: Node) -> dg.AssetSpec:
         )
     tags = {k: v for k, v in node.tags.items()}
     return dg.AssetSpec(
-        key=asset_key(node.name),
-        deps=[asset_key(d) for d in node.deps],
+        key=run_key(project, node.name),
+        deps=[run_key(project, d) for d in node.deps],
         description=node.description,
         group_name=node.group,
         owners=list(node.owners),
@@ -117,12 +121,17 @@ def asset_spec_for(project: CompiledProject, node: Node) -> dg.AssetSpec:
     )
 
 
-def check_spec_for(check: PlannedCheck) -> dg.AssetCheckSpec:
-    """An AssetCheckSpec; error severity is blocking (downstream does not run on bad data)."""
-    extra = [asset_key(check.args.to)] if isinstance(check.args, RelationshipsArgs) else []
+def check_spec_for(check: PlannedCheck, project: CompiledProject | None = None) -> dg.AssetCheckSpec:
+    """An AssetCheckSpec; error severity is blocking (downstream does not run on bad data).
+    ``project``: the run's project (an environment's checks are on its own keys); None: prod."""
+
+    def key(name: str) -> dg.AssetKey:
+        return run_key(project, name) if project is not None else asset_key(name)
+
+    extra = [key(check.args.to)] if isinstance(check.args, RelationshipsArgs) else []
     return dg.AssetCheckSpec(
         name=check.name,
-        asset=asset_key(check.asset),
+        asset=key(check.asset),
         description=f"{check.description} [{check.kind}, severity {check.severity}]",
         blocking=check.blocking,
         additional_deps=extra,
@@ -134,8 +143,8 @@ def check_spec_for(check: PlannedCheck) -> dg.AssetCheckSpec:
     )
 
 
-def check_specs_for(node: Node) -> list[dg.AssetCheckSpec]:
-    return [check_spec_for(c) for c in node.checks]
+def check_specs_for(node: Node, project: CompiledProject | None = None) -> list[dg.AssetCheckSpec]:
+    return [check_spec_for(c, project) for c in node.checks]
 
 
 def schedules_for(project: CompiledProject) -> list[dg.ScheduleDefinition]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -99,15 +100,21 @@ def _check(project: CompiledProject, env: EnvState, prod: EnvState | None) -> No
             )
 
 
-def apply_env(project: CompiledProject, env_name: str) -> list[Promoted]:
+def apply_env(
+    project: CompiledProject,
+    env_name: str,
+    wait_s: float = 0.0,
+    say: Callable[[str], None] | None = None,
+) -> list[Promoted]:
     """Make prod hold exactly what ``env_name`` holds for its plan's assets.
 
     Holds the env's lock (no build or delete of it meanwhile) and prod's (one apply at a time:
-    they share the journal, and recovery leaves a journal alone while its apply runs)."""
+    they share the journal, and recovery leaves a journal alone while its apply runs; prod's
+    `materialize` holds it shared, so apply waits up to ``wait_s`` for prod's runs to end)."""
     from datacody_dagster.envs.lock import env_lock
 
     doing = f"datacody apply --env {env_name}"
-    with env_lock(project.root, env_name, doing), env_lock(project.root, PROD, doing):
+    with env_lock(project.root, env_name, doing), env_lock(project.root, PROD, doing, wait_s, say):
         return _apply(project, env_name)
 
 
@@ -242,19 +249,22 @@ def _report_events(project: CompiledProject, journal: Journal, promoted: list[Pr
 def _built_from(instance: Any, asset: str, env: str, md5: str) -> dict[str, str]:
     """The input data versions of the env run that built these bytes (``dagster/input_data_version/*``
     tags), so the promoted asset is judged against the inputs it was really built from."""
-    from datacody_dagster.checks.env_builds import materializations_where
-    from datacody_dagster.emit.dagster import asset_key
-    from datacody_dagster.run_markers import ENV_BUILD_KEY
+    import dagster as dg
 
-    def built_here(mat: Any) -> bool:
-        built_in = getattr(mat.metadata.get(ENV_BUILD_KEY), "value", None)
-        return built_in == env and (mat.tags or {}).get("dagster/data_version") == md5
+    from datacody_dagster.run_markers import env_key_path
 
-    for record in materializations_where(instance, asset_key(asset), 1, built_here):
-        mat = record.asset_materialization
-        prefix = "dagster/input_data_version/"
-        return {k: v for k, v in (mat.tags or {}).items() if k.startswith(prefix)}
-    return {}
+    # The env's build is on the env's own key; the latest one is the build the plan made.
+    latest = instance.get_latest_materialization_event(dg.AssetKey(env_key_path(env, asset)))
+    mat = latest.asset_materialization if latest is not None else None
+    if mat is None or (mat.tags or {}).get("dagster/data_version") != md5:
+        return {}
+    prefix, env_part = "dagster/input_data_version/", "/".join(env_key_path(env, ""))
+    # An input the env rebuilt is named by its env key; promoted, it is prod's asset of that name.
+    return {
+        prefix + k.removeprefix(prefix).removeprefix(env_part): v
+        for k, v in (mat.tags or {}).items()
+        if k.startswith(prefix)
+    }
 
 
 def _row_count(path: Path) -> int | None:

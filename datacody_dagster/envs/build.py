@@ -14,6 +14,7 @@ from pathlib import Path
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.envs.plan import EnvPlan
+from datacody_dagster.envs.records import wipe_env_records
 from datacody_dagster.envs.workspace import (
     ENVS_DIR,
     dbt_environment,
@@ -24,6 +25,7 @@ from datacody_dagster.envs.workspace import (
     remove_tree,
 )
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.run_markers import ENV_KEY_PREFIX
 from datacody_dagster.runtime.env_run import output_md5
 from datacody_dagster.runtime.summary import AssetRow
 from datacody_dagster.versioning.diff import VersionDiff
@@ -173,8 +175,9 @@ def _build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None, v
     env = plan.env
     build = EnvBuild(env, plan)
     folder = env_root(project.root, env)
-    # A re-plan starts from prod again: no stale outputs of an older plan.
+    # A re-plan starts from prod again: no stale outputs of an older plan, nor their records.
     remove_tree(folder, project.root / ENVS_DIR)
+    wipe_env_records(project.root, env)
     if not plan.rebuild:
         _save(project, env_project(project, env, []), build, prod)
         return build
@@ -183,7 +186,8 @@ def _build_env(project: CompiledProject, plan: EnvPlan, prod: EnvState | None, v
     unfinished = [BuiltAsset(name, "failed", error="the build did not finish") for name in plan.rebuild]
     _save(project, envp, EnvBuild(env, plan, unfinished), prod)
     prepare_workspace(project, envp)
-    select = " or ".join(f'key:"{name}"' for name in plan.rebuild)
+    # The run records on the environment's keys (env/NAME/<asset>, emit/dagster.py run_key).
+    select = " or ".join(f'key:"{ENV_KEY_PREFIX}/{env}/{name}"' for name in plan.rebuild)
     try:
         with dbt_environment(envp):
             summary = materialize_project(project.root, select=select, project=envp, verbose=verbose)

@@ -152,11 +152,11 @@ class _StepDurations:
 def _materializations(
     instance: DagsterInstance, key: AssetKey, name: str, limit: int, steps: _StepDurations
 ) -> tuple[MaterializationSignal, ...]:
-    from datacody_dagster.checks.env_builds import prod_materializations
-
     out = []
-    for rec in prod_materializations(instance, key, limit):  # env builds: no run of prod's
+    for rec in instance.fetch_materializations(key, limit=limit).records:
         mat = rec.asset_materialization
+        if mat is None:
+            continue
         meta = dict(mat.metadata or {})
         tags = dict(mat.tags or {})
         rows = _number(meta, ROW_COUNT)

@@ -13,15 +13,16 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.emit.dagster import (
     WRITER_TAG,
-    asset_key,
     asset_spec_for,
     check_specs_for,
     duckdb_pool,
+    run_key,
 )
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.check_only import check_current_output
 from datacody_dagster.runtime.dbt_staging import reads_views, repoint_views, staged_candidate, staging_dbt
 from datacody_dagster.runtime.finalize import Audited, Finalized, audit, complete, finalize
+from datacody_dagster.runtime.prod_writes import holding_prod_lock
 from datacody_dagster.runtime.staging import drop_stage, stage_path
 
 
@@ -94,15 +95,16 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
     @dg.multi_asset(
         name=_op_name(node.kind, node.name),
         specs=[asset_spec_for(project, node)],
-        check_specs=check_specs_for(node),
+        check_specs=check_specs_for(node, project),
         can_subset=True,
         required_resource_keys={"spark"} if uses_spark(node) else None,
         **_duckdb_reader(project, node),
     )
+    @holding_prod_lock(project)
     def _asset(
         context: dg.AssetExecutionContext,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        if asset_key(node.name) not in context.selected_asset_keys:
+        if run_key(project, node.name) not in context.selected_asset_keys:
             yield from check_current_output(context, project, node)
             return
         started = time.monotonic()
@@ -228,7 +230,7 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
     """All dbt-backed SQL assets as one subsettable multi-asset; dbt runs at execution time."""
     from datacody_dagster.runtime.dbt_runner import run_models
 
-    check_specs = [spec for node in nodes for spec in check_specs_for(node)]
+    check_specs = [spec for node in nodes for spec in check_specs_for(node, project)]
 
     @dg.multi_asset(
         name="datacody_dbt_models",
@@ -238,12 +240,13 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
         op_tags={WRITER_TAG: "duckdb"},
         pool=duckdb_pool(project),
     )
+    @holding_prod_lock(project)
     def _dbt(
         context: dg.AssetExecutionContext,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         from datacody_dagster.emit.files import sync_generated_files
 
-        selected = [n for n in nodes if asset_key(n.name) in context.selected_asset_keys]
+        selected = [n for n in nodes if run_key(project, n.name) in context.selected_asset_keys]
         for node in nodes:  # checks selected without their asset: evaluate the current output
             if node not in selected:
                 yield from check_current_output(context, project, node)

@@ -13,14 +13,15 @@ import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.emit.dagster import asset_key
+from datacody_dagster.emit.dagster import asset_key, run_key
 
 NO_OUTPUT = "asset has no output; materialize it first"
 
 
-def selected_checks(context: dg.AssetExecutionContext, node: Node) -> list[str]:
+def selected_checks(context: dg.AssetExecutionContext, project: CompiledProject, node: Node) -> list[str]:
     selected = context.selected_asset_check_keys
-    return [c.name for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected]
+    key = run_key(project, node.name)
+    return [c.name for c in node.checks if dg.AssetCheckKey(key, c.name) in selected]
 
 
 def has_output(project: CompiledProject, node: Node) -> bool:
@@ -49,10 +50,7 @@ def current_data_version(instance: dg.DagsterInstance, node: Node) -> str | None
     """The data version of prod's latest materialization (the DVC md5), if any."""
     from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-    from datacody_dagster.checks.env_builds import latest_prod_materialization
-
-    # an environment's build (`plan --env`) is not the output prod's checks judge
-    event = latest_prod_materialization(instance, asset_key(node.name))
+    event = instance.get_latest_materialization_event(asset_key(node.name))
     mat = event.asset_materialization if event is not None else None
     if mat is None:
         return None
@@ -65,14 +63,14 @@ def check_current_output(
     """Results of the selected checks of ``node`` on its current output; writes nothing."""
     from datacody_dagster.runtime.finalize import evaluate_node_checks
 
-    names = selected_checks(context, node)
+    names = selected_checks(context, project, node)
     if not names:
         return
     if not has_output(project, node):
         for name in names:
             check = next(c for c in node.checks if c.name == name)
             yield dg.AssetCheckResult(
-                asset_key=asset_key(node.name),
+                asset_key=run_key(project, node.name),
                 check_name=name,
                 passed=False,
                 severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,

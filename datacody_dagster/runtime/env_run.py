@@ -8,8 +8,11 @@ the engines, checks, write-audit-publish and blocking rules; only prod's own eff
   whole rebuild list, since it starts from prod's data and the plan chose what to rebuild;
 - prod versions each published output with DVC; an environment does not (its outputs get a
   DVC version when ``apply`` promotes them), its data version is the output's md5;
-- the run carries the tag ``datacody/env`` and its materializations ``datacody/env_build``, so
-  prod's up-to-date decision never takes an environment's materialization for prod's.
+- the run records its materializations and check evaluations on the environment's asset keys,
+  ``env/NAME/<asset>`` (``emit/dagster.py`` ``run_key``), never on prod's: the Dagster UI,
+  sensors, automation and every prod reader of the event log see prod's latest state, and the
+  environment's builds as its own assets. The run carries the tag ``datacody/env`` and its
+  materializations the metadata ``datacody/env_build``.
 """
 
 from __future__ import annotations

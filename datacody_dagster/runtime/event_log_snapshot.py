@@ -23,8 +23,6 @@ from typing import Any
 
 import yaml
 
-from datacody_dagster.run_markers import ENV_BUILD_KEY
-
 _FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 _STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "local_artifact_storage")
 # The field that holds the value, per serialized metadata class (Dagster keeps these storage
@@ -127,29 +125,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
 
 
-def _built_in_env(entry: StoredEntry) -> bool:
-    return entry.asset_materialization.metadata.get(ENV_BUILD_KEY) is not None
-
-
-def _latest_prod(con: sqlite3.Connection, key: str) -> StoredEntry | None:
-    """The latest materialization of ``key`` not built in an environment (`plan --env`), or None."""
-    rows = con.execute(
-        "select event from event_logs where asset_key = ? and dagster_event_type = ? order by id desc",
-        (key, "ASSET_MATERIALIZATION"),
-    )
-    for (text,) in rows:
-        entry = _entry(text)
-        if not _built_in_env(entry):
-            return entry
-    return None
-
-
-def latest_materializations(
-    home: Path, names: Iterable[str], prod: bool = False
-) -> dict[str, StoredEntry] | None:
+def latest_materializations(home: Path, names: Iterable[str]) -> dict[str, StoredEntry] | None:
     """``{asset: latest materialization}`` for the given single-part asset names (never
     materialized ones are absent), or None when only Dagster itself can answer (see above).
-    ``prod``: prod's latest, looking past environment builds to it."""
+    Environment builds record on their own keys (``env/NAME/<asset>``), never on these."""
     runs_db, index_db = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
     if not _default_sqlite_storage(home):
         return None
@@ -180,17 +159,5 @@ def latest_materializations(
         try:
             found[name] = _entry(last)
         except (UnknownFormat, KeyError, TypeError, ValueError, AttributeError):
-            return None
-    hidden = {json.dumps([n]): n for n, e in found.items() if prod and _built_in_env(e)}
-    if hidden:
-        try:
-            with contextlib.closing(_connect(index_db)) as con:
-                for key, name in hidden.items():
-                    entry = _latest_prod(con, key)
-                    if entry is None:
-                        del found[name]
-                    else:
-                        found[name] = entry
-        except (sqlite3.Error, UnknownFormat, KeyError, TypeError, ValueError, AttributeError):
             return None
     return found

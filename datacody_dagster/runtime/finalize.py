@@ -18,7 +18,7 @@ import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
-from datacody_dagster.emit.dagster import asset_key
+from datacody_dagster.emit.dagster import run_key
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.run_markers import ENV_BUILD_KEY
 from datacody_dagster.runtime.env_run import is_prod, output_md5
@@ -59,7 +59,8 @@ def evaluate_node_checks(
     from datacody_dagster.checks.targets import target_for
 
     selected = context.selected_asset_check_keys
-    checks = [c for c in node.checks if dg.AssetCheckKey(asset_key(node.name), c.name) in selected]
+    key = run_key(project, node.name)
+    checks = [c for c in node.checks if dg.AssetCheckKey(key, c.name) in selected]
     if not checks:
         return [], []
     target = target_for(project, node, data_version=data_version, run_id=context.run_id, staged=staged)
@@ -91,7 +92,7 @@ def evaluate_node_checks(
     # optimizer reads it to spot costly checks that never fail.
     share = round((time.monotonic() - started) / max(len(outcomes), 1), 4)
     outcomes = [replace(o, metadata={**o.metadata, "duration_s": share}) for o in outcomes]
-    results = [to_asset_check_result(o) for o in outcomes]
+    results = [to_asset_check_result(o, key) for o in outcomes]
     failures = [o.check.name for o in outcomes if not o.passed and o.check.blocking]
     return results, failures
 
@@ -134,7 +135,6 @@ class Audited:
     metadata: dict[str, Any]
     failures: list[str]
     check_results: list[dg.AssetCheckResult]
-    tags: dict[str, str] = field(default_factory=dict)  # prod's input versions (runtime/prod_inputs.py)
 
 
 def audit(
@@ -163,12 +163,7 @@ def audit(
         return Finalized(None, failures, check_results, entry)
     if staged is not None:
         publish(staged, project.output_path(node))
-    tags: dict[str, str] = {}
-    if is_prod(project) and node.deps:
-        from datacody_dagster.runtime.prod_inputs import prod_input_tags
-
-        tags = prod_input_tags(context, node)
-    return Audited(node, started, meta, failures, check_results, tags)
+    return Audited(node, started, meta, failures, check_results)
 
 
 def _versioned(project: CompiledProject, node: Node) -> bool:
@@ -222,11 +217,10 @@ def complete(
         if item.failures:
             meta["datacody/blocking_failures"] = dg.MetadataValue.text(", ".join(item.failures))
         result: dg.MaterializeResult = dg.MaterializeResult(
-            asset_key=asset_key(node.name),
+            asset_key=run_key(project, node.name),
             metadata=meta,
             data_version=data_version,
             check_results=item.check_results,
-            tags=item.tags or None,
         )
         done.append(Finalized(result, item.failures, item.check_results))
     return done, error

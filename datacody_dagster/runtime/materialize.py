@@ -17,7 +17,7 @@ from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.dead_runs import run_tags
-from datacody_dagster.runtime.env_run import env_tags, is_prod
+from datacody_dagster.runtime.env_run import PROD, env_tags, is_prod
 from datacody_dagster.runtime.event_log_storage import batched_event_writes
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
@@ -95,6 +95,30 @@ def materialize_project(
     accept_schema_change: bool = False,
     project: CompiledProject | None = None,
 ) -> MaterializeSummary:
+    """:func:`_materialize` (see there). A prod run holds prod's lock shared (other prod runs go
+    on side by side): it waits up to ``wait_timeout_s`` for an `apply` or `rollback` that is
+    writing prod, and they wait for it (``versioning/env_locks.py``)."""
+    from datacody_dagster.versioning.env_locks import env_lock
+
+    project = project if project is not None else compile_project(root)
+    args = (root, select, progress_for, verbose, force, wait_timeout_s, say, accept_schema_change, project)
+    if not is_prod(project):  # an environment's build holds that env's lock (envs/build.py)
+        return _materialize(*args)
+    with env_lock(project.root, PROD, "datacody materialize", wait_s=wait_timeout_s, say=say, shared=True):
+        return _materialize(*args)
+
+
+def _materialize(
+    root: Path,
+    select: str | None = None,
+    progress_for: ProgressFactory | None = None,
+    verbose: bool = False,
+    force: bool = False,
+    wait_timeout_s: float = 600.0,
+    say: Callable[[str], None] | None = None,
+    accept_schema_change: bool = False,
+    project: CompiledProject | None = None,
+) -> MaterializeSummary:
     """Compile, then materialize the selection in-process against the project's instance.
 
     Assets whose code, checks, inputs and output are unchanged since their last materialization
@@ -106,6 +130,7 @@ def materialize_project(
     ``runtime/source_contract.py``). ``project``: ``root`` already compiled by the caller.
     ``progress_for(names)``: a watcher told every event of the run (the CLI draws progress).
     """
+    from datacody_dagster.emit.dagster import asset_name
     from datacody_dagster.runtime.code_location import run_definitions
 
     started = time.monotonic()
@@ -136,12 +161,12 @@ def materialize_project(
             )
         )
     dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
-    needs_pool = any(k.to_user_string() in dbt_names for k in selected_keys)
+    needs_pool = any(asset_name(k) in dbt_names for k in selected_keys)
     _before_run(project, instance, needs_pool, wait_timeout_s, say)
     log_level = "INFO" if verbose else "CRITICAL"
     plan_names = [n.name for n in project.plan.nodes]
     names = sorted(
-        (k.to_user_string() for k in selected_keys),
+        (asset_name(k) for k in selected_keys),
         key=lambda n: plan_names.index(n) if n in plan_names else 0,
     )
     # An environment builds its whole rebuild list: up to date is judged against prod only.
@@ -155,7 +180,7 @@ def materialize_project(
             for n in sorted(up_to_date, key=plan_names.index)
         ]
         return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
-    selected_keys = {k for k in selected_keys if k.to_user_string() not in up_to_date}
+    selected_keys = {k for k in selected_keys if asset_name(k) not in up_to_date}
     # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
     if project.settings.dvc.enabled and is_prod(project):
         from datacody_dagster.versioning import ensure_dvc_repo
@@ -187,18 +212,18 @@ def materialize_project(
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
         if mat is not None:
-            materialized[mat.asset_key.to_user_string()] = dict(mat.metadata)
+            materialized[asset_name(mat.asset_key)] = dict(mat.metadata)
     check_status: dict[str, list[tuple[str, bool, str]]] = {}
     quarantined: set[str] = set()
     for ev in result.get_asset_check_evaluations():
-        check_status.setdefault(ev.asset_key.to_user_string(), []).append(
+        check_status.setdefault(asset_name(ev.asset_key), []).append(
             (ev.check_name, ev.passed, ev.severity.value)
         )
-        summary.checks.setdefault(ev.asset_key.to_user_string(), []).append(
+        summary.checks.setdefault(asset_name(ev.asset_key), []).append(
             (ev.check_name, ev.passed, ev.severity == dg.AssetCheckSeverity.ERROR)
         )
         if "datacody/quarantine" in (ev.metadata or {}):
-            quarantined.add(ev.asset_key.to_user_string())
+            quarantined.add(asset_name(ev.asset_key))
     summary.rows.extend(
         AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "") for n in plan_names if n in up_to_date
     )

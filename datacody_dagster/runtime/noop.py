@@ -13,7 +13,6 @@ import time
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.instance import dagster_home_path
-from datacody_dagster.runtime.env_run import is_prod
 from datacody_dagster.runtime.event_log_snapshot import latest_materializations
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide_from_records, wanted_records
@@ -31,7 +30,7 @@ def up_to_date_summary(project: CompiledProject, select: str | None) -> Material
     if not home.is_dir():
         return None
     nodes = list(project.plan.nodes)
-    records = latest_materializations(home, wanted_records(nodes), prod=is_prod(project))
+    records = latest_materializations(home, wanted_records(nodes))
     if records is None:
         return None
     names = [n.name for n in nodes]

@@ -57,19 +57,26 @@ def _entries(root: Path, asset: str | None) -> list[QuarantineEntry]:
     return sorted(entries, key=lambda e: e.created_at, reverse=True)
 
 
-def find_entry(project: CompiledProject, asset: str, run: str | None = None) -> QuarantineEntry:
-    """The newest candidate of ``asset``, or the one of run ``run`` (a unique prefix is enough)."""
-    entries = list_entries(project, asset)
+def find_entry(
+    project: CompiledProject, asset: str, run: str | None = None, env: str | None = None
+) -> QuarantineEntry:
+    """The newest candidate of ``asset``, or the one of run ``run`` (a unique prefix is enough);
+    ``env``: among environment ``env``'s candidates (to read only: see :func:`env_entries`)."""
+    if env is None or env == project.env:
+        entries = list_entries(project, asset)
+    else:
+        entries = [e for name, e in env_entries(project) if name == env and e.asset == asset]
     if run is not None:
         entries = [e for e in entries if e.run_id.startswith(run)]
     if not entries:
         which = f" from run {run}" if run else ""
+        where = f" in env `{env}`" if env is not None and env != project.env else ""
+        others = sorted({name for name, e in env_entries(project) if e.asset == asset} - {env})
+        hint = "`datacody quarantine list` shows what is quarantined"
+        if others and where == "":
+            hint = f"env `{others[0]}` has one: `datacody quarantine show {asset} --env {others[0]}`"
         raise DatacodyError(
-            Diagnostic(
-                RUNTIME,
-                f"no quarantined candidate of `{asset}`{which}",
-                hint="`datacody quarantine list` shows what is quarantined",
-            )
+            Diagnostic(RUNTIME, f"no quarantined candidate of `{asset}`{which}{where}", hint=hint)
         )
     return entries[0]
 

@@ -21,7 +21,6 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.compiler.plan import Node
 from datacody_dagster.run_markers import ENV_BUILD_KEY
 from datacody_dagster.runtime import input_files
-from datacody_dagster.runtime.env_run import is_prod
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -113,24 +112,7 @@ def decide(
     keys = [dg.AssetKey([n]) for n in sorted(wanted_records(nodes))]
     latest = instance.get_latest_materialization_events(keys)
     records = {key.to_user_string(): entry for key, entry in latest.items() if entry is not None}
-    if is_prod(project):
-        # an environment's build (`plan --env`) leaves prod's output alone: judge prod by its own
-        from datacody_dagster.checks.env_builds import latest_prod_materialization
-
-        for key in keys:
-            name = key.to_user_string()
-            if name in records and built_in_env(records[name]):
-                prod = latest_prod_materialization(instance, key)
-                if prod is None:
-                    del records[name]
-                else:
-                    records[name] = prod
     return decide_from_records(project, names, records)
-
-
-def built_in_env(entry: Any) -> bool:
-    """True when a latest-materialization entry was written by an environment build."""
-    return _meta(entry).get(ENV_BUILD_KEY) is not None
 
 
 def wanted_records(nodes: Sequence[Node]) -> set[str]:
@@ -167,6 +149,7 @@ def _verdict(
     if entry is None:
         return Verdict(node.name, True, "never materialized")
     tags, meta = _tags(entry), _meta(entry)
+    # Only an instance written before environments had their own keys holds one on prod's key.
     if meta.get(ENV_BUILD_KEY) not in (None, project.env):
         return Verdict(node.name, True, f"last built in env `{meta.get(ENV_BUILD_KEY)}`")
     if tags.get("dagster/code_version") != node.fingerprint:

@@ -74,8 +74,6 @@ def asset_history(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[Versio
     """All versions of ``key``, newest first."""
     from dagster._core.definitions.data_version import CODE_VERSION_TAG, DATA_VERSION_TAG
 
-    from datacody_dagster.checks.env_builds import is_env_materialization
-
     entries: list[VersionEntry] = []
     cursor: str | None = None
     while True:
@@ -84,8 +82,6 @@ def asset_history(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[Versio
             mat = record.asset_materialization
             if mat is None:
                 continue
-            if is_env_materialization(mat.metadata):
-                continue  # built in an environment (`plan --env`): prod's version is its `apply`
             md5 = _value(mat.metadata, DVC_MD5) or (mat.tags or {}).get(DATA_VERSION_TAG)
             if not md5 or not _MD5.match(str(md5)):
                 continue

@@ -156,7 +156,7 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
             assert f"environment `dev` is in use by pid {holder.pid}" in result.output
             assert "Traceback" not in result.output
             assert time.monotonic() - started < 30
-        rolled = cli(proj, "rollback", "orders")  # prod's lock: no rollback while an apply runs
+        rolled = cli(proj, "rollback", "orders", "--wait-timeout", "1")  # prod's lock: not during an apply
         assert rolled.exit_code == 1, rolled.output
         assert f"environment `prod` is in use by pid {holder.pid}" in rolled.output
         assert (_snapshot(env_dir), _snapshot(space), prod_md5s(proj), load_state(proj, "dev")) == before
@@ -165,3 +165,71 @@ def test_a_held_env_lock_refuses_plan_apply_and_delete(proj: Path) -> None:
         holder.wait()
     # The lock dies with its holder: the next plan proceeds.
     assert cli(proj, "plan", "--env", "dev").exit_code == 0
+
+
+def test_env_dbt_artifacts_stay_in_the_env_workspace(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt's target and logs of an env build go to the env's workspace, even when prod's
+    dbt_project.yml names absolute target/log paths (mirrored into the env) or DBT_TARGET_PATH
+    is set for prod."""
+    dbt = proj / "dbt_project"
+    prod_target, prod_logs = dbt / "target", dbt / "logs"
+    yml = dbt / "dbt_project.yml"
+    yml.write_text(
+        yml.read_text(encoding="utf-8") + f'target-path: "{prod_target}"\nlog-path: "{prod_logs}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DBT_TARGET_PATH", str(prod_target))
+    before = {p: _snapshot(p) if p.is_dir() else {} for p in (prod_target, prod_logs)}
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+    assert {p: _snapshot(p) if p.is_dir() else {} for p in (prod_target, prod_logs)} == before
+    space = workspace_dir(proj, "dev") / "dbt"
+    assert (space / "target" / "partial_parse.msgpack").is_file()
+    import os
+
+    assert os.environ["DBT_TARGET_PATH"] == str(prod_target)  # prod's setting back after the run
+
+
+def _attach(proj: Path, path: str) -> None:
+    import yaml
+
+    profile = proj / "dbt_project" / "profiles.yml"
+    doc = yaml.safe_load(profile.read_text(encoding="utf-8"))
+    for out in doc["datacody"]["outputs"].values():
+        out["attach"] = [{"path": path, "alias": "ref"}]
+    profile.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def test_profile_attach_entries_are_read_only_and_resolved_against_prods_dbt_project(proj: Path) -> None:
+    import duckdb
+
+    ref = proj / "data" / "ref.duckdb"
+    con = duckdb.connect(str(ref))
+    con.execute("create table fx as select 1 as rate")
+    con.close()
+    before = _md5(ref)
+    _attach(proj, "../data/ref.duckdb")  # relative to prod's dbt project, as dbt reads it there
+    edit(proj, *AMOUNT)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 0, planned.output
+    space = workspace_dir(proj, "dev")
+    import yaml
+
+    env_profile = yaml.safe_load((space / "dbt" / "profiles.yml").read_text(encoding="utf-8"))
+    (attach,) = env_profile["datacody"]["outputs"]["dev"]["attach"]
+    assert attach == {"path": str(ref), "alias": "ref", "read_only": True}
+    assert not (space / "data" / "ref.duckdb").exists()  # no empty database beside the env's
+    assert _md5(ref) == before
+
+
+def test_a_profile_attach_of_prods_duckdb_file_is_refused_in_env_builds(proj: Path) -> None:
+    _attach(proj, "../data/datacody.duckdb")
+    edit(proj, *AMOUNT)
+    before = prod_md5s(proj)
+    planned = cli(proj, "plan", "--env", "dev")
+    assert planned.exit_code == 1, planned.output
+    said = " ".join(planned.output.split())
+    assert "dbt_project/profiles.yml: outputs.dev.attach: attaches prod's DuckDB file" in said
+    assert "Traceback" not in planned.output
+    assert prod_md5s(proj) == before

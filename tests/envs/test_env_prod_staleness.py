@@ -1,7 +1,7 @@
 """An environment build (`plan --env`) leaves prod up to date: prod judges its own latest build.
 
-Env builds write materializations under prod's asset keys; prod's up-to-date decision must look
-past them to prod's own, or every `plan --env` forces a prod rebuild of an unchanged subgraph.
+Env builds record on their own asset keys (``env/NAME/<asset>``): prod's latest materializations
+stay prod's, or every `plan --env` would force a prod rebuild of an unchanged subgraph.
 """
 
 from __future__ import annotations

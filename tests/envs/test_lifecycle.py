@@ -165,8 +165,10 @@ def test_env_build_is_a_tagged_dagster_run_through_dbt(proj: Path) -> None:
         for e in entries
         if e.asset_materialization
     }
-    assert sorted(mats) == ["orders", "revenue"]
-    for name, mat in mats.items():
+    # recorded on the environment's own keys, never on prod's
+    assert sorted(mats) == ["env/dev/orders", "env/dev/revenue"]
+    for key, mat in mats.items():
+        name = key.rsplit("/", 1)[-1]
         assert mat is not None
         assert mat.metadata[ENV_BUILD_KEY].value == "dev"
         assert mat.tags is not None and mat.tags["dagster/data_version"] == file_md5(
@@ -242,6 +244,14 @@ def test_blocking_check_stops_readers_and_apply(proj: Path) -> None:
         assert refused.exit_code == 1 and "no quarantined candidate of `orders`" in refused.output
     assert file_md5(proj / "data/warehouse/shop/orders.parquet") == prod_orders
     assert (proj / listed[0]["relpath"]).is_file()
+    # `show` opens the env's candidate when asked for it, and points there when it is not.
+    shown = cli(proj, "quarantine", "show", "orders", "--env", "dev")
+    assert shown.exit_code == 0, shown.output
+    assert "in env `dev`" in shown.output and listed[0]["relpath"] in "".join(shown.output.split())
+    assert "unique_order_id" in shown.output and "order_id" in shown.output.split("failing checks")[1]
+    missing = cli(proj, "quarantine", "show", "orders")
+    assert missing.exit_code == 1 and "quarantine show orders --env dev" in missing.output
+    assert cli(proj, "quarantine", "show", "orders", "--env", "qa").exit_code == 1
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
 
@@ -260,10 +270,10 @@ def test_an_env_check_failure_is_no_prod_failure(proj: Path) -> None:
     edit(proj, "select id as order_id", "select 1 as order_id")  # breaks `unique: order_id`
     assert cli(proj, "plan", "--env", "dev").exit_code == 1
 
-    # The env's failing evaluation is in the instance ...
-    key = dg.AssetCheckKey(dg.AssetKey("orders"), "unique_order_id")
+    # The env's failing evaluation is in the instance, on the env's key ...
+    key = dg.AssetCheckKey(dg.AssetKey(["env", "dev", "orders"]), "unique_order_id")
     raw = [verdict_of(r) for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)]
-    assert [v.passed for v in raw if v is not None] == [False, True]
+    assert [v.passed for v in raw if v is not None] == [False]
     # ... and prod sees none of it: its verdicts, incidents and signals are unchanged.
     verdicts = check_verdicts(instance, "orders", "unique_order_id")
     assert [v.passed for v in verdicts] == [True]
@@ -443,3 +453,83 @@ def test_a_build_that_dies_midway_is_never_applied(proj: Path, monkeypatch: pyte
     assert state is not None and "orders: failed" in state.blocking_failures
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "failed its blocking checks" in refused.output
+
+
+def test_env_build_is_not_prods_latest_state_to_plain_dagster_readers(proj: Path) -> None:
+    """The UI, sensors and automation read an asset's latest materialization and check results
+    straight from the instance: after `plan --env`, those are still prod's; the env's are on
+    ``env/dev/<asset>``, with the env's lineage (revenue built from the env's orders)."""
+    import dagster as dg
+
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.run_markers import ENV_TAG
+
+    instance = project_instance(proj)
+    (prod_run,) = [r.run_id for r in instance.get_runs()]
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    instance = project_instance(proj)
+    (env_run,) = [r.run_id for r in instance.get_runs(dg.RunsFilter(tags={ENV_TAG: "dev"}))]
+    prod_md5 = file_md5(proj / "data/warehouse/shop/orders.parquet")
+    env_md5 = file_md5(proj / "data/envs/dev/shop/orders.parquet")
+    assert prod_md5 != env_md5
+
+    for name in ("orders", "revenue"):
+        latest = instance.get_latest_materialization_event(dg.AssetKey(name))
+        assert latest is not None and latest.run_id == prod_run, name
+    mat = instance.get_latest_materialization_event(dg.AssetKey("orders")).asset_materialization
+    assert mat is not None and (mat.tags or {})["dagster/data_version"] == prod_md5
+    check = dg.AssetCheckKey(dg.AssetKey("orders"), "unique_order_id")
+    (prod_eval,) = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+    assert prod_eval.run_id == prod_run
+    summary = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])[check]
+    assert summary.run_id == prod_run
+
+    # The env's records are findable on its keys: its materializations, check results, lineage.
+    env_orders = dg.AssetKey(["env", "dev", "orders"])
+    latest_env = instance.get_latest_materialization_event(env_orders)
+    assert latest_env is not None and latest_env.run_id == env_run
+    assert (latest_env.asset_materialization.tags or {})["dagster/data_version"] == env_md5
+    env_check = dg.AssetCheckKey(env_orders, "unique_order_id")
+    (env_eval,) = instance.event_log_storage.get_asset_check_execution_history(env_check, limit=10)
+    assert env_eval.run_id == env_run and env_eval.status.value == "SUCCEEDED"
+    revenue = instance.get_latest_materialization_event(dg.AssetKey(["env", "dev", "revenue"]))
+    assert revenue is not None
+    tags = revenue.asset_materialization.tags or {}
+    assert tags["dagster/input_data_version/env/dev/orders"] == env_md5
+    assert sorted(k.to_user_string() for k in instance.get_asset_keys(prefix=["env", "dev"])) == [
+        "env/dev/orders",
+        "env/dev/revenue",
+    ]
+
+
+def test_env_records_go_with_the_envs_outputs(proj: Path) -> None:
+    """A re-plan wipes the records of the env's previous build (its outputs are gone too) and
+    `env delete` wipes the env's keys; prod's records are never touched."""
+    import dagster as dg
+
+    from datacody_dagster.instance import project_instance
+
+    def env_keys() -> list[str]:
+        keys = project_instance(proj).get_asset_keys(prefix=["env", "dev"])
+        return sorted(k.to_user_string() for k in keys)
+
+    instance = project_instance(proj)
+    names = ("orders", "revenue")
+    prod_latest = {n: instance.get_latest_materialization_event(dg.AssetKey(n)) for n in names}
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    assert env_keys() == ["env/dev/orders", "env/dev/revenue"]
+    edit(proj, AMOUNT[1], AMOUNT[0])
+    edit(proj, "sum(amount) as revenue", "sum(amount) as revenue, count(*) as n")  # revenue only
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    assert env_keys() == ["env/dev/revenue"]
+    instance = project_instance(proj)
+    assert instance.get_latest_materialization_event(dg.AssetKey(["env", "dev", "orders"])) is None
+    assert cli(proj, "env", "delete", "dev").exit_code == 0
+    assert env_keys() == []
+    instance = project_instance(proj)
+    for name, before in prod_latest.items():
+        after = instance.get_latest_materialization_event(dg.AssetKey(name))
+        assert after is not None and before is not None
+        assert (after.run_id, after.timestamp) == (before.run_id, before.timestamp)
