@@ -1,0 +1,203 @@
+"""A dbt worker process for one `datacody materialize`: dbt starts on the second core.
+
+Importing dbt and its first parse in a process cost ~2.4 CPU-s, importing Dagster and opening
+its instance and DVC ~1.7: done one after the other in one process, a run waits for both. The
+CLI starts this worker before it imports Dagster; the worker imports dbt and parses the project
+while the parent starts Dagster, then serves the run's `dbt run` invocations over a pipe (one
+JSON line per request and per answer; dbt's own console output goes to /dev/null, or to stderr
+with ``--verbose``). dbt changes the process's working directory and is not fork-safe once
+imported, hence a new interpreter rather than a fork.
+
+The parent gives the results to ``dbt_runner.run_models`` exactly as the in-process path does
+(located errors, the blocking gate between invocations are the parent's business). The worker
+exits when its stdin closes or its parent dies (it polls its parent pid), and the parent closes
+it when the run ends: no orphan outlives a run. Without a worker (``dagster dev``'s steps, the
+Python API, ``DATACODY_DBT_WORKER=0``) or when it died, dbt runs in process as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.runtime.dbt_runner import Invocation
+from datacody_dagster.runtime.staging import DBT_STAGE_ENV
+
+# "0" turns the worker off (dbt then runs in the CLI's process, as under `dagster dev`).
+WORKER_ENV = "DATACODY_DBT_WORKER"
+_ENV_PREFIXES = ("DATACODY_", "DBT_")  # what the generated models may read with env_var()
+
+_ACTIVE: DbtWorker | None = None
+
+
+def _dbt_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
+
+
+class DbtWorker:
+    """The parent's handle on one worker process serving one dbt project."""
+
+    def __init__(self, dbt_dir: Path, verbose: bool = False) -> None:
+        self.dbt_dir = dbt_dir
+        self.invocations = 0
+        self.parses = 0  # as the worker last reported them
+        self._lock = threading.Lock()
+        self._gone = False
+        # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
+        # the early parse must see the same value, or the first invocation parses again.
+        env = {**os.environ, DBT_STAGE_ENV: "1"}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "datacody_dagster.runtime.dbt_worker",
+                str(dbt_dir),
+                str(os.getpid()),
+                "verbose" if verbose else "quiet",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if verbose else subprocess.DEVNULL,
+            env=env,
+            cwd=str(dbt_dir),
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def invoke_run(self, names: list[str]) -> Invocation | None:
+        """`dbt run --select names` in the worker; None when the worker is gone (run in process)."""
+        with self._lock:
+            if self._gone or self.process.poll() is not None:
+                self._gone = True
+                return None
+            request = json.dumps({"names": names, "env": _dbt_env()}) + "\n"
+            stdin, stdout = self.process.stdin, self.process.stdout
+            assert stdin is not None and stdout is not None
+            try:
+                stdin.write(request.encode())
+                stdin.flush()
+                line = stdout.readline()
+            except OSError:
+                line = b""
+            if not line:
+                self._gone = True
+                return None
+            answer = json.loads(line)
+            self.invocations += 1
+            self.parses = int(answer["parses"])
+            return Invocation.from_json(answer["invocation"])
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the worker and reap it (a worker that never ran anything is killed outright)."""
+        if self.process.poll() is None and self.invocations == 0:
+            # Unused (the run needed no dbt): do not wait for a parse nobody will read.
+            self.process.kill()
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def active_worker(dbt_dir: Path) -> DbtWorker | None:
+    """The worker serving ``dbt_dir`` in this process, if any."""
+    worker = _ACTIVE
+    return worker if worker is not None and worker.dbt_dir == dbt_dir else None
+
+
+def _uses_dbt(project: CompiledProject) -> bool:
+    return any(n.kind == "sql" and n.engine == "duckdb" for n in project.plan.nodes)
+
+
+@contextlib.contextmanager
+def dbt_worker(project: CompiledProject, verbose: bool = False) -> Iterator[DbtWorker | None]:
+    """Serve the dbt invocations of what runs inside the block from a worker started now.
+
+    Call it before importing Dagster. Yields None (dbt runs in process) when the project has no
+    dbt models, the worker is turned off (``DATACODY_DBT_WORKER=0``) or one is already active.
+    """
+    global _ACTIVE
+    if os.environ.get(WORKER_ENV, "1") == "0" or not _uses_dbt(project) or _ACTIVE is not None:
+        yield None
+        return
+    from datacody_dagster.emit.files import sync_generated_files
+
+    sync_generated_files(project)  # the worker parses what the run will run
+    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
+    worker = DbtWorker(dbt_dir, verbose)
+    _ACTIVE = worker
+    try:
+        yield worker
+    finally:
+        _ACTIVE = None
+        worker.close()
+
+
+# --- the worker process -------------------------------------------------------------------
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit as soon as the parent is gone (killed runs leave no dbt process behind)."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="datacody-dbt-worker-watch", daemon=True).start()
+
+
+def _set_dbt_env(env: dict[str, Any]) -> None:
+    for key in [k for k in os.environ if k.startswith(_ENV_PREFIXES)]:
+        if key not in env:
+            del os.environ[key]
+    os.environ.update({str(k): str(v) for k, v in env.items()})
+
+
+def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str]) -> None:
+    from datacody_dagster.runtime import dbt_runner
+
+    # Parse now, while the parent imports Dagster; a failure is reported by the first request
+    # (the failed parse is not kept, so that request parses again and returns dbt's errors).
+    dbt_runner.parse(dbt_dir)
+    for line in requests:
+        request = json.loads(line)
+        _set_dbt_env(request["env"])
+        outcome = dbt_runner.invoke_run(dbt_dir, [str(n) for n in request["names"]])
+        answer = {"invocation": outcome.to_json(), "parses": dbt_runner.STATS.parses}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+def main(argv: list[str]) -> int:
+    dbt_dir, parent, verbose = Path(argv[0]), int(argv[1]), argv[2] == "verbose"
+    _exit_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C in the terminal: just exit
+    # The answers keep the pipe the parent reads; dbt's console output (fd 1) goes elsewhere.
+    answers = os.fdopen(os.dup(1), "w")
+    target = 2 if verbose else os.open(os.devnull, os.O_WRONLY)
+    os.dup2(target, 1)
+    _serve(dbt_dir, sys.stdin, answers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
