@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.runtime.dbt_errors import located
@@ -107,6 +107,11 @@ def _common_args(dbt_dir: Path) -> list[str]:
         # The manifest and the results stay in memory: rewriting the 0.5 MB+ manifest.json and
         # run_results.json costs ~1 s a run. Partial parsing's own state file is still written.
         "--no-write-json",
+        # No logs/dbt.log: its debug lines (~90 a model, each scrubbed of secrets by a scan of the
+        # whole environment) cost ~10 CPU-ms a model. Errors reach the user through the run's
+        # result and the error callback; `--verbose` shows dbt's console log.
+        "--log-level-file",
+        "none",
     ]
 
 
@@ -177,8 +182,11 @@ def parse(dbt_dir: Path) -> list[str]:
         return _manifest(dbt_dir, None)[1]
 
 
-def invoke_run(dbt_dir: Path, names: list[str]) -> Invocation:
-    """`dbt run --select names` in this process (parsing first when the dbt files changed)."""
+def invoke_run(dbt_dir: Path, names: list[str], console: bool = True) -> Invocation:
+    """`dbt run --select names` in this process (parsing first when the dbt files changed).
+
+    ``console``: dbt logs to stdout (False where nobody reads it: the quiet dbt worker).
+    """
     from dbt.cli.main import dbtRunner
 
     with _LOCK, _in_dir(dbt_dir):
@@ -188,7 +196,8 @@ def invoke_run(dbt_dir: Path, names: list[str]) -> Invocation:
         errors = _ErrorEvents()
         runner = dbtRunner(manifest=manifest, callbacks=[errors])
         try:
-            outcome = runner.invoke(["run", "--select", *names, *_common_args(dbt_dir)])
+            quiet = [] if console else ["--log-level", "none"]
+            outcome = runner.invoke(["run", "--select", *names, *_common_args(dbt_dir), *quiet])
         finally:
             _release_database()
         STATS.invocations += 1
@@ -205,16 +214,38 @@ def invoke_run(dbt_dir: Path, names: list[str]) -> Invocation:
     return Invocation(None, results, bool(outcome.success), errors.messages, exception)
 
 
+class RemoteDbt(Protocol):
+    """Something that runs `dbt run` elsewhere (``runtime/dbt_worker.py``)."""
+
+    def invoke_run(self, names: list[str]) -> Invocation | None:
+        """The invocation's outcome; None when it could not run there (then dbt runs here)."""
+        ...
+
+
+_REMOTE: dict[Path, RemoteDbt] = {}
+
+
+def serve_with(dbt_dir: Path, remote: RemoteDbt | None) -> None:
+    """Route the `dbt run` invocations of ``dbt_dir`` to ``remote`` (None: back in process)."""
+    if remote is None:
+        _REMOTE.pop(dbt_dir, None)
+    else:
+        _REMOTE[dbt_dir] = remote
+
+
+def served(dbt_dir: Path) -> bool:
+    """Whether a remote (a run's dbt worker) serves ``dbt_dir`` now."""
+    return dbt_dir in _REMOTE
+
+
 def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
     """`dbt run` the given models; one result per model (never raises on model errors).
 
     In this process, or in the run's dbt worker when one serves this dbt project
     (``runtime/dbt_worker.py``: started by `datacody materialize` before Dagster is imported).
     """
-    from datacody_dagster.runtime.dbt_worker import active_worker
-
     dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
-    worker = active_worker(dbt_dir)
+    worker = _REMOTE.get(dbt_dir)
     outcome = worker.invoke_run(names) if worker is not None else None
     where = "in the dbt worker" if outcome is not None else "in process"
     if outcome is None:  # no worker, or it is gone: the in-process path

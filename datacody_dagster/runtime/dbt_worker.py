@@ -30,14 +30,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.runtime.dbt_runner import Invocation
+from datacody_dagster.runtime.dbt_runner import Invocation, serve_with, served
 from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 
 # "0" turns the worker off (dbt then runs in the CLI's process, as under `dagster dev`).
 WORKER_ENV = "DATACODY_DBT_WORKER"
 _ENV_PREFIXES = ("DATACODY_", "DBT_")  # what the generated models may read with env_var()
-
-_ACTIVE: DbtWorker | None = None
 
 
 def _dbt_env() -> dict[str, str]:
@@ -116,12 +114,6 @@ class DbtWorker:
             self.process.stdout.close()
 
 
-def active_worker(dbt_dir: Path) -> DbtWorker | None:
-    """The worker serving ``dbt_dir`` in this process, if any."""
-    worker = _ACTIVE
-    return worker if worker is not None and worker.dbt_dir == dbt_dir else None
-
-
 def _uses_dbt(project: CompiledProject) -> bool:
     return any(n.kind == "sql" and n.engine == "duckdb" for n in project.plan.nodes)
 
@@ -133,24 +125,26 @@ def dbt_worker(project: CompiledProject, verbose: bool = False) -> Iterator[DbtW
     Call it before importing Dagster. Yields None (dbt runs in process) when the project has no
     dbt models, the worker is turned off (``DATACODY_DBT_WORKER=0``) or one is already active.
     """
-    global _ACTIVE
-    if os.environ.get(WORKER_ENV, "1") == "0" or not _uses_dbt(project) or _ACTIVE is not None:
+    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
+    if os.environ.get(WORKER_ENV, "1") == "0" or not _uses_dbt(project) or served(dbt_dir):
         yield None
         return
     from datacody_dagster.emit.files import sync_generated_files
 
     sync_generated_files(project)  # the worker parses what the run will run
-    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
     worker = DbtWorker(dbt_dir, verbose)
-    _ACTIVE = worker
+    serve_with(dbt_dir, worker)
     try:
         yield worker
     finally:
-        _ACTIVE = None
+        serve_with(dbt_dir, None)
         worker.close()
 
 
 # --- the worker process -------------------------------------------------------------------
+
+
+_STARTED = time.monotonic()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -172,16 +166,19 @@ def _set_dbt_env(env: dict[str, Any]) -> None:
     os.environ.update({str(k): str(v) for k, v in env.items()})
 
 
-def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str]) -> None:
+def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) -> None:
     from datacody_dagster.runtime import dbt_runner
 
     # Parse now, while the parent imports Dagster; a failure is reported by the first request
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
     dbt_runner.parse(dbt_dir)
+    if verbose:  # how much of dbt's start the run could hide (the parent's first request waits for it)
+        took = f"{time.monotonic() - _STARTED:.2f} s, {time.process_time():.2f} CPU-s"
+        print(f"dbt worker: dbt imported and the project parsed in {took}", file=sys.stderr, flush=True)
     for line in requests:
         request = json.loads(line)
         _set_dbt_env(request["env"])
-        outcome = dbt_runner.invoke_run(dbt_dir, [str(n) for n in request["names"]])
+        outcome = dbt_runner.invoke_run(dbt_dir, [str(n) for n in request["names"]], console=verbose)
         answer = {"invocation": outcome.to_json(), "parses": dbt_runner.STATS.parses}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
@@ -195,7 +192,7 @@ def main(argv: list[str]) -> int:
     answers = os.fdopen(os.dup(1), "w")
     target = 2 if verbose else os.open(os.devnull, os.O_WRONLY)
     os.dup2(target, 1)
-    _serve(dbt_dir, sys.stdin, answers)
+    _serve(dbt_dir, sys.stdin, answers, verbose)
     return 0
 
 
