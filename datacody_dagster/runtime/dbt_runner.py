@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.runtime.dbt_errors import located
+if TYPE_CHECKING:  # the dbt worker process imports this module: it needs dbt, not the compiler
+    from datacody_dagster.compiler import CompiledProject
 
 # dbt's own bookkeeping folders: writing them must not invalidate the parsed manifest.
 _NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
@@ -78,10 +78,14 @@ def _signature(dbt_dir: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(out))
 
 
+# The environment variables the generated models read at parse time (``env_var()`` in a config:
+# the staging location, the DuckDB path) and dbt's own.
+DBT_ENV_PREFIXES = ("DATACODY_", "DBT_")
+
+
 def _dbt_env() -> tuple[tuple[str, str], ...]:
-    """The environment the generated models read at parse time (``env_var()`` in a config:
-    the staging location, the DuckDB path): another value means the manifest is stale."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("DATACODY_", "DBT_"))))
+    """The parse-time environment: another value means the manifest is stale."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(DBT_ENV_PREFIXES)))
 
 
 @contextlib.contextmanager
@@ -244,6 +248,8 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
     In this process, or in the run's dbt worker when one serves this dbt project
     (``runtime/dbt_worker.py``: started by `datacody materialize` before Dagster is imported).
     """
+    from datacody_dagster.runtime.dbt_errors import located
+
     dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
     worker = _REMOTE.get(dbt_dir)
     outcome = worker.invoke_run(names) if worker is not None else None
