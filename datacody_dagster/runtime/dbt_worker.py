@@ -96,7 +96,10 @@ class DbtWorker:
     def close(self, timeout_s: float = 30.0) -> None:
         """Stop the worker and reap it (a worker that never ran anything is killed outright)."""
         if self.process.poll() is None and self.invocations == 0:
-            # Unused (the run needed no dbt): do not wait for a parse nobody will read.
+            # Unused (the run needed no dbt): do not wait for a parse nobody will read. A kill
+            # while dbt writes target/partial_parse.msgpack costs the next run a full parse only:
+            # dbt reads a damaged file as "parse everything" (so do two runs' workers parsing at
+            # once, outside the DuckDB writer pool the in-process parse ran in).
             self.process.kill()
         with contextlib.suppress(OSError):
             if self.process.stdin is not None:
