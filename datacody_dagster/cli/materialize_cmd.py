@@ -83,7 +83,7 @@ def _run(
 
     # dbt starts (import, parse) in a worker on the other core while this process imports
     # Dagster: before any Dagster import below.
-    with dbt_worker(project, verbose):
+    with dbt_worker(project, verbose, select):
         from datacody_dagster.cli.asset_progress import progress_for
         from datacody_dagster.runtime.materialize import materialize_project
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -113,19 +114,32 @@ class DbtWorker:
             self.process.stdout.close()
 
 
-def _uses_dbt(project: CompiledProject) -> bool:
-    return any(n.kind == "sql" and n.engine == "duckdb" for n in project.plan.nodes)
+def _may_run_dbt(project: CompiledProject, select: str | None) -> bool:
+    """Whether the run may invoke dbt: a dbt model exists and ``select`` may pick one.
+
+    Only a selection of plain asset names is judged here (Dagster's selection syntax is parsed
+    after Dagster is imported): `--select raw_orders` starts no worker, `orders+` does.
+    """
+    dbt_models = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+    if not dbt_models or select is None:
+        return bool(dbt_models)
+    names = [t for t in re.split(r"[\s,]+", select.strip()) if t]
+    plain = all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", t) and t in project.plan.names for t in names)
+    return not plain or any(t in dbt_models for t in names)
 
 
 @contextlib.contextmanager
-def dbt_worker(project: CompiledProject, verbose: bool = False) -> Iterator[DbtWorker | None]:
+def dbt_worker(
+    project: CompiledProject, verbose: bool = False, select: str | None = None
+) -> Iterator[DbtWorker | None]:
     """Serve the dbt invocations of what runs inside the block from a worker started now.
 
-    Call it before importing Dagster. Yields None (dbt runs in process) when the project has no
-    dbt models, the worker is turned off (``DATACODY_DBT_WORKER=0``) or one is already active.
+    Call it before importing Dagster. Yields None (dbt runs in process) when the run cannot
+    invoke dbt (no dbt model, or a ``select`` of other assets' names), the worker is turned off
+    (``DATACODY_DBT_WORKER=0``) or one is already active.
     """
     dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
-    if os.environ.get(WORKER_ENV, "1") == "0" or not _uses_dbt(project) or served(dbt_dir):
+    if os.environ.get(WORKER_ENV, "1") == "0" or not _may_run_dbt(project, select) or served(dbt_dir):
         yield None
         return
     from datacody_dagster.emit.files import sync_generated_files

@@ -142,3 +142,35 @@ def test_cli_materialize_runs_dbt_in_the_worker(tmp_path: Path, dagster_home: Pa
     assert proc.returncode == 0, out[-3000:]
     assert out.count("(in the dbt worker)") == 2, out[-3000:]
     assert "(in process)" not in out
+
+
+def test_an_unused_worker_is_stopped_at_once(tmp_path: Path) -> None:
+    """A run that needs no dbt (say `--select` of a source) does not wait for dbt's start."""
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.runtime import dbt_runner
+    from datacody_dagster.runtime.dbt_worker import dbt_worker
+
+    root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    project = compile_project(root)
+    dbt_dir = (root / "dbt_project").resolve()
+    started = time.monotonic()
+    with dbt_worker(project) as worker:
+        assert worker is not None and dbt_runner.served(dbt_dir)
+        with dbt_worker(project) as nested:  # one worker per dbt project
+            assert nested is None
+    assert time.monotonic() - started < 5  # killed, not waited for through dbt's import and parse
+    assert worker.process.returncode is not None and not _alive(worker.pid)
+    assert not dbt_runner.served(dbt_dir)
+
+
+def test_a_selection_of_other_assets_starts_no_worker(tmp_path: Path) -> None:
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.runtime.dbt_worker import dbt_worker
+
+    root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    project = compile_project(root)
+    with dbt_worker(project, select="raw_orders") as worker:
+        assert worker is None
+    for select in ("stg_orders", "raw_orders, order_totals", "raw_orders+", "group:shop"):
+        with dbt_worker(project, select=select) as worker:
+            assert worker is not None, select
