@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -27,19 +28,22 @@ def main() -> None:
     parser.add_argument("--project", choices=["jaffle", "flights"], default="jaffle")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="datacody-dbt-worker-"))
-    if args.project == "jaffle":
-        root = write_project(workdir / "jaffle", {"jaffle.yaml": JAFFLE}, jaffle_files())
-    else:
-        root = flights_project(workdir / "flights")
-    timed(datacody("materialize", "-p", str(root), "-q"), root)  # warm-up: partial parse state, DVC
-    samples: dict[str, list[tuple[float, float]]] = {"in process": [], "worker": []}
-    print(f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
-    for _ in range(args.repeat):
-        for label, flag in (("in process", "0"), ("worker", "1")):
-            os.environ["DATACODY_DBT_WORKER"] = flag
-            wall, cpu, _out = timed(datacody("materialize", "-p", str(root), "--force", "-q"), root)
-            samples[label].append((wall, cpu))
-            print(f"  {label}: {wall:.2f} s ({cpu:.2f} CPU-s)", flush=True)
+    try:
+        if args.project == "jaffle":
+            root = write_project(workdir / "jaffle", {"jaffle.yaml": JAFFLE}, jaffle_files())
+        else:
+            root = flights_project(workdir / "flights")
+        timed(datacody("materialize", "-p", str(root), "-q"), root)  # warm-up: partial parse state, DVC
+        samples: dict[str, list[tuple[float, float]]] = {"in process": [], "worker": []}
+        print(f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+        for _ in range(args.repeat):
+            for label, flag in (("in process", "0"), ("worker", "1")):
+                os.environ["DATACODY_DBT_WORKER"] = flag
+                wall, cpu, _out = timed(datacody("materialize", "-p", str(root), "--force", "-q"), root)
+                samples[label].append((wall, cpu))
+                print(f"  {label}: {wall:.2f} s ({cpu:.2f} CPU-s)", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"load average at end {os.getloadavg()[0]:.1f}\n")
     print(f"| {args.project}: materialize --force, medians of {args.repeat} | wall | CPU |")
     print("|---|---|---|")
