@@ -46,6 +46,7 @@ class DbtWorker:
         self.dbt_dir = dbt_dir
         self.invocations = 0
         self.parses = 0  # as the worker last reported them
+        self.cpu_s = 0.0  # the worker's CPU seconds at its last answer
         self._lock = threading.Lock()
         self._gone = False
         # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
@@ -92,6 +93,7 @@ class DbtWorker:
             answer = json.loads(line)
             self.invocations += 1
             self.parses = int(answer["parses"])
+            self.cpu_s = float(answer["cpu_s"])
             return Invocation.from_json(answer["invocation"])
 
     def close(self, timeout_s: float = 30.0) -> None:

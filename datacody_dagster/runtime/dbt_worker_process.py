@@ -51,7 +51,11 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) ->
         request = json.loads(line)
         _set_dbt_env(request["env"])
         outcome = dbt_runner.invoke_run(dbt_dir, [str(n) for n in request["names"]], console=verbose)
-        answer = {"invocation": outcome.to_json(), "parses": dbt_runner.STATS.parses}
+        answer = {
+            "invocation": outcome.to_json(),
+            "parses": dbt_runner.STATS.parses,
+            "cpu_s": time.process_time(),  # the worker's CPU so far (benchmarks read it)
+        }
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 
@@ -65,7 +69,10 @@ def main(argv: list[str]) -> int:
     target = 2 if verbose else os.open(os.devnull, os.O_WRONLY)
     os.dup2(target, 1)
     _serve(dbt_dir, sys.stdin, answers, verbose)
-    return 0
+    # The run is over (stdin closed): every answer is flushed and dbt holds no database open.
+    # Skipping the interpreter's teardown of dbt's modules and objects saves ~0.5 CPU-s a run.
+    answers.close()
+    os._exit(0)
 
 
 if __name__ == "__main__":
