@@ -79,20 +79,25 @@ def _run(
     wait_timeout: float,
     accept_schema_change: bool,
 ) -> MaterializeSummary:
-    from datacody_dagster.cli.asset_progress import progress_for
-    from datacody_dagster.runtime.materialize import materialize_project
+    from datacody_dagster.runtime.dbt_worker import dbt_worker
 
-    return materialize_project(
-        project.root,
-        select,
-        progress_for=lambda names: progress_for(names, not quiet),
-        verbose=verbose,
-        force=force,
-        wait_timeout_s=wait_timeout,
-        say=lambda text: err_console.print(text, markup=False, highlight=False),
-        accept_schema_change=accept_schema_change,
-        project=project,
-    )
+    # dbt starts (import, parse) in a worker on the other core while this process imports
+    # Dagster: before any Dagster import below.
+    with dbt_worker(project, verbose, select):
+        from datacody_dagster.cli.asset_progress import progress_for
+        from datacody_dagster.runtime.materialize import materialize_project
+
+        return materialize_project(
+            project.root,
+            select,
+            progress_for=lambda names: progress_for(names, not quiet),
+            verbose=verbose,
+            force=force,
+            wait_timeout_s=wait_timeout,
+            say=lambda text: err_console.print(text, markup=False, highlight=False),
+            accept_schema_change=accept_schema_change,
+            project=project,
+        )
 
 
 def _report(summary: MaterializeSummary, quiet: bool) -> None:

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.runtime.dbt_errors import located
+if TYPE_CHECKING:  # the dbt worker process imports this module: it needs dbt, not the compiler
+    from datacody_dagster.compiler import CompiledProject
 
 # dbt's own bookkeeping folders: writing them must not invalidate the parsed manifest.
 _NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
@@ -41,7 +41,7 @@ class RunnerStats:
 
 @dataclass
 class _Parsed:
-    signature: tuple[tuple[str, int, int], ...]
+    signature: tuple[tuple[tuple[str, int, int], ...], tuple[tuple[str, str], ...]]
     manifest: Any
 
 
@@ -78,6 +78,16 @@ def _signature(dbt_dir: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(out))
 
 
+# The environment variables the generated models read at parse time (``env_var()`` in a config:
+# the staging location, the DuckDB path) and dbt's own.
+DBT_ENV_PREFIXES = ("DATACODY_", "DBT_")
+
+
+def _dbt_env() -> tuple[tuple[str, str], ...]:
+    """The parse-time environment: another value means the manifest is stale."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(DBT_ENV_PREFIXES)))
+
+
 @contextlib.contextmanager
 def _in_dir(path: Path) -> Iterator[None]:
     # The generated models and the profile use paths relative to the dbt project, as the dbt
@@ -101,6 +111,11 @@ def _common_args(dbt_dir: Path) -> list[str]:
         # The manifest and the results stay in memory: rewriting the 0.5 MB+ manifest.json and
         # run_results.json costs ~1 s a run. Partial parsing's own state file is still written.
         "--no-write-json",
+        # No logs/dbt.log: its debug lines (~90 a model, each scrubbed of secrets by a scan of the
+        # whole environment) cost ~10 CPU-ms a model. Errors reach the user through the run's
+        # result and the error callback; `--verbose` shows dbt's console log.
+        "--log-level-file",
+        "none",
     ]
 
 
@@ -108,7 +123,7 @@ def _manifest(dbt_dir: Path, log: Any) -> tuple[Any, list[str]]:
     """The parsed manifest of the dbt project (parsed again only when its files changed)."""
     from dbt.cli.main import dbtRunner
 
-    signature = _signature(dbt_dir)
+    signature = (_signature(dbt_dir), _dbt_env())
     cached = _PARSED.get(dbt_dir)
     if cached is not None and cached.signature == signature:
         return cached.manifest, []
@@ -135,35 +150,124 @@ def _release_database() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
-    """`dbt run` the given models in process; one result per model (never raises on model errors)."""
+@dataclass(frozen=True)
+class Invocation:
+    """What one `dbt run` returned, as plain data (it crosses the dbt worker's pipe)."""
+
+    parse_errors: list[str] | None  # not None: dbt could not parse the project, nothing ran
+    results: list[tuple[str, str, str | None, float]]  # (name, status, message, seconds)
+    success: bool
+    messages: list[str]  # dbt's error-level log messages
+    exception: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "parse_errors": self.parse_errors,
+            "results": [list(r) for r in self.results],
+            "success": self.success,
+            "messages": self.messages,
+            "exception": self.exception,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Invocation:
+        return cls(
+            parse_errors=data["parse_errors"],
+            results=[(str(n), str(s), m, float(t)) for n, s, m, t in data["results"]],
+            success=bool(data["success"]),
+            messages=list(data["messages"]),
+            exception=data["exception"],
+        )
+
+
+def parse(dbt_dir: Path) -> list[str]:
+    """Parse the dbt project now (a run's dbt worker does it while Dagster starts); its errors."""
+    with _LOCK, _in_dir(dbt_dir):
+        return _manifest(dbt_dir, None)[1]
+
+
+def invoke_run(dbt_dir: Path, names: list[str], console: bool = True) -> Invocation:
+    """`dbt run --select names` in this process (parsing first when the dbt files changed).
+
+    ``console``: dbt logs to stdout (False where nobody reads it: the quiet dbt worker).
+    """
     from dbt.cli.main import dbtRunner
 
-    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
     with _LOCK, _in_dir(dbt_dir):
-        manifest, parse_errors = _manifest(dbt_dir, log)
+        manifest, parse_errors = _manifest(dbt_dir, None)
         if manifest is None:
-            text = "\n".join(parse_errors[-5:]) or "dbt could not parse the project"
-            return {n: DbtModelResult(n, "error", located(project, n, text), 0.0) for n in names}
+            return Invocation(parse_errors, [], False, [], None)
         errors = _ErrorEvents()
         runner = dbtRunner(manifest=manifest, callbacks=[errors])
         try:
-            outcome = runner.invoke(["run", "--select", *names, *_common_args(dbt_dir)])
+            quiet = [] if console else ["--log-level", "none"]
+            outcome = runner.invoke(["run", "--select", *names, *_common_args(dbt_dir), *quiet])
         finally:
             _release_database()
         STATS.invocations += 1
+    results = [
+        (
+            item.node.name,
+            str(getattr(item.status, "value", item.status)),
+            item.message,
+            float(item.execution_time or 0.0),
+        )
+        for item in getattr(outcome.result, "results", None) or []
+    ]
+    exception = str(outcome.exception) if outcome.exception is not None else None
+    return Invocation(None, results, bool(outcome.success), errors.messages, exception)
+
+
+class RemoteDbt(Protocol):
+    """Something that runs `dbt run` elsewhere (``runtime/dbt_worker.py``)."""
+
+    def invoke_run(self, names: list[str]) -> Invocation | None:
+        """The invocation's outcome; None when it could not run there (then dbt runs here)."""
+        ...
+
+
+_REMOTE: dict[Path, RemoteDbt] = {}
+
+
+def serve_with(dbt_dir: Path, remote: RemoteDbt | None) -> None:
+    """Route the `dbt run` invocations of ``dbt_dir`` to ``remote`` (None: back in process)."""
+    if remote is None:
+        _REMOTE.pop(dbt_dir, None)
+    else:
+        _REMOTE[dbt_dir] = remote
+
+
+def served(dbt_dir: Path) -> bool:
+    """Whether a remote (a run's dbt worker) serves ``dbt_dir`` now."""
+    return dbt_dir in _REMOTE
+
+
+def run_models(project: CompiledProject, names: list[str], log: Any = None) -> dict[str, DbtModelResult]:
+    """`dbt run` the given models; one result per model (never raises on model errors).
+
+    In this process, or in the run's dbt worker when one serves this dbt project
+    (``runtime/dbt_worker.py``: started by `datacody materialize` before Dagster is imported).
+    """
+    from datacody_dagster.runtime.dbt_errors import located
+
+    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
+    worker = _REMOTE.get(dbt_dir)
+    outcome = worker.invoke_run(names) if worker is not None else None
+    where = "in the dbt worker" if outcome is not None else "in process"
+    if outcome is None:  # no worker, or it is gone: the in-process path
+        outcome = invoke_run(dbt_dir, names)
+    if outcome.parse_errors is not None:
+        text = "\n".join(outcome.parse_errors[-5:]) or "dbt could not parse the project"
+        return {n: DbtModelResult(n, "error", located(project, n, text), 0.0) for n in names}
     results: dict[str, DbtModelResult] = {}
-    for item in getattr(outcome.result, "results", None) or []:
-        name = item.node.name
-        status = str(getattr(item.status, "value", item.status))
-        message = item.message
+    for name, status, message, seconds in outcome.results:
         if status != "success":
             # dbt's run result says what failed; its error events only add to an empty message
-            text = message or "\n".join(m for m in errors.messages if name in m) or status
+            text = message or "\n".join(m for m in outcome.messages if name in m) or status
             message = located(project, name, text)
-        results[name] = DbtModelResult(name, status, message, float(item.execution_time or 0.0))
+        results[name] = DbtModelResult(name, status, message, seconds)
     if not results and not outcome.success:
-        lines = errors.messages[-5:] or ([str(outcome.exception)] if outcome.exception else [])
+        lines = outcome.messages[-5:] or ([outcome.exception] if outcome.exception else [])
         text = "\n".join(lines) or "dbt failed"
         for name in names:
             results[name] = DbtModelResult(name, "error", located(project, name, text), 0.0)
@@ -173,5 +277,6 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
         log.info(
             f"dbt ran {len(results)} models in {took:.2f}s"
             + (f"; failed: {', '.join(failed)}" if failed else "")
+            + f" ({where})"
         )
     return results

@@ -1,0 +1,156 @@
+"""A dbt worker process for one `datacody materialize`: dbt starts on the second core.
+
+Importing dbt and its first parse in a process cost ~2.4 CPU-s, importing Dagster and opening
+its instance and DVC ~1.7: done one after the other in one process, a run waits for both. The
+CLI starts this worker before it imports Dagster; the worker imports dbt and parses the project
+while the parent starts Dagster, then serves the run's `dbt run` invocations over a pipe (one
+JSON line per request and per answer; dbt's own console output goes to /dev/null, or to stderr
+with ``--verbose``). dbt changes the process's working directory and is not fork-safe once
+imported, hence a new interpreter rather than a fork.
+
+The parent gives the results to ``dbt_runner.run_models`` exactly as the in-process path does
+(located errors, the blocking gate between invocations are the parent's business). The worker
+exits when its stdin closes or its parent dies (it polls its parent pid), and the parent closes
+it when the run ends: no orphan outlives a run. Without a worker (``dagster dev``'s steps, the
+Python API, ``DATACODY_DBT_WORKER=0``) or when it died, dbt runs in process as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.runtime.dbt_runner import DBT_ENV_PREFIXES, Invocation, serve_with, served
+from datacody_dagster.runtime.staging import DBT_STAGE_ENV
+
+# "0" turns the worker off (dbt then runs in the CLI's process, as under `dagster dev`).
+WORKER_ENV = "DATACODY_DBT_WORKER"
+
+
+def _dbt_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(DBT_ENV_PREFIXES)}
+
+
+class DbtWorker:
+    """The parent's handle on one worker process serving one dbt project."""
+
+    def __init__(self, dbt_dir: Path, verbose: bool = False) -> None:
+        self.dbt_dir = dbt_dir
+        self.invocations = 0
+        self.parses = 0  # as the worker last reported them
+        self.cpu_s = 0.0  # the worker's CPU seconds at its last answer
+        self._lock = threading.Lock()
+        self._gone = False
+        # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
+        # the early parse must see the same value, or the first invocation parses again.
+        env = {**os.environ, DBT_STAGE_ENV: "1"}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "datacody_dagster.runtime.dbt_worker_process",
+                str(dbt_dir),
+                str(os.getpid()),
+                "verbose" if verbose else "quiet",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if verbose else subprocess.DEVNULL,
+            env=env,
+            cwd=str(dbt_dir),
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def invoke_run(self, names: list[str]) -> Invocation | None:
+        """`dbt run --select names` in the worker; None when the worker is gone (run in process)."""
+        with self._lock:
+            if self._gone or self.process.poll() is not None:
+                self._gone = True
+                return None
+            request = json.dumps({"names": names, "env": _dbt_env()}) + "\n"
+            stdin, stdout = self.process.stdin, self.process.stdout
+            assert stdin is not None and stdout is not None
+            try:
+                stdin.write(request.encode())
+                stdin.flush()
+                line = stdout.readline()
+            except OSError:
+                line = b""
+            if not line:
+                self._gone = True
+                return None
+            answer = json.loads(line)
+            self.invocations += 1
+            self.parses = int(answer["parses"])
+            self.cpu_s = float(answer["cpu_s"])
+            return Invocation.from_json(answer["invocation"])
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the worker and reap it (a worker that never ran anything is killed outright)."""
+        if self.process.poll() is None and self.invocations == 0:
+            # Unused (the run needed no dbt): do not wait for a parse nobody will read. A kill
+            # while dbt writes target/partial_parse.msgpack costs the next run a full parse only:
+            # dbt reads a damaged file as "parse everything" (so do two runs' workers parsing at
+            # once, outside the DuckDB writer pool the in-process parse ran in).
+            self.process.kill()
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _may_run_dbt(project: CompiledProject, select: str | None) -> bool:
+    """Whether the run may invoke dbt: a dbt model exists and ``select`` may pick one.
+
+    Only a selection of plain asset names is judged here (Dagster's selection syntax is parsed
+    after Dagster is imported): `--select raw_orders` starts no worker, `orders+` does.
+    """
+    dbt_models = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+    if not dbt_models or select is None:
+        return bool(dbt_models)
+    names = [t for t in re.split(r"[\s,]+", select.strip()) if t]
+    plain = all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", t) and t in project.plan.names for t in names)
+    return not plain or any(t in dbt_models for t in names)
+
+
+@contextlib.contextmanager
+def dbt_worker(
+    project: CompiledProject, verbose: bool = False, select: str | None = None
+) -> Iterator[DbtWorker | None]:
+    """Serve the dbt invocations of what runs inside the block from a worker started now.
+
+    Call it before importing Dagster. Yields None (dbt runs in process) when the run cannot
+    invoke dbt (no dbt model, or a ``select`` of other assets' names), the worker is turned off
+    (``DATACODY_DBT_WORKER=0``) or one is already active.
+    """
+    dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
+    if os.environ.get(WORKER_ENV, "1") == "0" or not _may_run_dbt(project, select) or served(dbt_dir):
+        yield None
+        return
+    from datacody_dagster.emit.files import sync_generated_files
+
+    sync_generated_files(project)  # the worker parses what the run will run
+    worker = DbtWorker(dbt_dir, verbose)
+    serve_with(dbt_dir, worker)
+    try:
+        yield worker
+    finally:
+        serve_with(dbt_dir, None)
+        worker.close()
