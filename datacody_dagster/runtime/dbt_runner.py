@@ -100,7 +100,11 @@ def _in_dir(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _common_args(dbt_dir: Path) -> list[str]:
+def _common_args(dbt_dir: Path, file_log: bool = True) -> list[str]:
+    # No logs/dbt.log where a person never reads it (the CLI's dbt worker): its debug lines (~90 a
+    # model, each scrubbed of secrets by a scan of the whole environment) cost ~10 CPU-ms a model.
+    # Runs launched from the UI or the Python API keep it: it is their only record of dbt's log.
+    no_file_log = [] if file_log else ["--log-level-file", "none"]
     return [
         "--project-dir",
         str(dbt_dir),
@@ -111,15 +115,11 @@ def _common_args(dbt_dir: Path) -> list[str]:
         # The manifest and the results stay in memory: rewriting the 0.5 MB+ manifest.json and
         # run_results.json costs ~1 s a run. Partial parsing's own state file is still written.
         "--no-write-json",
-        # No logs/dbt.log: its debug lines (~90 a model, each scrubbed of secrets by a scan of the
-        # whole environment) cost ~10 CPU-ms a model. Errors reach the user through the run's
-        # result and the error callback; `--verbose` shows dbt's console log.
-        "--log-level-file",
-        "none",
+        *no_file_log,
     ]
 
 
-def _manifest(dbt_dir: Path, log: Any) -> tuple[Any, list[str]]:
+def _manifest(dbt_dir: Path, log: Any, file_log: bool = True) -> tuple[Any, list[str]]:
     """The parsed manifest of the dbt project (parsed again only when its files changed)."""
     from dbt.cli.main import dbtRunner
 
@@ -128,7 +128,7 @@ def _manifest(dbt_dir: Path, log: Any) -> tuple[Any, list[str]]:
     if cached is not None and cached.signature == signature:
         return cached.manifest, []
     errors = _ErrorEvents()
-    result = dbtRunner(callbacks=[errors]).invoke(["parse", *_common_args(dbt_dir)])
+    result = dbtRunner(callbacks=[errors]).invoke(["parse", *_common_args(dbt_dir, file_log)])
     STATS.parses += 1
     if not result.success or result.result is None:
         detail = [str(result.exception)] if result.exception is not None else []
@@ -180,28 +180,29 @@ class Invocation:
         )
 
 
-def parse(dbt_dir: Path) -> list[str]:
+def parse(dbt_dir: Path, file_log: bool = True) -> list[str]:
     """Parse the dbt project now (a run's dbt worker does it while Dagster starts); its errors."""
     with _LOCK, _in_dir(dbt_dir):
-        return _manifest(dbt_dir, None)[1]
+        return _manifest(dbt_dir, None, file_log)[1]
 
 
-def invoke_run(dbt_dir: Path, names: list[str], console: bool = True) -> Invocation:
+def invoke_run(dbt_dir: Path, names: list[str], console: bool = True, file_log: bool = True) -> Invocation:
     """`dbt run --select names` in this process (parsing first when the dbt files changed).
 
-    ``console``: dbt logs to stdout (False where nobody reads it: the quiet dbt worker).
+    ``console``: dbt logs to stdout (False where nobody reads it: the quiet dbt worker);
+    ``file_log``: dbt writes logs/dbt.log (False in the CLI's dbt worker).
     """
     from dbt.cli.main import dbtRunner
 
     with _LOCK, _in_dir(dbt_dir):
-        manifest, parse_errors = _manifest(dbt_dir, None)
+        manifest, parse_errors = _manifest(dbt_dir, None, file_log)
         if manifest is None:
             return Invocation(parse_errors, [], False, [], None)
         errors = _ErrorEvents()
         runner = dbtRunner(manifest=manifest, callbacks=[errors])
         try:
             quiet = [] if console else ["--log-level", "none"]
-            outcome = runner.invoke(["run", "--select", *names, *_common_args(dbt_dir), *quiet])
+            outcome = runner.invoke(["run", "--select", *names, *_common_args(dbt_dir, file_log), *quiet])
         finally:
             _release_database()
         STATS.invocations += 1

@@ -73,7 +73,12 @@ class DbtWorker:
         return self.process.pid
 
     def invoke_run(self, names: list[str]) -> Invocation | None:
-        """`dbt run --select names` in the worker; None when the worker is gone (run in process)."""
+        """`dbt run --select names` in the worker.
+
+        None when the worker was gone before it took the request (then dbt runs in process). A
+        worker that dies while dbt runs may have built some models: that invocation fails, naming
+        the worker's exit, rather than running the same models again here.
+        """
         with self._lock:
             if self._gone or self.process.poll() is not None:
                 self._gone = True
@@ -84,17 +89,33 @@ class DbtWorker:
             try:
                 stdin.write(request.encode())
                 stdin.flush()
-                line = stdout.readline()
+                started = stdout.readline()
+                line = stdout.readline() if started else b""
             except OSError:
-                line = b""
+                started, line = b"", b""
             if not line:
                 self._gone = True
-                return None
+                if not started:
+                    return None
+                return Invocation(
+                    parse_errors=None,
+                    results=[],
+                    success=False,
+                    messages=[f"the dbt worker process died while dbt ran these models ({self._exit()})"],
+                    exception=None,
+                )
             answer = json.loads(line)
             self.invocations += 1
             self.parses = int(answer["parses"])
             self.cpu_s = float(answer["cpu_s"])
             return Invocation.from_json(answer["invocation"])
+
+    def _exit(self) -> str:
+        try:
+            code = self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            return "no exit status"
+        return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Stop the worker and reap it (a worker that never ran anything is killed outright)."""

@@ -43,14 +43,19 @@ def _set_dbt_env(env: dict[str, Any]) -> None:
 def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) -> None:
     # Parse now, while the parent imports Dagster; a failure is reported by the first request
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
-    dbt_runner.parse(dbt_dir)
+    dbt_runner.parse(dbt_dir, file_log=False)
     if verbose:  # how much of dbt's start the run could hide (the parent's first request waits for it)
         took = f"{time.monotonic() - _STARTED:.2f} s, {time.process_time():.2f} CPU-s"
         print(f"dbt worker: dbt imported and the project parsed in {took}", file=sys.stderr, flush=True)
     for line in requests:
         request = json.loads(line)
+        # Said before dbt runs: a worker that dies after this line may have run models, so the
+        # parent must not run them again in process (see DbtWorker.invoke_run).
+        answers.write(json.dumps({"started": True}) + "\n")
+        answers.flush()
         _set_dbt_env(request["env"])
-        outcome = dbt_runner.invoke_run(dbt_dir, [str(n) for n in request["names"]], console=verbose)
+        names = [str(n) for n in request["names"]]
+        outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=False)
         answer = {
             "invocation": outcome.to_json(),
             "parses": dbt_runner.STATS.parses,

@@ -93,6 +93,32 @@ def test_a_dead_worker_falls_back_to_dbt_in_process(tmp_path: Path, dagster_home
     assert dbt_runner.STATS.invocations - in_process == 2
 
 
+def test_a_worker_dying_mid_invocation_fails_it_without_a_rerun(tmp_path: Path) -> None:
+    """Models the worker may have run are not run again in process: the invocation fails instead."""
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.runtime import dbt_runner
+    from datacody_dagster.runtime.dbt_worker import DbtWorker
+
+    root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    project = compile_project(root)
+    dbt_dir = (root / project.settings.dbt_project_dir).resolve()
+    dbt_dir.mkdir(parents=True, exist_ok=True)
+    worker = DbtWorker(dbt_dir)
+    worker.process.kill()
+    worker.process.wait()
+    # a stand-in worker that takes the request, says it started dbt, then dies (as an OOM kill would)
+    dies = "import sys, os; sys.stdin.readline(); print('{\"started\": true}', flush=True); os._exit(9)"
+    pipe = subprocess.PIPE
+    worker.process = subprocess.Popen([sys.executable, "-c", dies], stdin=pipe, stdout=pipe)
+    in_process = dbt_runner.STATS.invocations
+    outcome = worker.invoke_run(["orders"])
+    worker.close()
+    assert outcome is not None and not outcome.success
+    assert "died while dbt ran" in outcome.messages[0] and "exit status 9" in outcome.messages[0]
+    assert dbt_runner.STATS.invocations == in_process  # nothing ran again here
+    assert worker.invoke_run(["orders"]) is None  # a worker known to be gone: the in-process path
+
+
 def test_the_worker_dies_with_a_killed_run(tmp_path: Path) -> None:
     """A run killed with SIGKILL (no cleanup runs) leaves no dbt worker behind."""
     root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
