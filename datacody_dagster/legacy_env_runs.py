@@ -131,9 +131,19 @@ def migrate(
     instance: DagsterInstance, home: Path, say: Callable[[str], None] | None = None
 ) -> Migrated | None:
     """Remove legacy env-build runs once per instance home; None when it already ran."""
+    import fcntl
+
     marker = home / MARKER
-    if marker.exists():
-        return None
+    with open(home / f".{MARKER}.lock", "a+") as lock:
+        # two first commands at once: one migrates and says so, the other then finds the marker
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return None if marker.exists() else _migrate(instance, marker, say)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _migrate(instance: DagsterInstance, marker: Path, say: Callable[[str], None] | None) -> Migrated:
     found = legacy_env_runs(instance)
     keys: set[Any] = set()
     for ids in found.values():
