@@ -154,6 +154,11 @@ def test_legacy_env_runs_are_removed_once_and_their_env_must_be_replanned(proj: 
 
     again = cli(proj, "history", "orders")
     assert again.exit_code == 0 and "removed" not in again.output  # said once
+    from datacody_dagster.legacy_env_runs import migrate
+
+    (home / MARKER).unlink()
+    said: list[str] = []
+    assert migrate(instance, home, said.append) is not None and said == []  # idempotent: nothing left
 
     prod_files = {p.name: file_md5(p) for p in (proj / "data/warehouse/shop").glob("*.parquet")}
     refused = cli(proj, "apply", "--env", "old")
