@@ -42,6 +42,10 @@ def register(app: typer.Typer) -> None:
                 versions.asset.output,
                 entry,
             )
+            # prod's state follows, as after `rollback` (an env planned before sees prod moved)
+            from datacody_dagster.envs.rollback import note_checkout
+
+            note_checkout(versions.project, asset, entry, recorded.md5)
         shown = relative_display_path(recorded.path, root)
         console.print(
             f"[green]restored[/green] {asset} v{entry.version} ({entry.hash[:12]}) to {shown}; "

@@ -117,6 +117,10 @@ def publish(
     with holding_prod(project.root, "datacody quarantine publish", wait_timeout):
         entry = _find(project, asset, run)
         md5 = publish_entry(project, entry, project_instance(project.root))
+        # prod's state follows (for `plan`; an env planned before sees that prod moved)
+        from datacody_dagster.versioning.env_state import record_held
+
+        record_held(project, project.plan.node(entry.asset), md5)
     shown = f" as {md5[:12]}" if md5 else ""
     console.print(
         f"[yellow]published[/yellow] {asset} from run {entry.run_id[:8]}{shown} (forced: "

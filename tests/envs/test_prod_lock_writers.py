@@ -43,3 +43,29 @@ def test_publish_and_checkout_wait_for_a_running_materialize_then_fail(proj: Pat
     published = cli(proj, "quarantine", "publish", "orders", "--wait-timeout", "5")
     assert published.exit_code == 0, published.output
     assert prod_md5s(proj) != before
+
+
+def test_an_env_planned_before_a_publish_or_checkout_sees_that_prod_moved(proj: Path) -> None:
+    from tests.envs.test_lifecycle import AMOUNT
+
+    broken = ("select id as order_id", "select 1 as order_id")
+    edit(proj, *broken)
+    assert cli(proj, "materialize", "--select", "orders").exit_code == 1  # quarantined
+    edit(proj, broken[1], broken[0])
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    published = cli(proj, "quarantine", "publish", "orders")
+    assert published.exit_code == 0, published.output
+    after_publish = prod_md5s(proj)
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "prod moved since plan" in " ".join(refused.output.split())
+    assert prod_md5s(proj) == after_publish  # the published data is not silently replaced
+
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    restored = cli(proj, "checkout", "orders", "1")
+    assert restored.exit_code == 0, restored.output
+    after_checkout = prod_md5s(proj)
+    assert after_checkout != after_publish
+    refused = cli(proj, "apply", "--env", "dev")
+    assert refused.exit_code == 1 and "prod moved since plan" in " ".join(refused.output.split())
+    assert prod_md5s(proj) == after_checkout
