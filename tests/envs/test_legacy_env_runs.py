@@ -151,6 +151,10 @@ def test_legacy_env_runs_are_removed_once_and_their_env_must_be_replanned(proj: 
     assert [v.run_id for v in asset_history(instance, dg.AssetKey(["orders"]))] == [prod_run]
     assert [v.run_id for v in check_verdicts(instance, "orders", "unique_order_id")] == [prod_run]
     assert {r.run_id for r in DagsterCheckHistory(instance).records("orders", 10)} == {prod_run}
+    from datacody_dagster.optimizer.signals import collect_signals
+
+    signals = collect_signals(instance, compile_project(proj).plan).of("orders")
+    assert [m.run_id for m in signals.materializations] == [prod_run]
 
     again = cli(proj, "history", "orders")
     assert again.exit_code == 0 and "removed" not in again.output  # said once
