@@ -76,7 +76,12 @@ def project_instance(root: Path) -> DagsterInstance:
     from dagster import DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
-    return DagsterInstance.from_ref(pooled_storage_ref(InstanceRef.from_dir(str(home))))
+    instance = DagsterInstance.from_ref(pooled_storage_ref(InstanceRef.from_dir(str(home))))
+    from datacody_dagster.legacy_env_runs import MARKER, migrate
+
+    if not (home / MARKER).exists():  # once per instance: env builds an older datacody put on prod's keys
+        migrate(instance, home)
+    return instance
 
 
 # Dagster's default storage and its stand-in with the pooled event log (runtime/event_log_storage.py,

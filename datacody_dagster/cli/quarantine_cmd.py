@@ -100,14 +100,27 @@ def show(
 
 @quarantine_app.command("publish")
 @handle_errors
-def publish(asset: Asset, run: Run = None, project_dir: ProjectDir = Path(".")) -> None:
+def publish(
+    asset: Asset,
+    run: Run = None,
+    project_dir: ProjectDir = Path("."),
+    wait_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for prod's runs (a materialize, an apply) to finish.")
+    ] = 600.0,
+) -> None:
     """Publish a candidate despite its failed checks (recorded as a forced publish)."""
+    from datacody_dagster.cli.prod_lock import holding_prod
     from datacody_dagster.instance import project_instance
     from datacody_dagster.runtime.quarantine import publish_entry
 
     project = _project(project_dir)
-    entry = _find(project, asset, run)
-    md5 = publish_entry(project, entry, project_instance(project.root))
+    with holding_prod(project.root, "datacody quarantine publish", wait_timeout):
+        entry = _find(project, asset, run)
+        md5 = publish_entry(project, entry, project_instance(project.root))
+        # prod's state follows (for `plan`; an env planned before sees that prod moved)
+        from datacody_dagster.versioning.env_state import record_held
+
+        record_held(project, project.plan.node(entry.asset), md5)
     shown = f" as {md5[:12]}" if md5 else ""
     console.print(
         f"[yellow]published[/yellow] {asset} from run {entry.run_id[:8]}{shown} (forced: "

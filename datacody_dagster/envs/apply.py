@@ -21,7 +21,14 @@ from datacody_dagster.checks.history import file_md5
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.envs.journal import Journal, Move, checkpoint, clear_journal, write_journal
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-from datacody_dagster.versioning.env_state import PROD, STATE_DIR, EnvState, load_state, save_state
+from datacody_dagster.versioning.env_state import (
+    PROD,
+    STATE_DIR,
+    EnvState,
+    load_state,
+    save_state,
+    state_path,
+)
 
 PLAN_ID = "datacody/plan_id"
 
@@ -100,6 +107,39 @@ def _check(project: CompiledProject, env: EnvState, prod: EnvState | None) -> No
             )
 
 
+def _check_recorded(project: CompiledProject, env: EnvState) -> None:
+    """Refuse a build an older datacody recorded on prod's keys: its records are gone (removed
+    by ``legacy_env_runs``) and prod would get no input versions for it; a re-plan records it
+    on ``env/NAME/<asset>``."""
+    import dagster as dg
+
+    from datacody_dagster.instance import project_instance
+    from datacody_dagster.run_markers import env_key_path
+
+    files = [a for a in env.promote if not _is_view(project, a)]
+    if not files:
+        return
+    instance = project_instance(project.root)
+    missing = [
+        a
+        for a in files
+        if instance.get_latest_materialization_event(dg.AssetKey(env_key_path(env.name, a))) is None
+    ]
+    if missing:
+        where = state_path(project.root, env.name).relative_to(project.root).as_posix()
+        raise _refuse(
+            f"{where}: plan {env.plan_id} of env `{env.name}` built {', '.join(missing)} with no record on "
+            f"the env's own asset keys (env/{env.name}/...): it was built by an older datacody, which "
+            "recorded env builds on prod's keys",
+            f"re-plan: `datacody plan --env {env.name}`, then apply again",
+        )
+
+
+def _is_view(project: CompiledProject, asset: str) -> bool:
+    node = project.plan.node(asset)
+    return node.kind == "sql" and node.materialized == "view"
+
+
 def apply_env(
     project: CompiledProject,
     env_name: str,
@@ -126,6 +166,7 @@ def _apply(project: CompiledProject, env_name: str) -> list[Promoted]:
     prod = load_state(root, PROD)
     _check(project, env, prod)
     assert env.plan_id is not None
+    _check_recorded(project, env)
     wh = project.settings.warehouse_dir
     moves: list[Move] = []
     after = dict(prod.assets) if prod else {}

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.envs.apply import applied_path
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.env_state import PROD, AssetState, EnvState, load_state, save_state
+
+if TYPE_CHECKING:
+    from datacody_dagster.versioning.history import VersionEntry
 
 
 def _set_prod(root: Path, asset: str, entry: AssetState | None) -> None:
@@ -42,9 +46,16 @@ def rollback_asset(project: CompiledProject, asset: str, to: str | None) -> tupl
         versions.asset.output,
         entry,
     )
+    note_checkout(project, asset, entry, recorded.md5)
+    return entry.version, recorded.md5
+
+
+def note_checkout(project: CompiledProject, asset: str, entry: VersionEntry, md5: str) -> None:
+    """Note in prod's state that ``asset`` holds version ``entry`` (md5 ``md5``) again, so the
+    next plan compares with it and `apply` of an env planned before sees that prod moved."""
     prod = load_state(project.root, PROD)
     held = prod.assets.get(asset) if prod else None
-    known = _state_of_version(project.root, asset, recorded.md5)
+    known = _state_of_version(project.root, asset, md5)
     if known is not None:
         _set_prod(project.root, asset, known)
     elif held is not None:
@@ -55,12 +66,11 @@ def rollback_asset(project: CompiledProject, asset: str, to: str | None) -> tupl
             asset,
             replace(
                 held,
-                data_version=recorded.md5,
+                data_version=md5,
                 fingerprint=held.fingerprint if same_code else str(entry.code_version),
                 sql=held.sql if same_code else None,
             ),
         )
-    return entry.version, recorded.md5
 
 
 def _state_of_version(root: Path, asset: str, md5: str) -> AssetState | None:

@@ -13,6 +13,7 @@ import time
 
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.instance import dagster_home_path
+from datacody_dagster.legacy_env_runs import MARKER
 from datacody_dagster.runtime.event_log_snapshot import latest_materializations
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide_from_records, wanted_records
@@ -27,8 +28,8 @@ def up_to_date_summary(project: CompiledProject, select: str | None) -> Material
     if select is not None:
         return None
     home = dagster_home_path(project.root)
-    if not home.is_dir():
-        return None
+    if not home.is_dir() or not (home / MARKER).exists():
+        return None  # (no marker: the run path opens the instance, which removes legacy env runs first)
     nodes = list(project.plan.nodes)
     records = latest_materializations(home, wanted_records(nodes))
     if records is None:

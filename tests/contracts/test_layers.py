@@ -26,13 +26,15 @@ PACKAGE = Path(__file__).resolve().parents[2] / "datacody_dagster"
 # - Terminal progress lives in cli/: the runtime reports run events (runtime/events.py).
 # - `roundtrip_yaml` (ruamel, comments kept) is read by settings and written by spec patchers.
 # - `instance` (the project's Dagster instance) sits below checks, versioning and runtime: all
-#   three read its event log.
+#   three read its event log; `legacy_env_runs`, the one-time
+#   clean-up the instance runs when it opens, just below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "cron", "temp_names", "roundtrip_yaml", "run_markers"),
     ("spec",),
     ("config",),
     ("compiler",),
     ("emit", "resources"),
+    ("legacy_env_runs",),
     ("scaffold", "instance"),
     ("engines",),
     ("steps",),

@@ -1,0 +1,165 @@
+"""One-time removal of environment builds recorded on prod's asset keys (before ``env/NAME/<asset>``).
+
+Before environment builds had their own keys, a `plan --env NAME` run (tagged ``datacody/env``)
+recorded its materializations and check evaluations on prod's keys, and readers filtered them
+out. The filters are gone, so those runs would now count as prod's in history, verdicts, check
+baselines and optimizer signals. The first time a project's instance is opened they are deleted
+(``instance.delete_run``: the run and its events, plus its rows in Dagster's check-execution
+index, which ``delete_run`` leaves behind); a marker file in the instance's home makes every
+later opening cost one ``stat``. New-style env runs (their events on ``env/...`` keys) are kept.
+An environment whose build went this way is refused by `apply` until it is re-planned.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datacody_dagster.run_markers import ENV_KEY_PREFIX, ENV_TAG
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+MARKER = "datacody-env-keys-migrated"
+"""File in the instance's home: the migration ran (its content says what it removed)."""
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """What the migration removed: run ids per environment name."""
+
+    runs: dict[str, list[str]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        total = sum(len(ids) for ids in self.runs.values())
+        runs = f"{total} environment build run{'s' * (total != 1)}"
+        envs = ", ".join(f"`{env}` ({len(ids)})" for env, ids in sorted(self.runs.items()))
+        replans = ", ".join(f"`datacody plan --env {env}`" for env in sorted(self.runs))
+        return (
+            f"datacody: removed {runs} recorded on prod's asset keys by an older datacody (env {envs}); "
+            "prod's history, check baselines and optimizer signals no longer count them. Re-plan "
+            f"before applying: {replans}"
+        )
+
+
+def _on_prod_keys(instance: DagsterInstance, run_id: str) -> bool:
+    """Whether run ``run_id`` recorded an asset event on a key that is no environment's."""
+    import dagster as dg
+
+    kinds = {
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
+        dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    }
+    for kind in kinds:
+        for rec in instance.get_records_for_run(run_id, of_type=kind, limit=1_000_000).records:
+            event = rec.event_log_entry.dagster_event
+            if event is None:
+                continue
+            # a check evaluation's data is the evaluation itself; the others' keys are on the event
+            key = getattr(event.event_specific_data, "asset_key", None) or event.asset_key
+            if key is not None and key.path[0] != ENV_KEY_PREFIX:
+                return True
+    return False
+
+
+def _prod_keys_of(instance: DagsterInstance, run_id: str) -> list[Any]:
+    """The prod keys run ``run_id`` materialized."""
+    import dagster as dg
+
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1_000_000
+    )
+    keys = {
+        r.event_log_entry.dagster_event.asset_key for r in records.records if r.event_log_entry.dagster_event
+    }
+    return [k for k in keys if k is not None and k.path[0] != ENV_KEY_PREFIX]
+
+
+def _repoint_latest(instance: DagsterInstance, keys: list[Any]) -> None:
+    """Point Dagster's asset index (its cached latest materialization per key, which
+    ``delete_run`` leaves on the deleted event) at the latest materialization that remains."""
+    storage: Any = instance.event_log_storage
+    if not keys or not hasattr(storage, "index_connection"):
+        return
+    from dagster._core.storage.event_log.schema import AssetKeyTable
+    from dagster._serdes import serialize_value
+
+    for key in keys:
+        found = instance.fetch_materializations(key, limit=1).records
+        latest = found[0] if found else None
+        values = {
+            "last_materialization": serialize_value(latest) if latest is not None else None,
+            "last_run_id": latest.run_id if latest is not None else None,
+            "cached_status_data": None,
+        }
+        with storage.index_connection() as conn:
+            conn.execute(
+                AssetKeyTable.update().where(AssetKeyTable.c.asset_key == key.to_string()).values(**values)
+            )
+
+
+def legacy_env_runs(instance: DagsterInstance) -> dict[str, list[str]]:
+    """Env-build runs (tagged ``datacody/env``) whose events are on prod's keys, per env name."""
+    import dagster as dg
+
+    names = [values for key, values in instance.get_run_tags(tag_keys=[ENV_TAG]) if key == ENV_TAG]
+    if not names or not names[0]:
+        return {}
+    found: dict[str, list[str]] = {}
+    for run in instance.get_runs(dg.RunsFilter(tags={ENV_TAG: sorted(names[0])})):
+        if _on_prod_keys(instance, run.run_id):
+            found.setdefault(run.tags[ENV_TAG], []).append(run.run_id)
+    return found
+
+
+def _delete_check_rows(instance: DagsterInstance, run_id: str) -> None:
+    """Dagster's ``delete_run`` keeps the run's rows in the check-execution index (SQL storages)."""
+    storage: Any = instance.event_log_storage
+    if not hasattr(storage, "index_connection"):
+        return
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+
+    with storage.index_connection() as conn:
+        conn.execute(AssetCheckExecutionsTable.delete().where(AssetCheckExecutionsTable.c.run_id == run_id))
+
+
+def migrate(
+    instance: DagsterInstance, home: Path, say: Callable[[str], None] | None = None
+) -> Migrated | None:
+    """Remove legacy env-build runs once per instance home; None when it already ran."""
+    import fcntl
+
+    marker = home / MARKER
+    with open(home / f".{MARKER}.lock", "a+") as lock:
+        # two first commands at once: one migrates and says so, the other then finds the marker
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return None if marker.exists() else _migrate(instance, marker, say)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _migrate(instance: DagsterInstance, marker: Path, say: Callable[[str], None] | None) -> Migrated:
+    found = legacy_env_runs(instance)
+    keys: set[Any] = set()
+    for ids in found.values():
+        for run_id in ids:
+            keys.update(_prod_keys_of(instance, run_id))
+            _delete_check_rows(instance, run_id)
+            instance.delete_run(run_id)
+    _repoint_latest(instance, sorted(keys, key=lambda k: k.to_string()))
+    done = Migrated(found)
+    from datacody_dagster.emit.files import atomic_write_text
+
+    atomic_write_text(marker, "".join(f"{env} {r}\n" for env, ids in sorted(found.items()) for r in ids))
+    if found:
+        (say or _stderr)(done.summary())
+    return done
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
