@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.versioning.env_state import check_env_name, load_state
 
         project = compile_project(project_dir)
-        recover_apply(project)
+        recover_apply(project, wait_timeout, _say, f"datacody apply --env {env}")
         promoted = apply_env(project, check_env_name(env), wait_timeout, say=_say)
         state = load_state(project.root, env)
         plan_id = state.plan_id if state else ""
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Restore prod from DVC: ASSET to an earlier version, or all assets of a plan."""
         from datacody_dagster.compiler import compile_project
-        from datacody_dagster.envs.recovery import recover_apply
+        from datacody_dagster.envs.apply import recover_holding_lock
         from datacody_dagster.envs.rollback import rollback_asset, rollback_plan
         from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 
@@ -75,9 +75,9 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.versioning.env_state import PROD
 
         project = compile_project(project_dir)
-        recover_apply(project)
-        # not while an apply or a prod materialize runs
+        # not while an apply or a prod materialize runs; an interrupted apply is finished first
         with env_lock(project.root, PROD, "datacody rollback", wait_s=wait_timeout, say=_say):
+            recover_holding_lock(project)
             if plan is not None:
                 for name, md5 in rollback_plan(project, plan):
                     console.print(f"{name}: " + (f"restored {md5}" if md5 else "removed (the plan added it)"))

@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.runtime.noop import up_to_date_summary
 
         started = time.monotonic()
-        recover_at(project_dir.resolve())  # finish an apply killed midway before prod is written again
+        # Finish an apply killed midway before prod is written again (waiting for prod's runs).
+        recover_at(project_dir.resolve(), wait_timeout, _say, "datacody materialize")
         project = compile_project(project_dir.resolve())
         # Nothing to rebuild: answered without importing Dagster, DVC or dbt, and no run is created.
         summary = None if force else up_to_date_summary(project, select)
@@ -68,6 +69,10 @@ def register(app: typer.Typer) -> None:
         else:
             summary = _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change)
         _report(summary, quiet)
+
+
+def _say(text: str) -> None:
+    err_console.print(text, markup=False, highlight=False)
 
 
 def _run(

@@ -8,7 +8,11 @@ from typing import Annotated
 
 import typer
 
-from datacody_dagster.cli.common import ProjectDir, console, handle_errors
+from datacody_dagster.cli.common import ProjectDir, console, err_console, handle_errors
+
+
+def _say(text: str) -> None:
+    err_console.print(text, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.versioning.env_state import PROD, check_env_name, load_state
 
         project = compile_project(project_dir)
-        recover_apply(project)
+        recover_apply(project, say=_say, doing="datacody plan")
         prod = load_state(project.root, PROD)
         name = check_env_name(env) if env else PROD
         if env == PROD:

@@ -19,7 +19,15 @@ from typing import Any
 
 from datacody_dagster.checks.history import file_md5
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.envs.journal import Journal, Move, checkpoint, clear_journal, write_journal
+from datacody_dagster.envs.journal import (
+    Journal,
+    Move,
+    checkpoint,
+    clear_journal,
+    discard,
+    read_journal,
+    write_journal,
+)
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.env_state import (
     PROD,
@@ -149,13 +157,28 @@ def apply_env(
     """Make prod hold exactly what ``env_name`` holds for its plan's assets.
 
     Holds the env's lock (no build or delete of it meanwhile) and prod's (one apply at a time:
-    they share the journal, and recovery leaves a journal alone while its apply runs; prod's
-    `materialize` holds it shared, so apply waits up to ``wait_s`` for prod's runs to end)."""
+    they share the journal; prod's `materialize` holds it shared, so apply waits up to ``wait_s``
+    for prod's runs to end). An apply a crash interrupted is finished first, never overwritten."""
     from datacody_dagster.envs.lock import env_lock
 
     doing = f"datacody apply --env {env_name}"
     with env_lock(project.root, env_name, doing), env_lock(project.root, PROD, doing, wait_s, say):
+        recover_holding_lock(project)
         return _apply(project, env_name)
+
+
+def recover_holding_lock(project: CompiledProject) -> str | None:
+    """Finish (``"rolled forward"``) or undo (``"rolled back"``) the journal's apply, None without
+    one. The caller holds prod's lock exclusively, so a journal is a crashed apply's, never a
+    running one's (``envs/recovery.py`` takes the lock for commands that do not hold it)."""
+    journal = read_journal(project.root)
+    if journal is None:
+        return None
+    if journal.phase == "preparing":
+        discard(project.root, journal)
+        return "rolled back"
+    finish(project, journal)
+    return "rolled forward"
 
 
 def _apply(project: CompiledProject, env_name: str) -> list[Promoted]:

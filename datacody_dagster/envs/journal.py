@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacody_dagster.versioning.env_state import STATE_DIR
+from datacody_dagster.versioning.apply_journal import JOURNAL as JOURNAL
+from datacody_dagster.versioning.apply_journal import journal_path as journal_path
 
-JOURNAL = "apply.journal.json"
 CRASH_ENV = "DATACODY_APPLY_CRASH_AT"
 """Fault injection for tests: the apply process kills itself (SIGKILL) at this checkpoint."""
 
@@ -60,10 +60,6 @@ class Journal:
         )
 
 
-def journal_path(root: Path) -> Path:
-    return root / STATE_DIR / JOURNAL
-
-
 def write_journal(root: Path, journal: Journal) -> None:
     path = journal_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +81,19 @@ def read_journal(root: Path) -> Journal | None:
 
 def clear_journal(root: Path) -> None:
     journal_path(root).unlink(missing_ok=True)
+
+
+def discard(root: Path, journal: Journal) -> None:
+    """Undo a ``preparing`` journal: remove its staged copies (prod is untouched), then it."""
+    import shutil
+
+    for move in journal.moves:
+        staged = root / move.staged
+        if staged.is_dir() and not staged.is_symlink():
+            shutil.rmtree(staged)
+        else:
+            staged.unlink(missing_ok=True)
+    clear_journal(root)
 
 
 def _fsync_dir(folder: Path) -> None:

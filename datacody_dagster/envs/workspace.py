@@ -191,7 +191,9 @@ def _write_profile(src: Path, dst: Path, duckdb_file: Path, prod_db: Path | None
 def _env_attach(entry: Any, prod_dbt: Path, prod_db: Path | None, where: str) -> Any:
     """An ``attach:`` entry of prod's profile as the env's dbt run gets it: read-only, and a
     relative file path made absolute against prod's dbt project (dbt resolves it against its
-    working directory, the env's dbt project, where it would attach a new, empty file).
+    working directory, the env's dbt project, where it would attach a new, empty file). Only a
+    file database's path (no ``type``, ``duckdb`` or ``sqlite``) is a file: a postgres or mysql
+    ``path`` is a connection string, passed on as it is; ``~`` is the user's home.
 
     Reads of attached databases are inputs, as prod's sources are: they keep working. A model
     that writes into one fails on DuckDB's read-only error rather than writing a database prod
@@ -200,8 +202,9 @@ def _env_attach(entry: Any, prod_dbt: Path, prod_db: Path | None, where: str) ->
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         return entry
     path = entry["path"]
-    if "://" not in path and ":" not in path.split("/")[0] and "{{" not in path:
-        resolved = (prod_dbt / path).resolve()
+    is_file = str(entry.get("type") or "duckdb").lower() in {"duckdb", "sqlite"}
+    if is_file and "://" not in path and ":" not in path.split("/")[0] and "{{" not in path:
+        resolved = (prod_dbt / Path(path).expanduser()).resolve()
         if prod_db is not None and resolved == prod_db.resolve():
             raise DatacodyError(
                 Diagnostic(

@@ -61,6 +61,7 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -136,6 +137,14 @@ def record_text(event_text: str, storage_id: int) -> str:
 def _changes(conn: Connection) -> int:
     dbapi = conn.connection.dbapi_connection
     return dbapi.total_changes if isinstance(dbapi, sqlite3.Connection) else 0
+
+
+class _PartlyCommitted(Exception):
+    """A batch's commit failed after the files of ``committed`` had committed it."""
+
+    def __init__(self, committed: frozenset[str]) -> None:
+        super().__init__(f"committed in {sorted(committed)} only")
+        self.committed = committed
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -355,30 +364,64 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return batch[shard][0]
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        """Dagster's ``store_event`` for each event, in one transaction per database file."""
+        """Dagster's ``store_event`` for each event, in one transaction per database file.
+
+        The files commit one after another (SQLite commits no transaction across files in WAL
+        mode). A failure before the first commit rolls every file back and is raised: Dagster
+        then stores the events one by one. A commit failing after another file committed is not
+        raised, as Dagster would store every event again, twice in the committed files: the
+        batch is stored again into the files that did not commit only (once; if that fails too,
+        stderr says which file misses these events)."""
         if len(events) < 2:
             super().store_event_batch(events)
             return
-        written: list[str] = []
         with self._db_lock:
-            batch: dict[str, tuple[Connection, int]] = {}
-            self._batch.open = batch
             try:
-                for event in events:
-                    self.store_event(event)
-                for shard, (conn, before) in batch.items():
-                    if _changes(conn) != before and shard != INDEX_SHARD_NAME:
-                        written.append(shard)
-                    conn.commit()
-            except BaseException:
-                for conn, _before in batch.values():
-                    with contextlib.suppress(Exception):
-                        conn.rollback()
-                raise
-            finally:
-                self._batch.open = None
-                for conn, _before in batch.values():
-                    conn.close()
+                self._store_batch(events, frozenset())
+            except _PartlyCommitted as part:
+                try:
+                    self._store_batch(events, part.committed)
+                except Exception as err:  # raised, the committed files would get them twice
+                    missing = sorted(set(self._shards_of(events)) - part.committed)
+                    sys.stderr.write(
+                        f"datacody: {len(events)} events are missing from {', '.join(missing)} "
+                        f"(its commit failed twice: {err})\n"
+                    )
+
+    def _shards_of(self, events: Sequence[EventLogEntry]) -> list[str]:
+        return [INDEX_SHARD_NAME, *dict.fromkeys(e.run_id for e in events)]
+
+    def _store_batch(self, events: Sequence[EventLogEntry], skip: frozenset[str]) -> None:
+        """Store ``events`` in one transaction per file, except in the files of ``skip`` (already
+        committed): their writes are rolled back. Raises :class:`_PartlyCommitted` when a commit
+        fails after another file's commit."""
+        committed: list[str] = []
+        written: list[str] = []
+        batch: dict[str, tuple[Connection, int]] = {}
+        self._batch.open = batch
+        try:
+            for event in events:
+                self.store_event(event)
+            for shard, (conn, before) in batch.items():
+                if shard in skip:
+                    conn.rollback()
+                    continue
+                changed = _changes(conn) != before
+                conn.commit()
+                committed.append(shard)
+                if changed and shard != INDEX_SHARD_NAME:
+                    written.append(shard)
+        except BaseException as err:
+            for conn, _before in batch.values():
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+            if (committed or skip) and isinstance(err, Exception):
+                raise _PartlyCommitted(skip | frozenset(committed)) from err
+            raise
+        finally:
+            self._batch.open = None
+            for conn, _before in batch.values():
+                conn.close()
             for shard in written:  # what Dagster's run watchers wait for (see above)
                 with contextlib.suppress(OSError):
                     os.utime(self.path_for_shard(shard))

@@ -98,6 +98,7 @@ def materialize_project(
     """:func:`_materialize` (see there). A prod run holds prod's lock shared (other prod runs go
     on side by side): it waits up to ``wait_timeout_s`` for an `apply` or `rollback` that is
     writing prod, and they wait for it (``versioning/env_locks.py``)."""
+    from datacody_dagster.versioning.apply_journal import refuse_half_applied
     from datacody_dagster.versioning.env_locks import env_lock
 
     project = project if project is not None else compile_project(root)
@@ -105,6 +106,7 @@ def materialize_project(
     if not is_prod(project):  # an environment's build holds that env's lock (envs/build.py)
         return _materialize(*args)
     with env_lock(project.root, PROD, "datacody materialize", wait_s=wait_timeout_s, say=say, shared=True):
+        refuse_half_applied(project.root)  # the CLI finishes one first; this closes the gap
         return _materialize(*args)
 
 

@@ -4,7 +4,8 @@
 the Dagster UI, a schedule or a sensor do not pass there, so each prod step holds it too, for
 the step (shared: prod's steps and runs still go side by side). A step waits up to
 :data:`STEP_WAIT_S` for an apply or a rollback, then fails naming it. Environment builds hold
-their own environment's lock instead (``envs/build.py``).
+their own environment's lock instead (``envs/build.py``). Holding it, a step refuses to start
+on a prod that a crashed `apply` left half-applied (``versioning/apply_journal.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.versioning.apply_journal import refuse_half_applied
 from datacody_dagster.versioning.env_locks import env_lock
 from datacody_dagster.versioning.env_state import PROD
 
@@ -37,6 +39,7 @@ def holding_prod_lock(project: CompiledProject) -> Callable[[F], F]:
                 context.log.info(text)
 
             with env_lock(project.root, PROD, "this run", wait_s=STEP_WAIT_S, say=say, shared=True):
+                refuse_half_applied(project.root)
                 yield from body(context, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -16,7 +16,7 @@ killed, it would stay STARTED forever and keep its pool slots. Here:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,6 +31,7 @@ from dagster._core.executor.base import Executor
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
 from dagster._serdes import serialize_value
 
+from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
     PID_TAG,
@@ -110,7 +111,8 @@ class DatacodyExecutor(Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan, waits: PoolWaits
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
-        for event in self._inner.execute(plan_context, execution_plan):
+        inner = self._inner.execute(plan_context, execution_plan)
+        for event in inner:
             yield event
             pool = _blocked_pool(event)
             if pool is None:
@@ -125,7 +127,26 @@ class DatacodyExecutor(Executor):
                     EngineEventData(metadata={"pool": dg.MetadataValue.pool(pool)}),
                 )
             if event.step_key:
-                waits.blocked(pool, event.step_key, holders)  # raises past the bound
+                try:
+                    waits.blocked(pool, event.step_key, holders)  # raises past the bound
+                except DatacodyError as err:
+                    yield from _stop_steps(inner, err)
+
+
+def _stop_steps(inner: Iterator[DagsterEvent], err: DatacodyError) -> Iterator[DagsterEvent]:
+    """Fail the run with ``err`` from inside Dagster's executor, then raise it.
+
+    Raised out here, the executor would only be closed (``GeneratorExit``), which skips the
+    path that terminates its running steps: they would finish, publish and record after the run
+    is marked failed. Thrown in, the executor stops them and re-raises; its events pass on."""
+    if not isinstance(inner, Generator):
+        raise err
+    event = inner.throw(err)  # raises at once when no step is running
+    while True:
+        yield event
+        event = next(inner, None)
+        if event is None:
+            raise err
 
 
 @dg.executor(

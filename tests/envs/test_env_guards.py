@@ -233,3 +233,30 @@ def test_a_profile_attach_of_prods_duckdb_file_is_refused_in_env_builds(proj: Pa
     assert "dbt_project/profiles.yml: outputs.dev.attach: attaches prod's DuckDB file" in said
     assert "Traceback" not in planned.output
     assert prod_md5s(proj) == before
+
+
+def test_attach_entries_that_are_not_relative_files_keep_their_path(tmp_path: Path) -> None:
+    """Only a file database's relative path is resolved against prod's dbt project: a postgres
+    connection string stays as written, ``~`` is the home folder; every entry is read-only."""
+    from datacody_dagster.envs.workspace import _env_attach
+
+    dbt = tmp_path / "proj" / "dbt_project"
+    prod_db = tmp_path / "proj" / "data" / "datacody.duckdb"
+
+    def env(entry: dict[str, str]) -> object:
+        return _env_attach(entry, dbt, prod_db, "dbt_project/profiles.yml: outputs.dev.attach")
+
+    libpq = "dbname=shop host=127.0.0.1 user=etl"
+    assert env({"path": libpq, "type": "postgres", "alias": "pg"}) == {
+        "path": libpq,
+        "type": "postgres",
+        "alias": "pg",
+        "read_only": True,
+    }
+    assert env({"path": "shop", "type": "MySQL"})["path"] == "shop"  # type: ignore[index]
+    home = str(Path("~/shared/ref.duckdb").expanduser())
+    assert env({"path": "~/shared/ref.duckdb"})["path"] == home  # type: ignore[index]
+    assert env({"path": "ref.sqlite", "type": "sqlite"})["path"] == str(dbt / "ref.sqlite")  # type: ignore[index]
+    assert env({"path": "../data/ref.duckdb", "type": "duckdb"})["path"] == str(  # type: ignore[index]
+        tmp_path / "proj" / "data" / "ref.duckdb"
+    )

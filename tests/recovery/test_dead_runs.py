@@ -254,3 +254,38 @@ def test_a_step_waiting_for_the_pool_inside_a_run_gives_up_naming_the_holder(
     run = instance.get_run_by_id(result.run_id)
     assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
     assert [h.run_id for h in pool_holders(instance, DUCKDB_POOL)] == [holder]  # untouched
+
+
+def test_a_run_failed_by_the_pool_bound_stops_its_other_running_steps(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """The pool bound fails the run while a step beside the blocked one is still running: that
+    step is stopped with the run, never left to finish (and publish) after the run FAILED."""
+    import time
+
+    from datacody_dagster.runtime.pool_wait import POOL_WAIT_TIMEOUT_TAG
+    from tests.recovery.pool_wait_job import pool_and_slow_job
+
+    _started_run(instance, run_tags())  # this process: alive, holds the only slot
+    marker = tmp_path / "slow.done"
+    seconds = 6.0
+    started = time.monotonic()
+    result = dg.execute_job(
+        dg.reconstructable(pool_and_slow_job),
+        instance=instance,
+        tags={POOL_WAIT_TIMEOUT_TAG: "2"},
+        run_config={"ops": {"slow": {"config": {"marker": str(marker), "seconds": seconds}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert time.monotonic() - started < seconds, "the run waited for the slow step to finish"
+    time.sleep(max(0.0, seconds + 3 - (time.monotonic() - started)))  # past when it would finish
+    assert not marker.exists()
+    steps = {
+        (e.dagster_event.step_key, e.dagster_event.event_type_value)
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event is not None
+    }
+    assert ("slow", "STEP_SUCCESS") not in steps, steps
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None and run.status == dg.DagsterRunStatus.FAILURE

@@ -1,0 +1,36 @@
+"""Where an `apply` keeps its journal, and the guard prod's writers take before writing.
+
+The journal (``envs/journal.py``) exists from an apply's first write to its last. A running
+apply holds prod's lock exclusively, so a writer holding it shared that still sees a journal
+sees one a crash left: prod is half-applied and must be finished (``envs/recovery.py``) first.
+This lives below ``runtime``, whose prod writers take the guard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.versioning.env_state import STATE_DIR
+
+JOURNAL = "apply.journal.json"
+
+
+def journal_path(root: Path) -> Path:
+    """The apply journal of the project at ``root``."""
+    return root / STATE_DIR / JOURNAL
+
+
+def refuse_half_applied(root: Path) -> None:
+    """Raise when an interrupted apply's journal is on disk (call holding prod's lock shared)."""
+    path = journal_path(root)
+    if path.exists():
+        raise DatacodyError(
+            Diagnostic(
+                RUNTIME,
+                f"an `apply` to prod was interrupted midway ({path.relative_to(root)}): "
+                "prod must be finished before it is written again",
+                hint="run `datacody materialize` (or `plan`, `apply`, `rollback`): it finishes "
+                "the interrupted apply first",
+            )
+        )
