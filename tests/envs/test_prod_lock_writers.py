@@ -69,3 +69,21 @@ def test_an_env_planned_before_a_publish_or_checkout_sees_that_prod_moved(proj: 
     refused = cli(proj, "apply", "--env", "dev")
     assert refused.exit_code == 1 and "prod moved since plan" in " ".join(refused.output.split())
     assert prod_md5s(proj) == after_checkout
+
+
+def test_publish_and_checkout_refuse_a_half_applied_prod(proj: Path) -> None:
+    """An interrupted apply's journal on disk: neither command writes prod until it is finished."""
+    from datacody_dagster.versioning.apply_journal import journal_path
+
+    edit(proj, "select id as order_id", "select 1 as order_id")  # breaks `unique: order_id`
+    assert cli(proj, "materialize", "--select", "orders").exit_code == 1
+    before = prod_md5s(proj)
+    journal = journal_path(proj)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("{}")  # the guard looks at the journal's presence only
+    for args in (("quarantine", "publish", "orders"), ("checkout", "orders", "1")):
+        result = cli(proj, *args, "--wait-timeout", "1")
+        assert result.exit_code == 1, result.output
+        text = " ".join(result.output.split())
+        assert "an `apply` to prod was interrupted midway" in text and "Traceback" not in text
+        assert prod_md5s(proj) == before
