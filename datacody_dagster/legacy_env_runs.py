@@ -116,10 +116,41 @@ def legacy_env_runs(instance: DagsterInstance) -> dict[str, list[str]]:
     return found
 
 
+def _orphaned_keys(instance: DagsterInstance) -> list[Any]:
+    """Keys whose cached latest materialization names a run that no longer exists.
+
+    A pass interrupted between a ``delete_run`` and the re-pointing leaves such keys; the next
+    pass (the marker is written last) finds them here, whatever runs it still has to delete."""
+    import dagster as dg
+
+    storage: Any = instance.event_log_storage
+    if not hasattr(storage, "index_connection"):
+        return []
+    from dagster._core.storage.event_log.schema import AssetKeyTable
+
+    with storage.index_connection() as conn:
+        rows = conn.execute(
+            AssetKeyTable.select().with_only_columns(AssetKeyTable.c.asset_key, AssetKeyTable.c.last_run_id)
+        ).fetchall()
+    gone: dict[str, bool] = {}
+    keys = []
+    for asset_key, run_id in rows:
+        if not run_id:  # runless events (apply's promotions) name no run
+            continue
+        if run_id not in gone:
+            gone[run_id] = not instance.has_run(run_id)
+        if gone[run_id]:
+            keys.append(dg.AssetKey.from_db_string(asset_key))
+    return [k for k in keys if k is not None]
+
+
 def _delete_check_rows(instance: DagsterInstance, run_id: str) -> None:
     """Dagster's ``delete_run`` keeps the run's rows in the check-execution index (SQL storages)."""
     storage: Any = instance.event_log_storage
     if not hasattr(storage, "index_connection"):
+        return
+    has_table = getattr(storage, "has_table", None)
+    if has_table is not None and not has_table("asset_check_executions"):  # an older schema
         return
     from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 
@@ -134,7 +165,13 @@ def migrate(
     import fcntl
 
     marker = home / MARKER
-    with open(home / f".{MARKER}.lock", "a+") as lock:
+    if marker.exists():
+        return None
+    try:
+        lock = open(home / f".{MARKER}.lock", "a+")  # noqa: SIM115 (closed below)
+    except OSError:  # a read-only home (dagster.yaml mounted from elsewhere): no marker, no pass
+        return None
+    with lock:
         # two first commands at once: one migrates and says so, the other then finds the marker
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -151,6 +188,7 @@ def _migrate(instance: DagsterInstance, marker: Path, say: Callable[[str], None]
             keys.update(_prod_keys_of(instance, run_id))
             _delete_check_rows(instance, run_id)
             instance.delete_run(run_id)
+    keys.update(_orphaned_keys(instance))
     _repoint_latest(instance, sorted(keys, key=lambda k: k.to_string()))
     done = Migrated(found)
     from datacody_dagster.emit.files import atomic_write_text

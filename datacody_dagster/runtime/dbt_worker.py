@@ -91,6 +91,8 @@ class DbtWorker:
                 stdin.flush()
                 started = stdout.readline()
                 line = stdout.readline() if started else b""
+                if started and json.loads(started) != {"started": True}:
+                    raise RuntimeError(f"dbt worker protocol: expected 'started', got {started[:200]!r}")
             except OSError:
                 started, line = b"", b""
             if not line:

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,7 +56,10 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) ->
         answers.flush()
         _set_dbt_env(request["env"])
         names = [str(n) for n in request["names"]]
-        outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=False)
+        try:
+            outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=False)
+        except Exception:  # the parent shows it: this process's stderr is nobody's without -v
+            outcome = dbt_runner.Invocation(None, [], False, [traceback.format_exc()], None)
         answer = {
             "invocation": outcome.to_json(),
             "parses": dbt_runner.STATS.parses,

@@ -141,7 +141,10 @@ def _stop_steps(inner: Iterator[DagsterEvent], err: DatacodyError) -> Iterator[D
     is marked failed. Thrown in, the executor stops them and re-raises; its events pass on."""
     if not isinstance(inner, Generator):
         raise err
-    event = inner.throw(err)  # raises at once when no step is running
+    try:
+        event = inner.throw(err)  # raises at once when no step is running
+    except StopIteration:  # an executor that swallowed it and returned: the run still fails
+        raise err from None
     while True:
         yield event
         event = next(inner, None)

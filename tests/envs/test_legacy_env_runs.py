@@ -177,3 +177,52 @@ def test_legacy_env_runs_are_removed_once_and_their_env_must_be_replanned(proj: 
     assert file_md5(proj / "data/warehouse/shop/orders.parquet") == file_md5(
         proj / "data/envs/dev/shop/orders.parquet"
     )
+
+
+def test_a_migration_interrupted_after_a_delete_still_repoints_prods_latest(tmp_path: Path) -> None:
+    """Ctrl-C between a ``delete_run`` and the re-pointing: the next pass (no marker yet) points
+    prod's cached latest materialization back at prod's run, though that run is gone already."""
+    import uuid
+
+    import dagster as dg
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from datacody_dagster.legacy_env_runs import migrate
+    from datacody_dagster.run_markers import ENV_TAG
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    instance = dg.DagsterInstance.from_config(str(home))
+
+    def run(tags: dict[str, str], key: str) -> str:
+        run_id = str(uuid.uuid4())
+        status = dg.DagsterRunStatus.SUCCESS
+        instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=status, tags=tags))
+        data = StepMaterializationData(dg.AssetMaterialization(asset_key=dg.AssetKey([key])))
+        kind = DagsterEventType.ASSET_MATERIALIZATION.value
+        event = DagsterEvent(event_type_value=kind, job_name="__ASSET_JOB", event_specific_data=data)
+        instance.report_dagster_event(event, run_id=run_id)
+        return run_id
+
+    prod = run({}, "orders")
+    run({ENV_TAG: "old"}, "customers")
+    run({ENV_TAG: "old"}, "orders")
+    real = instance.delete_run
+    calls: list[str] = []
+
+    def interrupted(run_id: str) -> None:
+        calls.append(run_id)
+        real(run_id)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    instance.delete_run = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        migrate(instance, home)
+    instance.delete_run = real  # type: ignore[method-assign]
+    assert migrate(instance, home) is not None
+    orders = instance.get_latest_materialization_event(dg.AssetKey(["orders"]))
+    assert orders is not None and orders.run_id == prod
+    assert instance.get_latest_materialization_event(dg.AssetKey(["customers"])) is None
