@@ -84,33 +84,24 @@ def _before_run(
         wait_for_pool(instance, duckdb_pool(project), wait_timeout_s, say)
 
 
-def materialize_project(
-    root: Path,
-    select: str | None = None,
-    progress_for: ProgressFactory | None = None,
-    verbose: bool = False,
-    force: bool = False,
-    wait_timeout_s: float = 600.0,
-    say: Callable[[str], None] | None = None,
-    accept_schema_change: bool = False,
-    project: CompiledProject | None = None,
-) -> MaterializeSummary:
-    """:func:`_materialize` (see there). A prod run holds prod's lock shared (other prod runs go
-    on side by side): it waits up to ``wait_timeout_s`` for an `apply` or `rollback` that is
-    writing prod, and they wait for it (``versioning/env_locks.py``)."""
+@contextlib.contextmanager
+def _prod_writes_held(
+    project: CompiledProject, wait_timeout_s: float, say: Callable[[str], None] | None
+) -> Iterator[None]:
+    """Prod's lock, shared, around a prod run (an environment's build holds its own env's lock,
+    ``envs/build.py``); refuses a half-applied prod (the CLI finishes one first)."""
+    if not is_prod(project):
+        yield
+        return
     from datacody_dagster.versioning.apply_journal import refuse_half_applied
     from datacody_dagster.versioning.env_locks import env_lock
 
-    project = project if project is not None else compile_project(root)
-    args = (root, select, progress_for, verbose, force, wait_timeout_s, say, accept_schema_change, project)
-    if not is_prod(project):  # an environment's build holds that env's lock (envs/build.py)
-        return _materialize(*args)
     with env_lock(project.root, PROD, "datacody materialize", wait_s=wait_timeout_s, say=say, shared=True):
-        refuse_half_applied(project.root)  # the CLI finishes one first; this closes the gap
-        return _materialize(*args)
+        refuse_half_applied(project.root)
+        yield
 
 
-def _materialize(
+def materialize_project(
     root: Path,
     select: str | None = None,
     progress_for: ProgressFactory | None = None,
@@ -131,137 +122,141 @@ def _materialize(
     ``accept_schema_change``: sources may change their columns in this run (see
     ``runtime/source_contract.py``). ``project``: ``root`` already compiled by the caller.
     ``progress_for(names)``: a watcher told every event of the run (the CLI draws progress).
+    A prod run holds prod's lock shared (other prod runs go on side by side): it waits up to
+    ``wait_timeout_s`` for an `apply` or `rollback` that is writing prod, and they wait for it
+    (``versioning/env_locks.py``).
     """
-    from datacody_dagster.emit.dagster import asset_name
-    from datacody_dagster.runtime.code_location import run_definitions
-
-    started = time.monotonic()
     project = project if project is not None else compile_project(root)
-    sync_generated_files(project)
-    defs = run_definitions(project)
-    instance = project_instance(project.root)
-    assets = list(defs.assets or [])
-    try:
-        selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
-        selected_keys = selection.resolve(defs.resolve_asset_graph())
-    except Exception as exc:  # dagster raises several types for bad selection strings
-        raise DatacodyError(
-            Diagnostic(
-                RUNTIME,
-                f"invalid --select `{select}`: {exc}",
-                None,
-                "use asset names, `group:NAME`, `name+` (downstream) or `+name` (upstream)",
-            )
-        ) from None
-    if not selected_keys:
-        raise DatacodyError(
-            Diagnostic(
-                RUNTIME,
-                f"--select `{select}` matches no asset",
-                None,
-                "run `datacody validate` to list assets",
-            )
-        )
-    dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
-    needs_pool = any(asset_name(k) in dbt_names for k in selected_keys)
-    _before_run(project, instance, needs_pool, wait_timeout_s, say)
-    log_level = "INFO" if verbose else "CRITICAL"
-    plan_names = [n.name for n in project.plan.nodes]
-    names = sorted(
-        (asset_name(k) for k in selected_keys),
-        key=lambda n: plan_names.index(n) if n in plan_names else 0,
-    )
-    # An environment builds its whole rebuild list: up to date is judged against prod only.
-    force = force or not is_prod(project)
-    verdicts = decide(project, instance, [n for n in names if n in plan_names], force=force)
-    up_to_date = {n for n, v in verdicts.items() if not v.rebuild}
-    names = [n for n in names if n not in up_to_date]
-    if not names:
-        fresh = [
-            AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "")
-            for n in sorted(up_to_date, key=plan_names.index)
-        ]
-        return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
-    selected_keys = {k for k in selected_keys if asset_name(k) not in up_to_date}
-    # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
-    if project.settings.dvc.enabled and is_prod(project):
-        from datacody_dagster.versioning import ensure_dvc_repo
+    with _prod_writes_held(project, wait_timeout_s, say):
+        from datacody_dagster.emit.dagster import asset_name
+        from datacody_dagster.runtime.code_location import run_definitions
 
-        ensure_dvc_repo(project.root, project.settings.dvc)
-    progress = progress_for(names) if progress_for is not None and not verbose else None
-    with contextlib.ExitStack() as stack:
-        if progress is not None:
-            stack.enter_context(progress)
-            stack.enter_context(instance_listener(instance, progress.on_event))
-        stack.enter_context(_quiet_logging(verbose))
-        stack.enter_context(fast_event_log(project_dagster_home(project.root)))
-        stack.enter_context(batched_event_writes())  # the run's planned events: one transaction
-        result = dg.materialize(
-            cast("list[dg.AssetsDefinition]", assets),
-            resources=dict(defs.resources or {}),
-            instance=instance,
-            selection=list(selected_keys),
-            raise_on_error=False,
-            tags={
-                **run_tags(),
-                **env_tags(project),
-                **({ACCEPT_SCHEMA_CHANGE_TAG: "1"} if accept_schema_change else {}),
-            },
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-    summary = MaterializeSummary(run_id=result.run_id)
-    materialized = {}
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        if mat is not None:
-            materialized[asset_name(mat.asset_key)] = dict(mat.metadata)
-    check_status: dict[str, list[tuple[str, bool, str]]] = {}
-    quarantined: set[str] = set()
-    for ev in result.get_asset_check_evaluations():
-        check_status.setdefault(asset_name(ev.asset_key), []).append(
-            (ev.check_name, ev.passed, ev.severity.value)
-        )
-        summary.checks.setdefault(asset_name(ev.asset_key), []).append(
-            (ev.check_name, ev.passed, ev.severity == dg.AssetCheckSeverity.ERROR)
-        )
-        if "datacody/quarantine" in (ev.metadata or {}):
-            quarantined.add(asset_name(ev.asset_key))
-    summary.rows.extend(
-        AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "") for n in plan_names if n in up_to_date
-    )
-    keys = names
-    failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    for key in keys:
-        checks = check_status.get(key, [])
-        failed = [name for name, ok, sev in checks if not ok]
-        check_text = f"{len(checks) - len(failed)}/{len(checks)} passed" if checks else ""
-        if failed:
-            check_text += " (failed: " + ", ".join(failed) + ")"
-        if key in materialized:
-            meta = materialized[key]
-            rows = cast("int | None", _meta_value(meta, "dagster/row_count"))
-            secs = cast("float | None", _meta_value(meta, "datacody/duration_s"))
-            summary.rows.append(
-                AssetRow(
-                    key,
-                    "materialized",
-                    int(rows) if rows is not None else None,
-                    float(secs) if secs is not None else None,
-                    check_text,
+        started = time.monotonic()
+        sync_generated_files(project)
+        defs = run_definitions(project)
+        instance = project_instance(project.root)
+        assets = list(defs.assets or [])
+        try:
+            selection = dg.AssetSelection.from_string(select) if select else dg.AssetSelection.all()
+            selected_keys = selection.resolve(defs.resolve_asset_graph())
+        except Exception as exc:  # dagster raises several types for bad selection strings
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME,
+                    f"invalid --select `{select}`: {exc}",
+                    None,
+                    "use asset names, `group:NAME`, `name+` (downstream) or `+name` (upstream)",
+                )
+            ) from None
+        if not selected_keys:
+            raise DatacodyError(
+                Diagnostic(
+                    RUNTIME,
+                    f"--select `{select}` matches no asset",
+                    None,
+                    "run `datacody validate` to list assets",
                 )
             )
-        else:
-            status = "quarantined" if key in quarantined else "skipped"
-            summary.rows.append(AssetRow(key, status, None, None, check_text))
-    order = {n: i for i, n in enumerate(plan_names)}
-    summary.rows.sort(key=lambda r: order.get(r.asset, 0))
-    for key, checks in check_status.items():
-        for name, ok, sev in checks:
-            if not ok and sev == "ERROR":
-                summary.errors.append(f"blocking check `{name}` failed on `{key}`")
-    for event in failed_steps:
-        summary.errors.append(f"step `{event.step_key}` failed: {_failure_text(event)}")
-    if not result.success and not summary.errors:
-        summary.errors.append("the run failed; see the Dagster event log")
-    summary.seconds = time.monotonic() - started
-    return summary
+        dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+        needs_pool = any(asset_name(k) in dbt_names for k in selected_keys)
+        _before_run(project, instance, needs_pool, wait_timeout_s, say)
+        log_level = "INFO" if verbose else "CRITICAL"
+        plan_names = [n.name for n in project.plan.nodes]
+        names = sorted(
+            (asset_name(k) for k in selected_keys),
+            key=lambda n: plan_names.index(n) if n in plan_names else 0,
+        )
+        # An environment builds its whole rebuild list: up to date is judged against prod only.
+        force = force or not is_prod(project)
+        verdicts = decide(project, instance, [n for n in names if n in plan_names], force=force)
+        up_to_date = {n for n, v in verdicts.items() if not v.rebuild}
+        names = [n for n in names if n not in up_to_date]
+        if not names:
+            fresh = [
+                AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "")
+                for n in sorted(up_to_date, key=plan_names.index)
+            ]
+            return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
+        selected_keys = {k for k in selected_keys if asset_name(k) not in up_to_date}
+        # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
+        if project.settings.dvc.enabled and is_prod(project):
+            from datacody_dagster.versioning import ensure_dvc_repo
+
+            ensure_dvc_repo(project.root, project.settings.dvc)
+        progress = progress_for(names) if progress_for is not None and not verbose else None
+        with contextlib.ExitStack() as stack:
+            if progress is not None:
+                stack.enter_context(progress)
+                stack.enter_context(instance_listener(instance, progress.on_event))
+            stack.enter_context(_quiet_logging(verbose))
+            stack.enter_context(fast_event_log(project_dagster_home(project.root)))
+            stack.enter_context(batched_event_writes())  # the run's planned events: one transaction
+            result = dg.materialize(
+                cast("list[dg.AssetsDefinition]", assets),
+                resources=dict(defs.resources or {}),
+                instance=instance,
+                selection=list(selected_keys),
+                raise_on_error=False,
+                tags={
+                    **run_tags(),
+                    **env_tags(project),
+                    **({ACCEPT_SCHEMA_CHANGE_TAG: "1"} if accept_schema_change else {}),
+                },
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
+        summary = MaterializeSummary(run_id=result.run_id)
+        materialized = {}
+        for event in result.get_asset_materialization_events():
+            mat = event.step_materialization_data.materialization
+            if mat is not None:
+                materialized[asset_name(mat.asset_key)] = dict(mat.metadata)
+        check_status: dict[str, list[tuple[str, bool, str]]] = {}
+        quarantined: set[str] = set()
+        for ev in result.get_asset_check_evaluations():
+            check_status.setdefault(asset_name(ev.asset_key), []).append(
+                (ev.check_name, ev.passed, ev.severity.value)
+            )
+            summary.checks.setdefault(asset_name(ev.asset_key), []).append(
+                (ev.check_name, ev.passed, ev.severity == dg.AssetCheckSeverity.ERROR)
+            )
+            if "datacody/quarantine" in (ev.metadata or {}):
+                quarantined.add(asset_name(ev.asset_key))
+        summary.rows.extend(
+            AssetRow(n, UP_TO_DATE, verdicts[n].rows, None, "") for n in plan_names if n in up_to_date
+        )
+        keys = names
+        failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        for key in keys:
+            checks = check_status.get(key, [])
+            failed = [name for name, ok, sev in checks if not ok]
+            check_text = f"{len(checks) - len(failed)}/{len(checks)} passed" if checks else ""
+            if failed:
+                check_text += " (failed: " + ", ".join(failed) + ")"
+            if key in materialized:
+                meta = materialized[key]
+                rows = cast("int | None", _meta_value(meta, "dagster/row_count"))
+                secs = cast("float | None", _meta_value(meta, "datacody/duration_s"))
+                summary.rows.append(
+                    AssetRow(
+                        key,
+                        "materialized",
+                        int(rows) if rows is not None else None,
+                        float(secs) if secs is not None else None,
+                        check_text,
+                    )
+                )
+            else:
+                status = "quarantined" if key in quarantined else "skipped"
+                summary.rows.append(AssetRow(key, status, None, None, check_text))
+        order = {n: i for i, n in enumerate(plan_names)}
+        summary.rows.sort(key=lambda r: order.get(r.asset, 0))
+        for key, checks in check_status.items():
+            for name, ok, sev in checks:
+                if not ok and sev == "ERROR":
+                    summary.errors.append(f"blocking check `{name}` failed on `{key}`")
+        for event in failed_steps:
+            summary.errors.append(f"step `{event.step_key}` failed: {_failure_text(event)}")
+        if not result.success and not summary.errors:
+            summary.errors.append("the run failed; see the Dagster event log")
+        summary.seconds = time.monotonic() - started
+        return summary
