@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from datacody_dagster.cli.common import err_console
-from datacody_dagster.versioning.apply_journal import refuse_half_applied
-from datacody_dagster.versioning.env_locks import env_lock
-from datacody_dagster.versioning.env_state import PROD
+from datacody_dagster.versioning.apply_journal import writing_prod
 
 
 def _say(text: str) -> None:
@@ -29,6 +27,5 @@ def holding_prod(root: Path, doing: str, wait_s: float) -> Iterator[None]:
     Refuses (DatacodyError) while an interrupted apply's journal is on disk: prod is half-applied
     and the commands that can finish it (`materialize`, `apply`, `rollback`) say so.
     """
-    with env_lock(root, PROD, doing, wait_s=wait_s, say=_say):
-        refuse_half_applied(root)
+    with writing_prod(root, doing, wait_s, _say):
         yield

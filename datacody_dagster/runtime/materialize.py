@@ -17,13 +17,14 @@ from datacody_dagster.emit.files import sync_generated_files
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.instance import project_dagster_home, project_instance
 from datacody_dagster.runtime.dead_runs import run_tags
-from datacody_dagster.runtime.env_run import PROD, env_tags, is_prod
+from datacody_dagster.runtime.env_run import env_tags, is_prod
 from datacody_dagster.runtime.event_log_storage import batched_event_writes
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide
+from datacody_dagster.versioning.apply_journal import writing_prod
 
 
 def _meta_value(meta: dict, key: str) -> object:  # type: ignore[type-arg]
@@ -84,23 +85,6 @@ def _before_run(
         wait_for_pool(instance, duckdb_pool(project), wait_timeout_s, say)
 
 
-@contextlib.contextmanager
-def _prod_writes_held(
-    project: CompiledProject, wait_timeout_s: float, say: Callable[[str], None] | None
-) -> Iterator[None]:
-    """Prod's lock, shared, around a prod run (an environment's build holds its own env's lock,
-    ``envs/build.py``); refuses a half-applied prod (the CLI finishes one first)."""
-    if not is_prod(project):
-        yield
-        return
-    from datacody_dagster.versioning.apply_journal import refuse_half_applied
-    from datacody_dagster.versioning.env_locks import env_lock
-
-    with env_lock(project.root, PROD, "datacody materialize", wait_s=wait_timeout_s, say=say, shared=True):
-        refuse_half_applied(project.root)
-        yield
-
-
 def materialize_project(
     root: Path,
     select: str | None = None,
@@ -127,7 +111,13 @@ def materialize_project(
     (``versioning/env_locks.py``).
     """
     project = project if project is not None else compile_project(root)
-    with _prod_writes_held(project, wait_timeout_s, say):
+    # An environment's build holds its own env's lock instead (envs/build.py).
+    held = (
+        writing_prod(project.root, "datacody materialize", wait_timeout_s, say, shared=True)
+        if is_prod(project)
+        else contextlib.nullcontext()
+    )
+    with held:
         from datacody_dagster.emit.dagster import asset_name
         from datacody_dagster.runtime.code_location import run_definitions
 

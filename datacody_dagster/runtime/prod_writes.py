@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from datacody_dagster.compiler import CompiledProject
-from datacody_dagster.versioning.apply_journal import refuse_half_applied
-from datacody_dagster.versioning.env_locks import env_lock
+from datacody_dagster.versioning.apply_journal import writing_prod
 from datacody_dagster.versioning.env_state import PROD
 
 STEP_WAIT_S = 600.0
@@ -38,8 +37,7 @@ def holding_prod_lock(project: CompiledProject) -> Callable[[F], F]:
             def say(text: str) -> None:
                 context.log.info(text)
 
-            with env_lock(project.root, PROD, "this run", wait_s=STEP_WAIT_S, say=say, shared=True):
-                refuse_half_applied(project.root)
+            with writing_prod(project.root, "this run", STEP_WAIT_S, say, shared=True):
                 yield from body(context, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -8,10 +8,13 @@ This lives below ``runtime``, whose prod writers take the guard.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
-from datacody_dagster.versioning.env_state import STATE_DIR
+from datacody_dagster.versioning.env_locks import env_lock
+from datacody_dagster.versioning.env_state import PROD, STATE_DIR
 
 JOURNAL = "apply.journal.json"
 
@@ -34,3 +37,14 @@ def refuse_half_applied(root: Path) -> None:
                 "the interrupted apply first",
             )
         )
+
+
+@contextlib.contextmanager
+def writing_prod(
+    root: Path, doing: str, wait_s: float, say: Callable[[str], None] | None = None, shared: bool = False
+) -> Iterator[None]:
+    """Hold prod's lock for a writer of prod (``shared`` for runs, exclusive for `apply`,
+    `rollback`, `quarantine publish`, `checkout`), refusing a half-applied prod once held."""
+    with env_lock(root, PROD, doing, wait_s=wait_s, say=say, shared=shared):
+        refuse_half_applied(root)
+        yield
