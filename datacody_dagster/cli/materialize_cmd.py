@@ -13,6 +13,7 @@ from datacody_dagster.cli.common import ProjectDir, console, err_console, handle
 
 if TYPE_CHECKING:
     from datacody_dagster.compiler import CompiledProject
+    from datacody_dagster.runtime.dbt_worker import DbtWorker
     from datacody_dagster.runtime.summary import MaterializeSummary
 
 STYLES = {
@@ -54,25 +55,58 @@ def register(app: typer.Typer) -> None:
         Assets whose code, checks, input data and output are unchanged since their last
         materialization are not rebuilt: their row says `up to date`.
         """
-        from datacody_dagster.compiler import compile_project
-        from datacody_dagster.envs.recovery import recover_at
-        from datacody_dagster.runtime.noop import up_to_date_summary
+        from datacody_dagster.runtime.dbt_worker import start_worker
 
         started = time.monotonic()
-        # Finish an apply killed midway before prod is written again (waiting for prod's runs).
-        recover_at(project_dir.resolve(), wait_timeout, _say, "datacody materialize")
-        project = compile_project(project_dir.resolve())
-        # Nothing to rebuild: answered without importing Dagster, DVC or dbt, and no run is created.
-        summary = None if force else up_to_date_summary(project, select)
-        if summary is not None:
-            summary.seconds = time.monotonic() - started
-        else:
-            summary = _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change)
+        # dbt's import starts now, on the other core, beside the imports and compile below; a
+        # run that needs no dbt stops it (runtime/dbt_worker.py).
+        worker = start_worker(verbose)
+        try:
+            summary = _plan_and_run(
+                project_dir,
+                select,
+                quiet,
+                verbose,
+                force,
+                wait_timeout,
+                accept_schema_change,
+                worker,
+                started,
+            )
+        finally:
+            if worker is not None:
+                worker.close()
         _report(summary, quiet)
 
 
 def _say(text: str) -> None:
     err_console.print(text, markup=False, highlight=False)
+
+
+def _plan_and_run(
+    project_dir: Path,
+    select: str | None,
+    quiet: bool,
+    verbose: bool,
+    force: bool,
+    wait_timeout: float,
+    accept_schema_change: bool,
+    worker: DbtWorker | None,
+    started: float,
+) -> MaterializeSummary:
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.envs.recovery import recover_at
+    from datacody_dagster.runtime.noop import up_to_date_summary
+
+    # Finish an apply killed midway before prod is written again (waiting for prod's runs).
+    recover_at(project_dir.resolve(), wait_timeout, _say, "datacody materialize")
+    project = compile_project(project_dir.resolve())
+    # Nothing to rebuild: answered without importing Dagster, DVC or dbt, and no run is created.
+    summary = None if force else up_to_date_summary(project, select)
+    if summary is not None:
+        summary.seconds = time.monotonic() - started
+        return summary
+    return _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change, worker)
 
 
 def _run(
@@ -83,14 +117,17 @@ def _run(
     force: bool,
     wait_timeout: float,
     accept_schema_change: bool,
+    worker: DbtWorker | None,
 ) -> MaterializeSummary:
     from datacody_dagster.runtime.dbt_worker import dbt_worker
+    from datacody_dagster.runtime.process_gc import starting_up
 
-    # dbt starts (import, parse) in a worker on the other core while this process imports
-    # Dagster: before any Dagster import below.
-    with dbt_worker(project, verbose, select):
-        from datacody_dagster.cli.asset_progress import progress_for
-        from datacody_dagster.runtime.materialize import materialize_project
+    # dbt parses in the worker on the other core while this process imports Dagster: before
+    # any Dagster import below.
+    with dbt_worker(project, verbose, select, started=worker):
+        with starting_up():
+            from datacody_dagster.cli.asset_progress import progress_for
+            from datacody_dagster.runtime.materialize import materialize_project
 
         return materialize_project(
             project.root,

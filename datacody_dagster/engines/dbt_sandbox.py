@@ -9,12 +9,28 @@ locked configuration refuses the second ``SET``.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from datacody_dagster.engines.sandbox import NO_AUTOLOAD, confine, data_directories
+from datacody_dagster.engines.sandbox import DIRECTORIES_ENV, NO_AUTOLOAD, confine, data_directories
+
+
+def _given_directories(root: Path) -> tuple[bool, list[Path] | None]:
+    """(True, folders) when the environment hands this root's folders; (False, None) otherwise."""
+    try:
+        given = json.loads(os.environ.get(DIRECTORIES_ENV) or "null")
+    except ValueError:
+        return False, None
+    if not isinstance(given, dict) or given.get("root") != str(root):
+        return False, None
+    listed = given.get("directories")
+    if listed is None:
+        return True, None
+    return True, [Path(str(d)) for d in listed]
 
 
 def sandbox_directories(root: Path) -> list[Path] | None:
@@ -47,6 +63,8 @@ class Plugin(BasePlugin):
         config.update(NO_AUTOLOAD)
 
     def configure_connection(self, conn: Any) -> None:
-        directories = sandbox_directories(self.project_root)
+        given, directories = _given_directories(self.project_root)
+        if not given:
+            directories = sandbox_directories(self.project_root)
         if directories is not None:
             confine(conn, directories)

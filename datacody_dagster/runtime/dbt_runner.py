@@ -180,6 +180,13 @@ class Invocation:
         )
 
 
+def preload() -> None:
+    """Import dbt and the parts its first `dbt run` on DuckDB imports (a dbt worker does it early)."""
+    import dbt.adapters.duckdb
+    import dbt.cli.main
+    import dbt.task.run  # noqa: F401
+
+
 def parse(dbt_dir: Path, file_log: bool = True) -> list[str]:
     """Parse the dbt project now (a run's dbt worker does it while Dagster starts); its errors."""
     with _LOCK, _in_dir(dbt_dir):

@@ -2,17 +2,19 @@
 
 Importing dbt and its first parse in a process cost ~2.4 CPU-s, importing Dagster and opening
 its instance and DVC ~1.7: done one after the other in one process, a run waits for both. The
-CLI starts this worker before it imports Dagster; the worker imports dbt and parses the project
-while the parent starts Dagster, then serves the run's `dbt run` invocations over a pipe (one
-JSON line per request and per answer; dbt's own console output goes to /dev/null, or to stderr
-with ``--verbose``). dbt changes the process's working directory and is not fork-safe once
-imported, hence a new interpreter rather than a fork.
+CLI starts this worker first thing (:func:`start_worker`, before it imports the compiler); the
+worker imports dbt while the parent compiles, parses the project once the parent hands it over
+(:func:`dbt_worker`, before Dagster is imported), then serves the run's `dbt run` invocations
+over a pipe (one JSON line per request and per answer; dbt's own console output goes to
+/dev/null, or to stderr with ``--verbose``). dbt changes the process's working directory and is
+not fork-safe once imported, hence a new interpreter rather than a fork.
 
 The parent gives the results to ``dbt_runner.run_models`` exactly as the in-process path does
 (located errors, the blocking gate between invocations are the parent's business). The worker
 exits when its stdin closes or its parent dies (it polls its parent pid), and the parent closes
-it when the run ends: no orphan outlives a run. Without a worker (``dagster dev``'s steps, the
-Python API, ``DATACODY_DBT_WORKER=0``) or when it died, dbt runs in process as before.
+it when the run ends, or at once when the run needs no dbt: no orphan outlives a run. Without
+a worker (``dagster dev``'s steps, the Python API, ``DATACODY_DBT_WORKER=0``) or when it died,
+dbt runs in process as before.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.runtime.dbt_runner import DBT_ENV_PREFIXES, Invocation, serve_with, served
-from datacody_dagster.runtime.staging import DBT_STAGE_ENV
+
+if TYPE_CHECKING:  # the CLI imports this module before the compiler, to start dbt's import sooner
+    from datacody_dagster.compiler import CompiledProject
 
 # "0" turns the worker off (dbt then runs in the CLI's process, as under `dagster dev`).
 WORKER_ENV = "DATACODY_DBT_WORKER"
@@ -40,33 +44,47 @@ def _dbt_env() -> dict[str, str]:
 
 
 class DbtWorker:
-    """The parent's handle on one worker process serving one dbt project."""
+    """The parent's handle on one worker process; it serves one dbt project once given one."""
 
-    def __init__(self, dbt_dir: Path, verbose: bool = False) -> None:
-        self.dbt_dir = dbt_dir
+    def __init__(self, verbose: bool = False) -> None:
+        self.dbt_dir: Path | None = None
         self.invocations = 0
         self.parses = 0  # as the worker last reported them
         self.cpu_s = 0.0  # the worker's CPU seconds at its last answer
+        self._extra_env: dict[str, str] = {}
         self._lock = threading.Lock()
         self._gone = False
-        # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
-        # the early parse must see the same value, or the first invocation parses again.
-        env = {**os.environ, DBT_STAGE_ENV: "1"}
+        argv = [sys.executable, "-m", "datacody_dagster.runtime.dbt_worker_process", str(os.getpid())]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "datacody_dagster.runtime.dbt_worker_process",
-                str(dbt_dir),
-                str(os.getpid()),
-                "verbose" if verbose else "quiet",
-            ],
+            [*argv, "verbose" if verbose else "quiet"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if verbose else subprocess.DEVNULL,
-            env=env,
-            cwd=str(dbt_dir),
         )
+
+    def serve(self, dbt_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+        """Give the worker its dbt project: it parses it now (its dbt files must be written).
+
+        ``extra_env`` joins the dbt environment of the parse and of every invocation.
+        """
+        from datacody_dagster.runtime.staging import DBT_STAGE_ENV
+
+        self.dbt_dir = dbt_dir
+        self._extra_env = dict(extra_env or {})
+        # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
+        # the early parse must see the same value, or the first invocation parses again.
+        env = {**_dbt_env(), DBT_STAGE_ENV: "1", **self._extra_env}
+        self._send({"dbt_dir": str(dbt_dir), "env": env})
+
+    def _send(self, message: dict[str, object]) -> bool:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write((json.dumps(message) + "\n").encode())
+            stdin.flush()
+        except OSError:
+            return False
+        return True
 
     @property
     def pid(self) -> int:
@@ -83,12 +101,11 @@ class DbtWorker:
             if self._gone or self.process.poll() is not None:
                 self._gone = True
                 return None
-            request = json.dumps({"names": names, "env": _dbt_env()}) + "\n"
-            stdin, stdout = self.process.stdin, self.process.stdout
-            assert stdin is not None and stdout is not None
+            stdout = self.process.stdout
+            assert stdout is not None
             try:
-                stdin.write(request.encode())
-                stdin.flush()
+                if not self._send({"names": names, "env": {**_dbt_env(), **self._extra_env}}):
+                    raise OSError("the dbt worker's stdin is closed")
                 started = stdout.readline()
                 line = stdout.readline() if started else b""
                 if started and json.loads(started) != {"started": True}:
@@ -153,24 +170,47 @@ def _may_run_dbt(project: CompiledProject, select: str | None) -> bool:
     return not plain or any(t in dbt_models for t in names)
 
 
+def start_worker(verbose: bool = False) -> DbtWorker | None:
+    """A worker importing dbt from now on, or None when workers are off (``DATACODY_DBT_WORKER=0``).
+
+    `datacody materialize` calls it first thing, so that dbt's import (~1.2 CPU-s) overlaps the
+    CLI's own imports and compile; :func:`dbt_worker` then gives it the project, or stops it.
+    """
+    if os.environ.get(WORKER_ENV, "1") == "0":
+        return None
+    return DbtWorker(verbose)
+
+
 @contextlib.contextmanager
 def dbt_worker(
-    project: CompiledProject, verbose: bool = False, select: str | None = None
+    project: CompiledProject,
+    verbose: bool = False,
+    select: str | None = None,
+    started: DbtWorker | None = None,
 ) -> Iterator[DbtWorker | None]:
-    """Serve the dbt invocations of what runs inside the block from a worker started now.
+    """Serve the dbt invocations of what runs inside the block from a worker.
 
-    Call it before importing Dagster. Yields None (dbt runs in process) when the run cannot
-    invoke dbt (no dbt model, or a ``select`` of other assets' names), the worker is turned off
-    (``DATACODY_DBT_WORKER=0``) or one is already active.
+    Call it before importing Dagster. ``started``: a worker :func:`start_worker` started earlier
+    (else one is started now). Yields None (dbt runs in process) when the run cannot invoke dbt
+    (no dbt model, or a ``select`` of other assets' names), workers are turned off
+    (``DATACODY_DBT_WORKER=0``) or one is already active; a ``started`` worker not used is
+    stopped at once.
     """
     dbt_dir = (project.root / project.settings.dbt_project_dir).resolve()
-    if os.environ.get(WORKER_ENV, "1") == "0" or not _may_run_dbt(project, select) or served(dbt_dir):
+    if not _may_run_dbt(project, select) or served(dbt_dir):
+        if started is not None:
+            started.close()
+        yield None
+        return
+    worker = started or start_worker(verbose)
+    if worker is None:
         yield None
         return
     from datacody_dagster.emit.files import sync_generated_files
+    from datacody_dagster.engines.sandbox import directories_env, project_directories
 
     sync_generated_files(project)  # the worker parses what the run will run
-    worker = DbtWorker(dbt_dir, verbose)
+    worker.serve(dbt_dir, directories_env(project.root, project_directories(project)))
     serve_with(dbt_dir, worker)
     try:
         yield worker

@@ -1,8 +1,10 @@
 """The dbt worker process (``runtime/dbt_worker.py`` starts it and talks to it).
 
-It imports dbt and parses the project at once, then answers one JSON line per request line
-on its stdin. It imports only ``dbt_runner`` of this package (not the compiler: ~0.35 CPU-s the
-parent has already paid).
+It imports dbt at once, then waits for its first line on stdin: the dbt project to serve and
+its environment (the parent sends it once the project is compiled and its dbt files written).
+It parses that project, then answers one JSON line per request line. It imports only
+``dbt_runner`` of this package (not the compiler: ~0.35 CPU-s the parent has already paid;
+the sandbox plugin gets its folders from the parent too, see ``engines/sandbox.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from datacody_dagster.runtime import dbt_runner
+from datacody_dagster.runtime.process_gc import starting_up
 
 _STARTED = time.monotonic()
 
@@ -44,7 +47,8 @@ def _set_dbt_env(env: dict[str, Any]) -> None:
 def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) -> None:
     # Parse now, while the parent imports Dagster; a failure is reported by the first request
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
-    dbt_runner.parse(dbt_dir, file_log=False)
+    with starting_up():
+        dbt_runner.parse(dbt_dir, file_log=False)
     if verbose:  # how much of dbt's start the run could hide (the parent's first request waits for it)
         took = f"{time.monotonic() - _STARTED:.2f} s, {time.process_time():.2f} CPU-s"
         print(f"dbt worker: dbt imported and the project parsed in {took}", file=sys.stderr, flush=True)
@@ -70,14 +74,20 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) ->
 
 
 def main(argv: list[str]) -> int:
-    dbt_dir, parent, verbose = Path(argv[0]), int(argv[1]), argv[2] == "verbose"
+    parent, verbose = int(argv[0]), argv[1] == "verbose"
     _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C in the terminal: just exit
     # The answers keep the pipe the parent reads; dbt's console output (fd 1) goes elsewhere.
     answers = os.fdopen(os.dup(1), "w")
     target = 2 if verbose else os.open(os.devnull, os.O_WRONLY)
     os.dup2(target, 1)
-    _serve(dbt_dir, sys.stdin, answers, verbose)
+    with starting_up():
+        dbt_runner.preload()
+    first = sys.stdin.readline()
+    if first:  # else the run needed no dbt: the parent closed stdin without a project
+        project = json.loads(first)
+        _set_dbt_env(project["env"])
+        _serve(Path(project["dbt_dir"]), sys.stdin, answers, verbose)
     # The run is over (stdin closed): every answer is flushed and dbt holds no database open.
     # Skipping the interpreter's teardown of dbt's modules and objects saves ~0.5 CPU-s a run.
     answers.close()

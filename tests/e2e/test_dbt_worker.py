@@ -95,15 +95,11 @@ def test_a_dead_worker_falls_back_to_dbt_in_process(tmp_path: Path, dagster_home
 
 def test_a_worker_dying_mid_invocation_fails_it_without_a_rerun(tmp_path: Path) -> None:
     """Models the worker may have run are not run again in process: the invocation fails instead."""
-    from datacody_dagster.compiler import compile_project
     from datacody_dagster.runtime import dbt_runner
     from datacody_dagster.runtime.dbt_worker import DbtWorker
 
-    root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
-    project = compile_project(root)
-    dbt_dir = (root / project.settings.dbt_project_dir).resolve()
-    dbt_dir.mkdir(parents=True, exist_ok=True)
-    worker = DbtWorker(dbt_dir)
+    write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    worker = DbtWorker()
     worker.process.kill()
     worker.process.wait()
     # a stand-in worker that takes the request, says it started dbt, then dies (as an OOM kill would)
@@ -200,3 +196,28 @@ def test_a_selection_of_other_assets_starts_no_worker(tmp_path: Path) -> None:
     for select in ("stg_orders", "raw_orders, order_totals", "raw_orders+", "group:shop"):
         with dbt_worker(project, select=select) as worker:
             assert worker is not None, select
+
+
+def test_an_early_worker_serves_the_run_or_is_stopped(tmp_path: Path, dagster_home: Path) -> None:
+    """`datacody materialize` starts the worker before compiling; the run hands it the project."""
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.runtime.dbt_worker import dbt_worker, start_worker
+    from datacody_dagster.runtime.materialize import materialize_project
+
+    root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    early = start_worker()
+    assert early is not None and early.dbt_dir is None  # importing dbt, no project yet
+    project = compile_project(root)
+    with dbt_worker(project, started=early) as worker:
+        assert worker is early and worker.dbt_dir == (root / "dbt_project").resolve()
+        summary = materialize_project(root, project=project)
+        assert summary.success, summary.errors
+        assert worker.parses == 1 and worker.invocations == 2
+    assert not _alive(early.pid)
+
+    unused = start_worker()
+    assert unused is not None
+    started = time.monotonic()
+    with dbt_worker(project, select="raw_orders", started=unused) as worker:
+        assert worker is None
+    assert time.monotonic() - started < 5 and not _alive(unused.pid)  # stopped, not waited for
