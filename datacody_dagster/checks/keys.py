@@ -187,12 +187,32 @@ def _all_distinct(hashes: Any) -> bool:
 
     if hashes.null_count:
         hashes = hashes.drop_null()
-    ordered = hashes.to_numpy()
+    ordered = _integer_values(hashes)
     if ordered.flags.writeable:  # a concatenated copy already: sort it in place
         ordered.sort()
     else:
         ordered = np.sort(ordered)
     return not bool(np.any(ordered[1:] == ordered[:-1]))
+
+
+def _integer_values(values: Any) -> Any:
+    """A null-free (chunked) Arrow array of 64-bit integers as one numpy array.
+
+    Read from the Arrow buffers directly: pyarrow's ``to_numpy`` imports pandas (~0.4 CPU-s,
+    once per process) to look for pandas extension types, in a run that otherwise never needs
+    pandas. Other types (a test's small hash) take ``to_numpy``.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    dtypes = {pa.uint64(): np.uint64, pa.int64(): np.int64}
+    chunks = getattr(values, "chunks", [values])
+    if values.null_count or not chunks or any(c.type not in dtypes for c in chunks):
+        return values.to_numpy()
+    parts = [
+        np.frombuffer(c.buffers()[1], dtype=dtypes[c.type], count=len(c), offset=c.offset * 8) for c in chunks
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _hash_group(ctx: EvalContext, cols: list[str]) -> bool:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datacody_dagster.runtime.dbt_runner import DBT_ENV_PREFIXES, Invocation, serve_with, served
+from datacody_dagster.runtime.import_later import import_pending
 
 if TYPE_CHECKING:  # the CLI imports this module before the compiler, to start dbt's import sooner
     from datacody_dagster.compiler import CompiledProject
@@ -106,6 +107,7 @@ class DbtWorker:
             try:
                 if not self._send({"names": names, "env": {**_dbt_env(), **self._extra_env}}):
                     raise OSError("the dbt worker's stdin is closed")
+                import_pending()  # while dbt runs there
                 started = stdout.readline()
                 line = stdout.readline() if started else b""
                 if started and json.loads(started) != {"started": True}:

@@ -20,10 +20,12 @@ from datacody_dagster.runtime.dead_runs import run_tags
 from datacody_dagster.runtime.env_run import env_tags, is_prod
 from datacody_dagster.runtime.event_log_storage import batched_event_writes
 from datacody_dagster.runtime.events import ProgressFactory, instance_listener
+from datacody_dagster.runtime.import_later import import_later
 from datacody_dagster.runtime.source_contract import ACCEPT_SCHEMA_CHANGE_TAG
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 from datacody_dagster.runtime.summary import AssetRow, MaterializeSummary
 from datacody_dagster.runtime.up_to_date import UP_TO_DATE, decide
+from datacody_dagster.semantic.engine import ENGINE_MODULES
 from datacody_dagster.versioning.apply_journal import writing_prod
 
 
@@ -168,6 +170,8 @@ def materialize_project(
             ]
             return MaterializeSummary(rows=fresh, seconds=time.monotonic() - started)
         selected_keys = {k for k in selected_keys if asset_name(k) not in up_to_date}
+        if any(project.plan.node(n).kind == "export" for n in names if n in plan_names):
+            import_later(ENGINE_MODULES)  # while dbt runs in the worker, not after it
         # Only now: a run with nothing to rebuild never opens DVC (an environment's run never does).
         if project.settings.dvc.enabled and is_prod(project):
             from datacody_dagster.versioning import ensure_dvc_repo

@@ -108,6 +108,13 @@ def _require_outputs(project: CompiledProject, only: Collection[str] | None = No
         )
 
 
+ENGINE_MODULES = (
+    "metricflow.engine.metricflow_engine",
+    "metricflow_semantics.model.semantic_manifest_lookup",
+)
+"""What :func:`open_engine` imports (a run building an export can import them ahead)."""
+
+
 def open_engine(project: CompiledProject, only: Collection[str] | None = None) -> SemanticEngine:
     """MetricFlow over the warehouse's current outputs (raises DatacodyError when it cannot).
 
