@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from datacody_dagster.runtime import dbt_runner
+from datacody_dagster.runtime.dbt_schema_cache import SchemaCache, cache_file
 from datacody_dagster.runtime.process_gc import starting_up
 
 _STARTED = time.monotonic()
@@ -47,8 +48,11 @@ def _set_dbt_env(env: dict[str, Any]) -> None:
 def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) -> None:
     # Parse now, while the parent imports Dagster; a failure is reported by the first request
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
+    schemas = SchemaCache(cache_file(dbt_dir))
+    schemas.install()
     with starting_up():
         dbt_runner.parse(dbt_dir, file_log=False)
+    schemas.save()
     if verbose:  # how much of dbt's start the run could hide (the parent's first request waits for it)
         took = f"{time.monotonic() - _STARTED:.2f} s, {time.process_time():.2f} CPU-s"
         print(f"dbt worker: dbt imported and the project parsed in {took}", file=sys.stderr, flush=True)
@@ -71,6 +75,7 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) ->
         }
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
+        schemas.save()  # a schema first needed by this invocation (after the answer: off its path)
 
 
 def main(argv: list[str]) -> int:
