@@ -37,7 +37,8 @@ def _pair(tmp_path: Path) -> tuple[Path, Path]:
     ids = list(range(N))
     old_x = [0.0 if i % 100 == 0 else float("nan") if i % 100 == 1 else float(i) for i in ids]
     new_x = [
-        -0.0 if i % 100 == 0 else NANS[(i // 100) % 4] if i % 100 == 1 else 6.5 if i == 5 else float(i) for i in ids
+        -0.0 if i % 100 == 0 else NANS[(i // 100) % 4] if i % 100 == 1 else 6.5 if i == 5 else float(i)
+        for i in ids
     ]
     old_f = [float(i % 7) for i in ids]
     new_f = [-0.0 if i % 7 == 0 else float(i % 7) for i in ids]
