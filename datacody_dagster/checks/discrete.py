@@ -7,10 +7,18 @@ batch-to-batch scores a learned threshold is built from (a piecewise-linear CDF 
 deciles) are noise larger than any real shift. Such a column's profile keeps every value's share
 (``top``, as text columns do); `drift` compares those shares by PSI, whose sampling distribution
 (chi-square with one degree of freedom fewer than the categories) gives the chance floor.
+
+A column that counts up by design (a year, a period or batch number) moves past its previous
+values every so often, and its shares then differ completely: PSI would warn every time. When the
+batch under check *advanced* (most of its rows above every previous value) and the history shows
+the column advancing before, the step is a trend, not drift, and its shares are not compared; a
+first advance is still judged (a wrong year in a column that never moved is a fault).
 """
 
 from __future__ import annotations
 
+import math
+from itertools import pairwise
 from typing import Any
 
 from datacody_dagster.checks.divergence import psi
@@ -45,3 +53,61 @@ def category_psi(expected: dict[str, float], actual: dict[str, float]) -> float:
     e, a = with_other(expected), with_other(actual)
     keys = sorted(set(e) | set(a))
     return psi([e.get(k, 0.0) for k in keys], [a.get(k, 0.0) for k in keys])
+
+
+TREND_SHARE = 0.5
+"""A batch *advanced* past the one before it when more than this share of its non-null rows lies
+above every previous value, or when all of them sit at or above the previous largest value while
+the previous batch had rows below it (a year, a period or batch number that counts up)."""
+
+
+def _number(label: str) -> float | None:
+    if label in (OTHER, "__null__"):
+        return None
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def support_max(shares: dict[str, float]) -> float | None:
+    """The largest value listed in a discrete column's shares (None: none is a number)."""
+    values = [v for k in shares if (v := _number(k)) is not None]
+    return max(values) if values else None
+
+
+def below_max(shares: dict[str, float]) -> bool:
+    """Whether some rows of a discrete column's shares lie below its largest value."""
+    bound = support_max(shares)
+    return bound is not None and any(
+        share > 0 and (v := _number(k)) is not None and v < bound for k, share in shares.items()
+    )
+
+
+def is_advance(nonnull: float, above: float, below: float, previous_below_max: bool) -> bool:
+    """The trend rule on a batch's non-null row count (or share) and the parts of it above and
+    below the previous batch's largest value (see :data:`TREND_SHARE`)."""
+    if nonnull <= 0:
+        return False
+    return above > TREND_SHARE * nonnull or (below == 0 and previous_below_max)
+
+
+def advanced(previous: dict[str, float], current: dict[str, float]) -> bool:
+    """Whether the ``current`` value shares (a discrete profile's ``top``, listing every value)
+    moved past the ``previous`` ones."""
+    bound = support_max(previous)
+    if bound is None:
+        return False
+    values = [(v, share) for k, share in current.items() if (v := _number(k)) is not None]
+    nonnull = sum(share for _, share in values)
+    above = sum(share for v, share in values if v > bound)
+    below = sum(share for v, share in values if v < bound)
+    return is_advance(nonnull, above, below, below_max(previous))
+
+
+def advanced_before(profiles: list[dict[str, Any]]) -> bool:
+    """Whether a discrete column advanced between two consecutive ones of ``profiles`` (its
+    column profiles, oldest first): the history shows it trending by design."""
+    tops = [p.get("top") for p in profiles]
+    return any(a and b and advanced(a, b) for a, b in pairwise(tops))

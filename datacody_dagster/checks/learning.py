@@ -11,7 +11,15 @@ import statistics
 from typing import Any
 
 from datacody_dagster.checks.context import EvalContext
-from datacody_dagster.checks.discrete import category_psi, is_discrete, with_other
+from datacody_dagster.checks.discrete import (
+    advanced_before,
+    below_max,
+    category_psi,
+    is_advance,
+    is_discrete,
+    support_max,
+    with_other,
+)
 from datacody_dagster.checks.divergence import psi, total_variation
 from datacody_dagster.checks.history import CheckHistory, HistoryRecord, baseline_records
 from datacody_dagster.checks.model import CheckOutcome
@@ -60,6 +68,10 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
     }
     if is_discrete(col_prof):
         expected = dict(col_prof["top"])
+        trend = _trend_step(ctx, column, expected, history, args.window)
+        if trend is not None:
+            meta.update(trend)
+            return CheckOutcome(check, True, 0, ctx.row_count, query=query, metadata=meta)
         actual = _current_shares(ctx, column, expected)
         score = category_psi(expected, actual)
         meta.update(
@@ -105,6 +117,38 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
     return CheckOutcome(
         check, passed, 0 if passed else ctx.row_count, ctx.row_count, query=query, metadata=meta
     )
+
+
+def _trend_step(
+    ctx: EvalContext, column: str, expected: dict[str, float], history: CheckHistory, window: int
+) -> dict[str, Any] | None:
+    """Metadata of a trend step (see checks/discrete.py), None when the batch is judged by PSI:
+    it did not advance past the baseline's values, or the history never shows it advancing."""
+    bound = support_max(expected)
+    if bound is None:
+        return None
+    c = ident(column)
+    above, below = (f"count(*) filter (where {c} {op} {literal(bound)}::double)" for op in (">", "<"))
+    row = ctx.con.execute(f"select count({c}), {above}, {below} from {ctx.target.relation}").fetchone()
+    assert row is not None
+    nonnull, n_above, n_below = (int(x) for x in row)
+    if not is_advance(nonnull, n_above, n_below, below_max(expected)):
+        return None
+    past = [
+        cols[column]
+        for rec in reversed(baseline_records(history, ctx.target, window))
+        if column in (cols := (rec.profile or {}).get("columns") or {})
+    ]
+    if not advanced_before(past):
+        return None
+    return {
+        "method": "trend",
+        "score": 0.0,
+        "share_above_baseline": round(n_above / nonnull, 6),
+        "note": f"{column} moved past its previous values ({n_above / nonnull:.0%} of the rows above "
+        f"{bound:g}, {n_below / nonnull:.0%} below), as it had before: a trending column, its value "
+        "shares are not compared",
+    }
 
 
 def _current_shares(ctx: EvalContext, column: str, baseline: dict[str, float]) -> dict[str, float]:

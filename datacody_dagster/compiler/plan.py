@@ -66,7 +66,29 @@ class Node:
 
     @property
     def is_source(self) -> bool:
+        """A raw file loaded as an asset (``sources:``)."""
         return self.kind == "source"
+
+    @property
+    def runs_in_dbt(self) -> bool:
+        """A SQL model that dbt runs on DuckDB: decided by ``kind`` ``sql`` and ``engine`` ``duckdb``.
+
+        Only these are emitted to ``dbt_project/models/datacody/`` and invoked through dbt; a
+        Spark SQL asset, a Python or steps asset, a source and an export run outside dbt.
+        """
+        return self.kind == "sql" and self.engine == "duckdb"
+
+    @property
+    def is_sql_view(self) -> bool:
+        """A SQL asset with ``materialized: view``, on any engine: treated as storing no data of
+        its own (not versioned, not copied or promoted, read through the project's database)."""
+        return self.kind == "sql" and self.materialized == "view"
+
+    @property
+    def is_dbt_view(self) -> bool:
+        """A view dbt creates in the project's DuckDB file (:attr:`runs_in_dbt` and
+        ``materialized: view``): its rows live there, computed on read, not in a Parquet file."""
+        return self.runs_in_dbt and self.materialized == "view"
 
     def output_relpath(self, warehouse_dir: str) -> str:
         """Where the asset's Parquet output lives, relative to the project root."""

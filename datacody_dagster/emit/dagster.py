@@ -49,8 +49,10 @@ def asset_name(key: dg.AssetKey) -> str:
 def kinds_for(node: Node) -> set[str]:
     if node.is_source:
         return {"duckdb", node.source_format or "file", "parquet"}
+    if node.runs_in_dbt:
+        return {"dbt", "duckdb", "parquet"}
     if node.kind == "sql":
-        return {"spark", "parquet"} if node.engine == "spark" else {"dbt", "duckdb", "parquet"}
+        return {"spark", "parquet"}
     if node.kind == "python":
         return {"python", "parquet"}
     if node.kind == "export":

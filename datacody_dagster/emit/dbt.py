@@ -60,10 +60,6 @@ def _output_rel(project: CompiledProject, node: Node) -> str:
     return _rel_from_dbt(project, relpath)
 
 
-def _is_dbt_model(node: Node) -> bool:
-    return node.kind == "sql" and node.engine == "duckdb"
-
-
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -105,7 +101,7 @@ def _ref_renderer(project: CompiledProject):  # type: ignore[no-untyped-def]
             node = project.plan.node(name)
         except KeyError:
             return None
-        if _is_dbt_model(node):
+        if node.runs_in_dbt:
             return "{{ ref('" + name + "') }}"
         return "{{ source('" + SOURCE_NAME + "', '" + name + "') }}"
 
@@ -241,7 +237,7 @@ def _raw_meta(node: Node) -> dict[str, Any]:
 def schema_yaml(project: CompiledProject, group: str) -> str:
     models = []
     for node in project.plan.nodes:
-        if node.group != group or not _is_dbt_model(node):
+        if node.group != group or not node.runs_in_dbt:
             continue
         model: dict[str, Any] = {"name": node.name}
         if node.description:
@@ -259,7 +255,7 @@ def sources_yaml(project: CompiledProject) -> str:
     """Every non-dbt asset as a dbt source with an external location."""
     tables = []
     for node in project.plan.nodes:
-        if _is_dbt_model(node):
+        if node.runs_in_dbt:
             continue
         # Text sources are loaded by Dagster (engines/text_source.py): dbt reads their Parquet.
         if node.is_source and node.source_format != "text":
@@ -285,10 +281,10 @@ def emit_dbt_files(project: CompiledProject) -> dict[str, str]:
     """All generated dbt files, keyed by path relative to the dbt project directory."""
     files: dict[str, str] = {}
     for node in project.plan.nodes:
-        if _is_dbt_model(node):
+        if node.runs_in_dbt:
             files[f"{GENERATED_DIR}/{node.group}/{node.name}.sql"] = model_sql(project, node)
     for group in project.plan.groups():
-        if any(_is_dbt_model(n) and n.group == group for n in project.plan.nodes):
+        if any(n.runs_in_dbt and n.group == group for n in project.plan.nodes):
             files[f"{GENERATED_DIR}/{group}/_{group}__models.yml"] = schema_yaml(project, group)
     files[f"{GENERATED_DIR}/_datacody__sources.yml"] = sources_yaml(project)
     return files

@@ -36,7 +36,7 @@ def relation_for(project: CompiledProject, node: Node, path: Path | None = None)
         if path.is_dir():
             return f"read_parquet({sql_string(str(path) + '/**/*.parquet')}, hive_partitioning=true)"
         return f"read_parquet({sql_string(str(path))})"
-    if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
+    if node.is_dbt_view:
         return f'{DB_ALIAS}.main."{node.name}"'
     path = project.output_path(node)
     if node.partition_by or path.is_dir():

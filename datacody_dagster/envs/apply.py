@@ -145,7 +145,7 @@ def _check_recorded(project: CompiledProject, env: EnvState) -> None:
 
 def _is_view(project: CompiledProject, asset: str) -> bool:
     node = project.plan.node(asset)
-    return node.kind == "sql" and node.materialized == "view"
+    return node.is_sql_view
 
 
 def apply_env(
@@ -199,7 +199,7 @@ def _apply(project: CompiledProject, env_name: str) -> list[Promoted]:
     for asset in env.promote:
         entry = env.assets[asset]
         node = project.plan.node(asset)
-        if node.kind == "sql" and node.materialized == "view":
+        if node.is_sql_view:
             # Prod keeps views in its DuckDB file, not as files: `datacody materialize` re-creates
             # them; until then prod's state keeps the old entry, so the next plan still lists it.
             old = prod.assets.get(asset) if prod else None

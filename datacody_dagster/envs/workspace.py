@@ -66,7 +66,7 @@ def remove_tree(path: Path, inside: Path) -> None:
 
 
 def _dbt_model(node: Node) -> bool:
-    return node.kind == "sql" and node.engine == "duckdb"
+    return node.runs_in_dbt
 
 
 def env_project(project: CompiledProject, env: str, rebuild: list[str]) -> CompiledProject:

@@ -76,11 +76,7 @@ def _spark_work(context: dg.AssetExecutionContext, node: Node) -> Iterator[Any]:
 def _duckdb_reader(project: CompiledProject, node: Node) -> dict[str, Any]:
     """The writer tag and pool for a step that reads a DuckDB view: it opens the database file,
     which fails while another process writes it, so it waits its turn like the writers."""
-    views = [
-        d
-        for d in node.deps
-        if (n := project.plan.node(d)).kind == "sql" and n.materialized == "view" and n.engine == "duckdb"
-    ]
+    views = [d for d in node.deps if project.plan.node(d).is_dbt_view]
     return {"op_tags": {WRITER_TAG: "duckdb"}, "pool": duckdb_pool(project)} if views else {}
 
 

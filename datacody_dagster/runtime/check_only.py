@@ -26,7 +26,7 @@ def selected_checks(context: dg.AssetExecutionContext, project: CompiledProject,
 
 def has_output(project: CompiledProject, node: Node) -> bool:
     """Whether the node has published data to check (a Parquet output, or its DuckDB view)."""
-    if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
+    if node.is_dbt_view:
         import duckdb
 
         db = project.root / project.settings.duckdb_path

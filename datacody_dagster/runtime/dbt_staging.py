@@ -60,7 +60,7 @@ def reads_views(project: CompiledProject, node: Node) -> bool:
     ``relationships`` check): those views may read the views of models published just before."""
     refs = [c.params_as(RelationshipsArgs).to for c in node.checks if c.kind == "relationships"]
     involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
-    return any(n.kind == "sql" and n.materialized == "view" for n in involved)
+    return any(n.is_sql_view for n in involved)
 
 
 def repoint_views(project: CompiledProject, nodes: Sequence[Node], log: Any = None) -> None:

@@ -164,7 +164,7 @@ def _may_run_dbt(project: CompiledProject, select: str | None) -> bool:
     Only a selection of plain asset names is judged here (Dagster's selection syntax is parsed
     after Dagster is imported): `--select raw_orders` starts no worker, `orders+` does.
     """
-    dbt_models = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+    dbt_models = {n.name for n in project.plan.nodes if n.runs_in_dbt}
     if not dbt_models or select is None:
         return bool(dbt_models)
     names = [t for t in re.split(r"[\s,]+", select.strip()) if t]

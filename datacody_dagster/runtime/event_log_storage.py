@@ -30,7 +30,8 @@ What keeps it correct beside other processes (``dagster dev``, the daemon, anoth
   Dagster's ``*.db`` globs never see), instead of creating its tables and stamping its alembic
   revision in every run (~0.1 CPU-s, loading alembic's revision scripts each time); the copy
   is put in place with ``os.link``, so a shard that another process created first is kept and
-  initialised the usual way;
+  initialised the usual way; making a version's template removes other versions' (an upgrade's
+  leftovers);
 - a materialization's event is serialized once: the latest-materialization record Dagster
   writes to the index is built around the event row's text (``record_text``; a test checks it
   is byte for byte what ``serialize_value`` writes);
@@ -91,6 +92,8 @@ MAX_OPEN_RUN_SHARDS = 8
 EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 # Latest-materialization records remembered as written (a run reads each one back once or twice).
 MAX_WRITTEN_RECORDS = 512
+# The empty-shard template's name, before ``<dagster version>.sqlite`` (Dagster's ``*.db`` globs skip it).
+_TEMPLATE_PREFIX = ".datacody-run-shard-"
 
 FileId = tuple[int, int]
 
@@ -255,7 +258,23 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return {**super()._get_latest_materialization_records(rest), **known}
 
     def _template_path(self) -> str:
-        return os.path.join(self._base_dir, f".datacody-run-shard-{DAGSTER_VERSION}.sqlite")
+        return os.path.join(self._base_dir, f"{_TEMPLATE_PREFIX}{DAGSTER_VERSION}.sqlite")
+
+    def _drop_other_templates(self, template: str) -> None:
+        """Remove other Dagster versions' templates (left behind by an upgrade or a downgrade).
+
+        Safe beside a process of that version: one copying the template keeps reading its open
+        file after the unlink, one about to open it gets FileNotFoundError and falls back to
+        Dagster's own set-up (``_shard_from_template``), and a template it then makes again is
+        removed by the next version change. Half-made templates (``*.tmp``) are left alone.
+        """
+        ours = os.path.basename(template)
+        with contextlib.suppress(OSError), os.scandir(self._base_dir) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(_TEMPLATE_PREFIX) and name.endswith(".sqlite") and name != ours:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def _make_template(self, template: str) -> None:
         """An empty run shard made by Dagster's own ``_initdb``, checkpointed into one file."""
@@ -275,6 +294,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp + suffix)
         os.replace(tmp, template)
+        self._drop_other_templates(template)
 
     def _shard_from_template(self, shard: str) -> bool:
         """Put a copy of the empty-shard template at ``shard``'s path; False when it exists."""

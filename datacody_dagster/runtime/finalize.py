@@ -72,7 +72,7 @@ def evaluate_node_checks(
 
         def resolve_path(name: str) -> Path:
             other = project.plan.node(name)
-            if other.kind == "sql" and other.materialized == "view" and other.engine == "duckdb":
+            if other.is_dbt_view:
                 raise LookupError(f"{name} is a DuckDB view")  # its checks stay on DuckDB
             return project.output_path(other)
 
@@ -168,11 +168,7 @@ def audit(
 
 def _versioned(project: CompiledProject, node: Node) -> bool:
     # An environment's outputs are versioned when `apply` promotes them (runtime/env_run.py).
-    return (
-        project.settings.dvc.enabled
-        and is_prod(project)
-        and not (node.kind == "sql" and node.materialized == "view")
-    )
+    return project.settings.dvc.enabled and is_prod(project) and not node.is_sql_view
 
 
 def complete(

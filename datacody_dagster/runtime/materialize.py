@@ -149,7 +149,7 @@ def materialize_project(
                     "run `datacody validate` to list assets",
                 )
             )
-        dbt_names = {n.name for n in project.plan.nodes if n.kind == "sql" and n.engine == "duckdb"}
+        dbt_names = {n.name for n in project.plan.nodes if n.runs_in_dbt}
         needs_pool = any(asset_name(k) in dbt_names for k in selected_keys)
         _before_run(project, instance, needs_pool, wait_timeout_s, say)
         log_level = "INFO" if verbose else "CRITICAL"

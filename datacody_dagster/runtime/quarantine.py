@@ -133,7 +133,7 @@ def publish_entry(
             tags=tags,
         )
     )
-    if node.kind == "sql" and node.engine == "duckdb":
+    if node.runs_in_dbt:
         from datacody_dagster.runtime.dbt_staging import repoint_views
 
         repoint_views(project, [node])

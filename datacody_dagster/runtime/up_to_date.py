@@ -59,7 +59,7 @@ def _output_problem(
     project: CompiledProject, node: Node, meta: Mapping[str, Any], views: set[str] | None
 ) -> str | None:
     """Why the stored output cannot be reused (missing, changed by hand), or None."""
-    if node.kind == "sql" and node.materialized == "view" and node.engine == "duckdb":
+    if node.is_dbt_view:
         return None if views is None or node.name in views else "output missing"
     path = project.output_path(node)
     if path.is_dir():
@@ -126,11 +126,7 @@ def decide_from_records(
     """The verdicts from each asset's latest materialization entry (an ``EventLogEntry`` or any
     object with its ``asset_materialization.tags`` and ``.metadata``), absent when never done."""
     nodes = [project.plan.node(n) for n in names]
-    view_names = {
-        n.name
-        for n in nodes
-        if n.kind == "sql" and n.materialized == "view" and n.engine == "duckdb" and n.name in records
-    }
+    view_names = {n.name for n in nodes if n.is_dbt_view and n.name in records}
     views = _duckdb_views(project, view_names)
     verdicts: dict[str, Verdict] = {}
     for node in nodes:

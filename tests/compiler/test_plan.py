@@ -82,3 +82,18 @@ def test_checks_expand_per_column_and_keep_severity(tmp_path: Path) -> None:
     assert by_name["unique_order_id__amount"].params_as(ColumnsArgs).columns == ["order_id", "amount"]
     assert by_name["unique_order_id"].location is not None
     assert by_name["unique_order_id"].location.line == 11
+
+
+def test_node_kind_predicates(tmp_path: Path) -> None:
+    """What runs in dbt, what is a view: one property each on the plan node."""
+    text = BASE + (
+        "  stg_view:\n    materialized: view\n    sql: select * from stg_orders\n"
+        "  spark_orders:\n    engine: spark\n    sql: select * from stg_orders\n"
+        "  spark_view:\n    engine: spark\n    materialized: view\n    sql: select * from stg_orders\n"
+    )
+    plan = _plan(tmp_path, text)
+    in_dbt = {n.name for n in plan.nodes if n.runs_in_dbt}
+    assert in_dbt == {"stg_orders", "orders", "stg_view"}
+    assert {n.name for n in plan.nodes if n.is_dbt_view} == {"stg_view"}
+    assert {n.name for n in plan.nodes if n.is_sql_view} == {"stg_view", "spark_view"}
+    assert {n.name for n in plan.nodes if n.is_source} == {"raw_orders"}

@@ -373,3 +373,40 @@ def test_a_template_that_cannot_be_made_falls_back_to_dagsters_set_up(
     assert not list(base.glob(".datacody-run-shard-*")) and not list(base.glob("*.tmp"))
     plain.dispose()
     pooled.dispose()
+
+
+def test_a_new_template_removes_other_versions_templates(tmp_path: Path) -> None:
+    """After a Dagster upgrade the old version's template goes when the new one is made; a process
+    of the old version still copying it keeps reading its open file, and a half-made template
+    (``*.tmp``) is left to the process making it."""
+    base = tmp_path / "runs"
+    base.mkdir()
+    old = base / ".datacody-run-shard-0.0.1.sqlite"
+    old.write_bytes(b"old template " * 1000)
+    half_made = base / ".datacody-run-shard-0.0.1.sqlite.4242.tmp"
+    half_made.write_bytes(b"being made")
+    other = base / "notes.sqlite"
+    other.write_bytes(b"not ours")
+    pooled = PooledSqliteEventLogStorage(str(base))
+    with old.open("rb") as reader:  # an old-version process in the middle of its copy
+        head = reader.read(13)
+        pooled.store_event(_entry(str(uuid.uuid4()), "one"))
+        assert head + reader.read() == b"old template " * 1000
+    templates = [p.name for p in base.glob(".datacody-run-shard-*.sqlite")]
+    assert templates == [f".datacody-run-shard-{dg.__version__}.sqlite"]
+    assert half_made.exists() and other.exists()
+    # a storage of the old version whose template vanished still makes its shards (Dagster's set-up)
+    old_version = PooledSqliteEventLogStorage(str(base))
+
+    def gone(_template: str) -> None:  # unlinked by the new version between its check and copy
+        raise FileNotFoundError(str(old))
+
+    old_version._template_path = lambda: str(old)  # type: ignore[method-assign]
+    old_version._make_template = gone  # type: ignore[method-assign]
+    run_id = str(uuid.uuid4())
+    old_version.store_event(_entry(run_id, "two"))
+    plain = SqliteEventLogStorage(str(base))
+    assert [e.user_message for e in plain.get_logs_for_run(run_id)] == ["two"]
+    plain.dispose()
+    old_version.dispose()
+    pooled.dispose()
