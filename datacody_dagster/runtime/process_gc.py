@@ -45,3 +45,9 @@ def skip_final_collection() -> None:
     which the next opener reads).
     """
     gc.freeze()
+
+
+def freeze_for_forks() -> None:
+    """Freeze every object so far: processes forked from here (the UI run's step forkserver)
+    share them copy-on-write, and their collections neither walk nor copy them."""
+    gc.freeze()

@@ -26,6 +26,7 @@ from dagster._core.definitions.reconstruct import reconstruct_repository_def_fro
 from dagster._serdes import deserialize_value
 
 from datacody_dagster.runtime.dead_runs import INSTANCE_ENV
+from datacody_dagster.runtime.process_gc import freeze_for_forks
 from datacody_dagster.runtime.run_worker import POINTER_ENV
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
@@ -60,3 +61,4 @@ build_published()
 _EVENT_LOG = contextlib.ExitStack()
 if os.environ.get(INSTANCE_ENV):
     _EVENT_LOG.enter_context(fast_event_log(Path(os.environ[INSTANCE_ENV])))
+freeze_for_forks()  # the preloaded modules and definitions: every step shares them
