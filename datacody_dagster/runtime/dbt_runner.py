@@ -78,14 +78,28 @@ def _signature(dbt_dir: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(out))
 
 
-# The environment variables the generated models read at parse time (``env_var()`` in a config:
-# the staging location, the DuckDB path) and dbt's own.
-DBT_ENV_PREFIXES = ("DATACODY_", "DBT_")
+DATACODY_DBT_ENV = frozenset(
+    {"DATACODY_DBT_STAGE", "DATACODY_DUCKDB_PATH", "DATACODY_PROJECT_ROOT", "DATACODY_SANDBOX_DIRECTORIES"}
+)
+"""The variables of ours that dbt reads: ``env_var()`` in the generated project (emit/dbt.py; a
+contract test keeps the two in step) and the sandbox plugin's folders (engines/sandbox.py).
+Others (prod's lock holds, the worker switch) must not count: a value that changes between a
+parse and an invocation would make dbt parse again."""
+
+
+def is_dbt_env(key: str) -> bool:
+    """Whether the environment variable ``key`` is dbt's (``DBT_*``) or one of ours dbt reads."""
+    return key.startswith("DBT_") or key in DATACODY_DBT_ENV
+
+
+def dbt_environment() -> dict[str, str]:
+    """The variables of this process that dbt reads (what a dbt worker is handed)."""
+    return {k: v for k, v in os.environ.items() if is_dbt_env(k)}
 
 
 def _dbt_env() -> tuple[tuple[str, str], ...]:
     """The parse-time environment: another value means the manifest is stale."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(DBT_ENV_PREFIXES)))
+    return tuple(sorted(dbt_environment().items()))
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datacody_dagster.runtime.dbt_runner import DBT_ENV_PREFIXES, Invocation, serve_with, served
+from datacody_dagster.runtime.dbt_runner import Invocation, dbt_environment, serve_with, served
 from datacody_dagster.runtime.import_later import import_pending
 
 if TYPE_CHECKING:  # the CLI imports this module before the compiler, to start dbt's import sooner
@@ -38,10 +38,6 @@ if TYPE_CHECKING:  # the CLI imports this module before the compiler, to start d
 
 # "0" turns the worker off (dbt then runs in the CLI's process, as under `dagster dev`).
 WORKER_ENV = "DATACODY_DBT_WORKER"
-
-
-def _dbt_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith(DBT_ENV_PREFIXES)}
 
 
 class DbtWorker:
@@ -74,7 +70,7 @@ class DbtWorker:
         self._extra_env = dict(extra_env or {})
         # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
         # the early parse must see the same value, or the first invocation parses again.
-        env = {**_dbt_env(), DBT_STAGE_ENV: "1", **self._extra_env}
+        env = {**dbt_environment(), DBT_STAGE_ENV: "1", **self._extra_env}
         self._send({"dbt_dir": str(dbt_dir), "env": env})
 
     def _send(self, message: dict[str, object]) -> bool:
@@ -105,7 +101,7 @@ class DbtWorker:
             stdout = self.process.stdout
             assert stdout is not None
             try:
-                if not self._send({"names": names, "env": {**_dbt_env(), **self._extra_env}}):
+                if not self._send({"names": names, "env": {**dbt_environment(), **self._extra_env}}):
                     raise OSError("the dbt worker's stdin is closed")
                 import_pending()  # while dbt runs there
                 started = stdout.readline()

@@ -39,7 +39,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _set_dbt_env(env: dict[str, Any]) -> None:
-    for key in [k for k in os.environ if k.startswith(dbt_runner.DBT_ENV_PREFIXES)]:
+    for key in [k for k in os.environ if dbt_runner.is_dbt_env(k)]:
         if key not in env:
             del os.environ[key]
     os.environ.update({str(k): str(v) for k, v in env.items()})

@@ -198,7 +198,9 @@ def test_a_selection_of_other_assets_starts_no_worker(tmp_path: Path) -> None:
             assert worker is not None, select
 
 
-def test_an_early_worker_serves_the_run_or_is_stopped(tmp_path: Path, dagster_home: Path) -> None:
+def test_an_early_worker_serves_the_run_or_is_stopped(
+    tmp_path: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`datacody materialize` starts the worker before compiling; the run hands it the project."""
     from datacody_dagster.compiler import compile_project
     from datacody_dagster.runtime.dbt_worker import dbt_worker, start_worker
@@ -210,6 +212,9 @@ def test_an_early_worker_serves_the_run_or_is_stopped(tmp_path: Path, dagster_ho
     project = compile_project(root)
     with dbt_worker(project, started=early) as worker:
         assert worker is early and worker.dbt_dir == (root / "dbt_project").resolve()
+        # set after the parse (as prod's lock names itself): no variable dbt does not read
+        # may make the first invocation parse again
+        monkeypatch.setenv("DATACODY_SHARED_LOCKS", str(tmp_path / "lock"))
         summary = materialize_project(root, project=project)
         assert summary.success, summary.errors
         assert worker.parses == 1 and worker.invocations == 2
