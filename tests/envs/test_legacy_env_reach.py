@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -179,7 +184,7 @@ def test_a_process_waiting_for_the_pass_says_so_then_finds_it_done(tmp_path: Pat
         for _ in range(200):
             if said:
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         assert said and "waiting for another process to finish the one-time clean-up" in said[0]
         assert thread.is_alive()  # it waits on the lock
         with dg.DagsterInstance.from_config(str(home)) as instance:  # the other's pass finishes
@@ -189,3 +194,41 @@ def test_a_process_waiting_for_the_pass_says_so_then_finds_it_done(tmp_path: Pat
     assert not thread.is_alive() and result == [None]  # found it done: no second pass
     assert len(said) == 1
     assert_migrated(home, prod, legacy)
+
+
+def test_a_real_code_server_migrates_on_start(tmp_path: Path) -> None:
+    """`dagster api grpc` (the code server `dagster dev` and the daemon load the project in), on
+    127.0.0.1, stopped by its pid: it cleans up the instance before it serves."""
+    from dagster._grpc.client import DagsterGrpcClient
+
+    root = shop_project(tmp_path / "p")
+    home = new_home(tmp_path / "home")
+    prod, legacy = legacy_instance(home)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, DAGSTER_HOME=str(home), DATACODY_PROJECT_DIR=str(root))
+    module = ["--module-name", "datacody_dagster.definitions", "--attribute", "defs"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "api", "grpc", *module, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        client = DagsterGrpcClient(port=port, host="127.0.0.1")
+        deadline = time.monotonic() + 120
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping("up")
+                break
+            except Exception:
+                time.sleep(0.2)
+        assert server.poll() is None, "the code server stopped"
+        assert_migrated(home, prod, legacy)  # done before it served
+    finally:
+        server.terminate()
+        out = server.communicate(timeout=60)[0]
+    assert "removed 1 environment build run recorded on prod's asset keys" in out, out
