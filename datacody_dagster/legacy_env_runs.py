@@ -253,7 +253,8 @@ def _migrate(instance: DagsterInstance, marker: Path, say: Callable[[str], None]
     done = Migrated(found)
     text = "".join(f"{env} {r}\n" for env, ids in sorted(found.items()) for r in ids)
     # the storage first (the truth other homes read), the file (its cache) last
-    instance.daemon_cursor_storage.set_cursor_values({STORAGE_KEY: text})
+    with contextlib.suppress(Exception):  # a storage without the key-value table: the file decides
+        instance.daemon_cursor_storage.set_cursor_values({STORAGE_KEY: text})
     from datacody_dagster.emit.files import atomic_write_text
 
     atomic_write_text(marker, text)

@@ -232,3 +232,22 @@ def test_a_real_code_server_migrates_on_start(tmp_path: Path) -> None:
         server.terminate()
         out = server.communicate(timeout=60)[0]
     assert "removed 1 environment build run recorded on prod's asset keys" in out, out
+
+
+def test_a_storage_without_the_key_value_table_falls_back_to_the_file(tmp_path: Path) -> None:
+    """An instance whose schema predates Dagster's key-value table: the pass runs, the home's
+    file alone marks it done, and no opening fails."""
+    from dagster._core.storage.runs.schema import KeyValueStoreTable
+
+    home = new_home(tmp_path / "home")
+    prod, legacy = legacy_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        with instance.run_storage.connect() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {KeyValueStoreTable.name}")
+        assert stored_marker(instance) is None
+        assert migrate(instance, home, lambda _: None) is not None
+        assert migrate(instance, home, lambda _: None) is None
+        assert instance.get_run_by_id(legacy) is None
+        latest = instance.get_latest_materialization_event(dg.AssetKey(["orders"]))
+        assert latest is not None and latest.run_id == prod
+    assert (home / MARKER).read_text(encoding="utf-8") == f"old {legacy}\n"
