@@ -242,7 +242,8 @@ def test_a_storage_without_the_key_value_table_falls_back_to_the_file(tmp_path: 
     home = new_home(tmp_path / "home")
     prod, legacy = legacy_instance(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        with instance.run_storage.connect() as conn:
+        storage: Any = instance.run_storage  # SQL run storage: it has a connection
+        with storage.connect() as conn:
             conn.exec_driver_sql(f"DROP TABLE {KeyValueStoreTable.name}")
         assert stored_marker(instance) is None
         assert migrate(instance, home, lambda _: None) is not None
