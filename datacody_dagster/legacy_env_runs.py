@@ -66,15 +66,16 @@ def _on_prod_keys(instance: DagsterInstance, run_id: str) -> bool:
         dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
         dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     }
-    for kind in kinds:
-        for rec in instance.get_records_for_run(run_id, of_type=kind, limit=1_000_000).records:
-            event = rec.event_log_entry.dagster_event
-            if event is None:
-                continue
-            # a check evaluation's data is the evaluation itself; the others' keys are on the event
-            key = getattr(event.event_specific_data, "asset_key", None) or event.asset_key
-            if key is not None and key.path[0] != ENV_KEY_PREFIX:
-                return True
+    # one query for the three kinds: on SQLite each query opens the run's own event database,
+    # which is most of the first pass's cost per run
+    for rec in instance.get_records_for_run(run_id, of_type=kinds, limit=1_000_000).records:
+        event = rec.event_log_entry.dagster_event
+        if event is None:
+            continue
+        # a check evaluation's data is the evaluation itself; the others' keys are on the event
+        key = getattr(event.event_specific_data, "asset_key", None) or event.asset_key
+        if key is not None and key.path[0] != ENV_KEY_PREFIX:
+            return True
     return False
 
 
