@@ -15,12 +15,14 @@ import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject, compile_project
 from datacody_dagster.emit.dagster import schedules_for
+from datacody_dagster.instance import migrate_served_instance
 from datacody_dagster.optimizer.dagster_defs import optimizer_definitions
 from datacody_dagster.runtime.code_location import run_definitions
 
 
 def build_definitions(project: CompiledProject | Path | str) -> dg.Definitions:
     """Definitions for a project (a compiled one, or its root folder)."""
+    migrate_served_instance()  # a code server's first load on an instance no CLI opened yet
     if not isinstance(project, CompiledProject):
         project = compile_project(project)
     sensors: list[dg.SensorDefinition] = []

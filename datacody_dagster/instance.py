@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +84,53 @@ def project_instance(root: Path) -> DagsterInstance:
     if not (home / MARKER).exists():  # once per instance: env builds an older datacody put on prod's keys
         migrate(instance, home)
     return instance
+
+
+def migrate_served_instance() -> None:
+    """Run the one-time legacy env-run clean-up (``legacy_env_runs``) on the instance a code
+    location is being loaded against: `dagster dev`'s and the daemon's code servers, `dg`.
+
+    Only while Dagster loads definitions to serve them (its INITIALIZATION load, with
+    ``$DAGSTER_HOME`` naming the instance), never in a run's or step's reconstruction, nor
+    where no persistent instance is named. Once done it costs one ``stat``. A failure is logged
+    and never breaks the code location's load."""
+    env = os.environ.get("DAGSTER_HOME")
+    if not env:
+        return
+    home = Path(env)
+    from datacody_dagster.legacy_env_runs import MARKER
+
+    if (home / MARKER).exists() or not os.access(home, os.W_OK):  # done, or a read-only home
+        return
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+
+    if not DefinitionsLoadContext.is_set():  # a plain build (the CLI, tests): not a served load
+        return
+    if DefinitionsLoadContext.get().load_type != DefinitionsLoadType.INITIALIZATION:
+        return
+    log = logging.getLogger("dagster")
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    try:
+        with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            migrate_instance(instance, log.warning)
+    except Exception:
+        log.exception("datacody: the one-time clean-up of legacy environment build runs failed")
+
+
+def migrate_instance(instance: DagsterInstance, say: Callable[[str], None]) -> None:
+    """The one-time legacy env-run clean-up on an instance Dagster handed over (a sensor's, the
+    code server's), its home being the instance's root directory; a read-only home is skipped."""
+    from datacody_dagster.legacy_env_runs import MARKER, migrate
+
+    home = Path(instance.root_directory)
+    if (home / MARKER).exists() or not os.access(home, os.W_OK):
+        return
+    migrate(instance, home, say)
 
 
 # Dagster's default storage and its stand-in with the pooled event log (runtime/event_log_storage.py,

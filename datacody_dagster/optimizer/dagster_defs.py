@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 from datacody_dagster.compiler import CompiledProject
+from datacody_dagster.instance import migrate_instance
 from datacody_dagster.optimizer.observations import proposal_observation
 from datacody_dagster.optimizer.service import evaluate, record_new
 from datacody_dagster.optimizer.signals import default_asset_key
@@ -48,6 +49,8 @@ def optimizer_definitions(
         description="Evaluates the optimizer's heuristic rules; records new proposals as observations.",
     )
     def optimizer_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        # the instance this sensor reads may be one no CLI or code-location load has migrated
+        migrate_instance(context.instance, context.log.warning)
         new = record_new(project, evaluate(project, context.instance, asset_key=asset_key))
         if not new:
             return dg.SkipReason("no new proposal")

@@ -54,6 +54,17 @@ def raw_instance(home: Path) -> Any:
     return DagsterInstance.from_config(str(home))
 
 
+def forget_migration(home: Path) -> None:
+    """The instance as an older datacody left it: no marker file, no marker in its storage."""
+    from dagster._core.storage.runs.schema import KeyValueStoreTable
+
+    from datacody_dagster.legacy_env_runs import MARKER, STORAGE_KEY
+
+    (home / MARKER).unlink(missing_ok=True)
+    with raw_instance(home) as instance, instance.run_storage.connect() as conn:
+        conn.execute(KeyValueStoreTable.delete().where(KeyValueStoreTable.c.key == STORAGE_KEY))
+
+
 def old_style_env(root: Path, home: Path, name: str) -> str:
     """Env ``name`` as an older datacody left it: outputs and state like `dev`'s, its build run
     tagged ``datacody/env`` with its materializations and check results on prod's keys."""
@@ -128,7 +139,7 @@ def test_legacy_env_runs_are_removed_once_and_their_env_must_be_replanned(proj: 
     planned = cli(proj, "plan", "--env", "dev")
     assert planned.exit_code == 0, planned.output
     legacy = old_style_env(proj, home, "old")
-    (home / MARKER).unlink()  # an instance written before this change has no marker
+    forget_migration(home)  # an instance written before this change has no marker
 
     with raw_instance(home) as instance:  # what readers saw before the migration
         latest = instance.get_latest_materialization_event(dg.AssetKey(["orders"]))
@@ -139,6 +150,7 @@ def test_legacy_env_runs_are_removed_once_and_their_env_must_be_replanned(proj: 
     first = cli(proj, "history", "orders")
     assert first.exit_code == 0, first.output
     assert "removed 1 environment build run recorded on prod's asset keys" in first.output
+    assert "one-time clean-up" in first.output and "the events of 2 environment build runs" in first.output
     assert "datacody plan --env old" in first.output
     assert (home / MARKER).read_text(encoding="utf-8") == f"old {legacy}\n"
 
@@ -160,9 +172,13 @@ def test_legacy_env_runs_are_removed_once_and_their_env_must_be_replanned(proj: 
     assert again.exit_code == 0 and "removed" not in again.output  # said once
     from datacody_dagster.legacy_env_runs import migrate
 
-    (home / MARKER).unlink()
+    (home / MARKER).unlink()  # the file only caches the storage's marker: no second pass
     said: list[str] = []
-    assert migrate(instance, home, said.append) is not None and said == []  # idempotent: nothing left
+    assert migrate(instance, home, said.append) is None and said == []
+    assert (home / MARKER).read_text(encoding="utf-8") == f"old {legacy}\n"
+    forget_migration(home)
+    assert migrate(instance, home, said.append) is not None  # idempotent: nothing left to remove
+    assert len(said) == 1 and "reading the events of 1 environment build run " in said[0]
 
     prod_files = {p.name: file_md5(p) for p in (proj / "data/warehouse/shop").glob("*.parquet")}
     refused = cli(proj, "apply", "--env", "old")
@@ -188,7 +204,7 @@ def test_a_migration_interrupted_after_a_delete_still_repoints_prods_latest(tmp_
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
     from dagster._core.storage.dagster_run import DagsterRun
 
-    from datacody_dagster.legacy_env_runs import migrate
+    from datacody_dagster.legacy_env_runs import MARKER, migrate, stored_marker
     from datacody_dagster.run_markers import ENV_TAG
 
     home = tmp_path / "home"
@@ -222,7 +238,9 @@ def test_a_migration_interrupted_after_a_delete_still_repoints_prods_latest(tmp_
     with pytest.raises(KeyboardInterrupt):
         migrate(instance, home)
     instance.delete_run = real  # type: ignore[method-assign]
+    assert stored_marker(instance) is None and not (home / MARKER).exists()  # not marked done
     assert migrate(instance, home) is not None
+    assert stored_marker(instance) is not None and (home / MARKER).exists()
     orders = instance.get_latest_materialization_event(dg.AssetKey(["orders"]))
     assert orders is not None and orders.run_id == prod
     assert instance.get_latest_materialization_event(dg.AssetKey(["customers"])) is None
