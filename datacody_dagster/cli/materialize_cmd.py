@@ -56,11 +56,15 @@ def register(app: typer.Typer) -> None:
         materialization are not rebuilt: their row says `up to date`.
         """
         from datacody_dagster.runtime.dbt_worker import start_worker
+        from datacody_dagster.runtime.worker_hint import likely_nothing_to_do
 
         started = time.monotonic()
         # dbt's import starts now, on the other core, beside the imports and compile below; a
-        # run that needs no dbt stops it (runtime/dbt_worker.py).
-        worker = start_worker(verbose)
+        # run that needs no dbt stops it (runtime/dbt_worker.py). Not for a rerun that most
+        # likely has nothing to do (runtime/worker_hint.py): it starts later if there is.
+        early = force or select is not None or not likely_nothing_to_do(project_dir.resolve())
+        worker = start_worker(verbose) if early else None
+        failed = True
         try:
             summary = _plan_and_run(
                 project_dir,
@@ -73,9 +77,10 @@ def register(app: typer.Typer) -> None:
                 worker,
                 started,
             )
+            failed = False
         finally:
             if worker is not None:
-                worker.close()
+                worker.close(kill=failed)
         _report(summary, quiet)
 
 
@@ -97,6 +102,7 @@ def _plan_and_run(
     from datacody_dagster.compiler import compile_project
     from datacody_dagster.envs.recovery import recover_at
     from datacody_dagster.runtime.noop import up_to_date_summary
+    from datacody_dagster.runtime.worker_hint import forget_settled, remember_settled
 
     # Finish an apply killed midway before prod is written again (waiting for prod's runs).
     recover_at(project_dir.resolve(), wait_timeout, _say, "datacody materialize")
@@ -105,8 +111,13 @@ def _plan_and_run(
     summary = None if force else up_to_date_summary(project, select)
     if summary is not None:
         summary.seconds = time.monotonic() - started
-        return summary
-    return _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change, worker)
+    else:
+        summary = _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change, worker)
+    if select is None and summary.success:
+        remember_settled(project)
+    else:
+        forget_settled(project.root)
+    return summary
 
 
 def _run(

@@ -9,28 +9,26 @@ locked configuration refuses the second ``SET``.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from datacody_dagster.engines.sandbox import DIRECTORIES_ENV, NO_AUTOLOAD, confine, data_directories
+from datacody_dagster.engines.sandbox import NO_AUTOLOAD, confine, data_directories
+
+_HANDED: dict[str, list[Path] | None] = {}
 
 
-def _given_directories(root: Path) -> tuple[bool, list[Path] | None]:
-    """(True, folders) when the environment hands this root's folders; (False, None) otherwise."""
-    try:
-        given = json.loads(os.environ.get(DIRECTORIES_ENV) or "null")
-    except ValueError:
-        return False, None
-    if not isinstance(given, dict) or given.get("root") != str(root):
-        return False, None
-    listed = given.get("directories")
-    if listed is None:
-        return True, None
-    return True, [Path(str(d)) for d in listed]
+def hand_directories(root: Path, directories: list[Path] | None) -> None:
+    """Give this process's plugin the folders of the project at ``root``, computed by the caller.
+
+    A `datacody materialize`'s dbt worker gets them from its parent, which computed them from
+    the compiled project (``engines/sandbox.project_directories``): without them the plugin would
+    import the compiler (~0.35 CPU-s) and parse every spec again at each connection. Only code in
+    this process can hand them: nothing a spec, a ``.env`` file or the environment says widens
+    the sandbox.
+    """
+    _HANDED[str(Path(root).resolve())] = None if directories is None else list(directories)
 
 
 def sandbox_directories(root: Path) -> list[Path] | None:
@@ -63,8 +61,7 @@ class Plugin(BasePlugin):
         config.update(NO_AUTOLOAD)
 
     def configure_connection(self, conn: Any) -> None:
-        given, directories = _given_directories(self.project_root)
-        if not given:
-            directories = sandbox_directories(self.project_root)
+        root = str(self.project_root)
+        directories = _HANDED[root] if root in _HANDED else sandbox_directories(self.project_root)
         if directories is not None:
             confine(conn, directories)

@@ -14,7 +14,6 @@ A project opts out only with ``allow_external_access: true`` in ``resources/<env
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,16 +99,3 @@ def require_inside(project: Any, paths: Iterable[Path], location: Any = None) ->
                     "keep data under data/ (or set `allow_external_access: true` in resources/<env>.yaml)",
                 )
             )
-
-
-DIRECTORIES_ENV = "DATACODY_SANDBOX_DIRECTORIES"
-"""Set by `datacody materialize` for its dbt worker: the folders it computed from the compiled
-project (JSON ``{"root": .., "directories": [..] | null}``). Without it, or for another root,
-the plugin parses the specs itself: the worker would otherwise import the compiler (~0.35 CPU-s)
-and parse every spec again at each invocation's connection, for an answer its parent has."""
-
-
-def directories_env(root: Path, directories: list[Path] | None) -> dict[str, str]:
-    """The environment entry that hands ``directories`` of the project at ``root`` to the plugin."""
-    listed = None if directories is None else [str(d) for d in directories]
-    return {DIRECTORIES_ENV: json.dumps({"root": str(Path(root).resolve()), "directories": listed})}

@@ -78,13 +78,10 @@ def _signature(dbt_dir: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(out))
 
 
-DATACODY_DBT_ENV = frozenset(
-    {"DATACODY_DBT_STAGE", "DATACODY_DUCKDB_PATH", "DATACODY_PROJECT_ROOT", "DATACODY_SANDBOX_DIRECTORIES"}
-)
+DATACODY_DBT_ENV = frozenset({"DATACODY_DBT_STAGE", "DATACODY_DUCKDB_PATH", "DATACODY_PROJECT_ROOT"})
 """The variables of ours that dbt reads: ``env_var()`` in the generated project (emit/dbt.py; a
-contract test keeps the two in step) and the sandbox plugin's folders (engines/sandbox.py).
-Others (prod's lock holds, the worker switch) must not count: a value that changes between a
-parse and an invocation would make dbt parse again."""
+contract test keeps the two in step). Others (prod's lock holds, the worker switch) must not
+count: a value that changes between a parse and an invocation would make dbt parse again."""
 
 
 def is_dbt_env(key: str) -> bool:

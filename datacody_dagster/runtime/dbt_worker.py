@@ -48,10 +48,11 @@ class DbtWorker:
         self.invocations = 0
         self.parses = 0  # as the worker last reported them
         self.cpu_s = 0.0  # the worker's CPU seconds at its last answer
-        self._extra_env: dict[str, str] = {}
         self._lock = threading.Lock()
         self._gone = False
-        argv = [sys.executable, "-m", "datacody_dagster.runtime.dbt_worker_process", str(os.getpid())]
+        # -P: the working folder is not put first on sys.path (a csv.py there would run in place of
+        # the standard library's when dbt imports it).
+        argv = [sys.executable, "-P", "-m", "datacody_dagster.runtime.dbt_worker_process", str(os.getpid())]
         self.process = subprocess.Popen(
             [*argv, "verbose" if verbose else "quiet"],
             stdin=subprocess.PIPE,
@@ -59,19 +60,21 @@ class DbtWorker:
             stderr=None if verbose else subprocess.DEVNULL,
         )
 
-    def serve(self, dbt_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def serve(self, dbt_dir: Path, root: Path, directories: list[Path] | None) -> None:
         """Give the worker its dbt project: it parses it now (its dbt files must be written).
 
-        ``extra_env`` joins the dbt environment of the parse and of every invocation.
+        ``directories``: the sandbox's folders of the project at ``root`` (None: it opted out),
+        handed to the worker's sandbox plugin (``engines/dbt_sandbox.hand_directories``).
         """
         from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 
         self.dbt_dir = dbt_dir
-        self._extra_env = dict(extra_env or {})
         # The run stages dbt's outputs (runtime/dbt_staging.py sets this around each invocation):
         # the early parse must see the same value, or the first invocation parses again.
-        env = {**dbt_environment(), DBT_STAGE_ENV: "1", **self._extra_env}
-        self._send({"dbt_dir": str(dbt_dir), "env": env})
+        env = {**dbt_environment(), DBT_STAGE_ENV: "1"}
+        listed = None if directories is None else [str(d) for d in directories]
+        sandbox = {"root": str(root), "directories": listed}
+        self._send({"dbt_dir": str(dbt_dir), "env": env, "sandbox": sandbox})
 
     def _send(self, message: dict[str, object]) -> bool:
         stdin = self.process.stdin
@@ -101,7 +104,7 @@ class DbtWorker:
             stdout = self.process.stdout
             assert stdout is not None
             try:
-                if not self._send({"names": names, "env": {**dbt_environment(), **self._extra_env}}):
+                if not self._send({"names": names, "env": dbt_environment()}):
                     raise OSError("the dbt worker's stdin is closed")
                 import_pending()  # while dbt runs there
                 started = stdout.readline()
@@ -134,9 +137,11 @@ class DbtWorker:
             return "no exit status"
         return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
-    def close(self, timeout_s: float = 30.0) -> None:
-        """Stop the worker and reap it (a worker that never ran anything is killed outright)."""
-        if self.process.poll() is None and self.invocations == 0:
+    def close(self, timeout_s: float = 30.0, kill: bool = False) -> None:
+        """Stop the worker and reap it (killed outright when it never ran anything, or ``kill``:
+        a run that ended in an exception has given up prod's lock and the DuckDB writer pool,
+        so dbt must not go on writing)."""
+        if self.process.poll() is None and (kill or self.invocations == 0):
             # Unused (the run needed no dbt): do not wait for a parse nobody will read. A kill
             # while dbt writes target/partial_parse.msgpack costs the next run a full parse only:
             # dbt reads a damaged file as "parse everything" (so do two runs' workers parsing at
@@ -205,13 +210,15 @@ def dbt_worker(
         yield None
         return
     from datacody_dagster.emit.files import sync_generated_files
-    from datacody_dagster.engines.sandbox import directories_env, project_directories
+    from datacody_dagster.engines.sandbox import project_directories
 
     sync_generated_files(project)  # the worker parses what the run will run
-    worker.serve(dbt_dir, directories_env(project.root, project_directories(project)))
+    worker.serve(dbt_dir, project.root, project_directories(project))
     serve_with(dbt_dir, worker)
+    failed = True
     try:
         yield worker
+        failed = False
     finally:
         serve_with(dbt_dir, None)
-        worker.close()
+        worker.close(kill=failed)

@@ -50,8 +50,7 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) ->
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
     schemas = SchemaCache(cache_file(dbt_dir))
     schemas.install()
-    with starting_up():
-        dbt_runner.parse(dbt_dir, file_log=False)
+    dbt_runner.parse(dbt_dir, file_log=False)
     schemas.save()
     if verbose:  # how much of dbt's start the run could hide (the parent's first request waits for it)
         took = f"{time.monotonic() - _STARTED:.2f} s, {time.process_time():.2f} CPU-s"
@@ -88,10 +87,14 @@ def main(argv: list[str]) -> int:
     os.dup2(target, 1)
     with starting_up():
         dbt_runner.preload()
+        from datacody_dagster.engines.dbt_sandbox import hand_directories
     first = sys.stdin.readline()
     if first:  # else the run needed no dbt: the parent closed stdin without a project
         project = json.loads(first)
         _set_dbt_env(project["env"])
+        sandbox = project["sandbox"]
+        listed = sandbox["directories"]
+        hand_directories(Path(sandbox["root"]), None if listed is None else [Path(d) for d in listed])
         _serve(Path(project["dbt_dir"]), sys.stdin, answers, verbose)
     # The run is over (stdin closed): every answer is flushed and dbt holds no database open.
     # Skipping the interpreter's teardown of dbt's modules and objects saves ~0.5 CPU-s a run.

@@ -48,6 +48,7 @@ def skip_final_collection() -> None:
 
 
 def freeze_for_forks() -> None:
-    """Freeze every object so far: processes forked from here (the UI run's step forkserver)
-    share them copy-on-write, and their collections neither walk nor copy them."""
+    """Collect, then freeze every object left: processes forked from here (the UI run's step
+    forkserver) share them copy-on-write, and their collections neither walk nor copy them."""
+    gc.collect()
     gc.freeze()

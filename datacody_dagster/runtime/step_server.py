@@ -53,7 +53,7 @@ def build_published() -> bool:
     return True
 
 
-build_published()
+_BUILT = build_published()
 # Each forked step writes its events as a `datacody materialize` run does (see sqlite_tuning.py):
 # a commit without fsync, no checkpoint per event. Entered after the build, so the forkserver
 # itself holds no SQLite connection that its children would share; never left (steps end by
@@ -61,4 +61,5 @@ build_published()
 _EVENT_LOG = contextlib.ExitStack()
 if os.environ.get(INSTANCE_ENV):
     _EVENT_LOG.enter_context(fast_event_log(Path(os.environ[INSTANCE_ENV])))
-freeze_for_forks()  # the preloaded modules and definitions: every step shares them
+if _BUILT:  # in the forkserver (not where a test imports this module): every step shares them
+    freeze_for_forks()

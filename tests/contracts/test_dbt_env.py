@@ -7,7 +7,6 @@ from pathlib import Path
 
 from datacody_dagster.compiler import compile_project
 from datacody_dagster.emit.files import sync_generated_files
-from datacody_dagster.engines.sandbox import DIRECTORIES_ENV
 from datacody_dagster.runtime.dbt_runner import DATACODY_DBT_ENV, is_dbt_env
 from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 from tests.conftest import write_project
@@ -36,7 +35,7 @@ def test_every_env_var_of_ours_in_the_generated_dbt_project_is_handed(tmp_path: 
             read |= set(re.findall(r"env_var\(\s*['\"](DATACODY_[A-Z_]+)", path.read_text(encoding="utf-8")))
     assert read, "the generated project reads none of our variables: the probe is broken"
     assert read <= DATACODY_DBT_ENV, read - DATACODY_DBT_ENV
-    assert {DBT_STAGE_ENV, DIRECTORIES_ENV} <= DATACODY_DBT_ENV
+    assert DBT_STAGE_ENV in DATACODY_DBT_ENV
 
 
 def test_lock_and_switch_variables_are_not_dbts() -> None:

@@ -54,6 +54,7 @@ def test_schemas_are_built_once_then_read_and_still_validate(tmp_path: Path) -> 
     dbt_dir = (root / "dbt_project").resolve()
     assert _parse(dbt_dir) == (0, [])
     path = cache_file(dbt_dir)
+    assert path is not None
     schemas = json.loads(path.read_text())
     project_class = "dbt.contracts.project.Project"
     assert project_class in schemas and "properties" in schemas[project_class]
@@ -65,6 +66,11 @@ def test_schemas_are_built_once_then_read_and_still_validate(tmp_path: Path) -> 
     (dbt_dir / "target" / "partial_parse.msgpack").unlink(missing_ok=True)
     _, errors = _parse(dbt_dir)
     assert any("datacody_planted_field" in e for e in errors), errors
+
+    # A schema that refers outside itself (validation would fetch the URL): the file is ignored.
+    schemas[project_class] = {"$ref": "http://127.0.0.1:9/schema.json"}
+    path.write_text(json.dumps(schemas))
+    assert _parse(dbt_dir) == (0, [])
 
     path.write_text("{not json")  # a damaged file: built again, then rewritten
     assert _parse(dbt_dir) == (0, [])

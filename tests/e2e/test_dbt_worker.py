@@ -151,11 +151,17 @@ def test_the_worker_dies_with_a_killed_run(tmp_path: Path) -> None:
 
 def test_cli_materialize_runs_dbt_in_the_worker(tmp_path: Path, dagster_home: Path) -> None:
     root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    # The folder the command runs in never shadows a module dbt imports (`python -P`).
+    here = tmp_path / "here"
+    here.mkdir()
+    planted = tmp_path / "planted-csv-ran"
+    (here / "csv.py").write_text(f"open({str(planted)!r}, 'w').close()\nfrom _csv import *\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("DATACODY_DBT_WORKER", None)
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "datacody"), "materialize", "-p", str(root), "--verbose"],
         env=env,
+        cwd=here,
         capture_output=True,
         text=True,
         timeout=300,
@@ -164,6 +170,21 @@ def test_cli_materialize_runs_dbt_in_the_worker(tmp_path: Path, dagster_home: Pa
     assert proc.returncode == 0, out[-3000:]
     assert out.count("(in the dbt worker)") == 2, out[-3000:]
     assert "(in process)" not in out
+    assert not planted.exists()
+
+
+def test_a_run_that_fails_kills_its_worker(tmp_path: Path) -> None:
+    """A run ended by an exception has let go of prod's lock: its worker must not go on with dbt."""
+    from datacody_dagster.compiler import compile_project
+    from datacody_dagster.runtime.dbt_worker import dbt_worker
+
+    root = write_project(tmp_path / "p", {"shop.yaml": SPEC}, {"data/raw/orders.csv": CLEAN}, dvc=False)
+    project = compile_project(root)
+    with pytest.raises(KeyboardInterrupt), dbt_worker(project) as worker:
+        assert worker is not None
+        worker.invocations = 1  # as if dbt had run: a clean end would wait for the worker
+        raise KeyboardInterrupt
+    assert worker.process.returncode == -signal.SIGKILL
 
 
 def test_an_unused_worker_is_stopped_at_once(tmp_path: Path) -> None:
