@@ -53,7 +53,14 @@ def _poisoned_half_apply(proj: Path) -> tuple[dict[str, str | None], str, str]:
 def test_writers_refuse_naming_the_escape_which_restores_prod(proj: Path) -> None:
     before, swapped, waiting = _poisoned_half_apply(proj)
     assert prod_md5s(proj)[f"{swapped}.parquet"] != before[f"{swapped}.parquet"]  # half applied
-    for args in (("materialize",), ("plan",), ("rollback", "orders"), ("checkout", "orders", "1")):
+    for args in (
+        ("materialize",),
+        ("plan",),
+        ("apply", "--env", "dev"),
+        ("rollback", "orders"),
+        ("checkout", "orders", "1"),
+        ("quarantine", "publish", "orders"),
+    ):
         refused = cli(proj, *args, "--wait-timeout", "5")
         text = _flat(refused.output)
         assert refused.exit_code == 1, text
