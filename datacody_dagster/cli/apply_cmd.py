@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from datacody_dagster.cli.common import ProjectDir, console, err_console, handle_errors
+
+if TYPE_CHECKING:
+    from datacody_dagster.compiler import CompiledProject
 
 
 def _say(text: str) -> None:
@@ -58,6 +62,14 @@ def register(app: typer.Typer) -> None:
         wait_timeout: Annotated[
             float, typer.Option(help="Seconds to wait for prod's runs (a materialize, an apply) to finish.")
         ] = 600.0,
+        discard_journal: Annotated[
+            bool,
+            typer.Option(
+                "--discard-journal",
+                help="Give up an interrupted apply that cannot be finished: put back from DVC what it "
+                "had replaced, remove its journal, say what prod holds.",
+            ),
+        ] = False,
     ) -> None:
         """Restore prod from DVC: ASSET to an earlier version, or all assets of a plan."""
         from datacody_dagster.compiler import compile_project
@@ -65,6 +77,17 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.envs.rollback import rollback_asset, rollback_plan
         from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 
+        if discard_journal:
+            if asset is not None or plan is not None:
+                raise DatacodyError(
+                    Diagnostic(
+                        RUNTIME,
+                        "--discard-journal takes no ASSET or --plan",
+                        hint="run `datacody rollback --discard-journal` alone, then roll back what you want",
+                    )
+                )
+            _discard(compile_project(project_dir), wait_timeout)
+            return
         if (asset is None) == (plan is None):
             raise DatacodyError(
                 Diagnostic(
@@ -85,3 +108,24 @@ def register(app: typer.Typer) -> None:
             assert asset is not None
             version, md5 = rollback_asset(project, asset, to)
         console.print(f"{asset}: restored v{version} ({md5[:12]})")
+
+
+def _discard(project: CompiledProject, wait_timeout: float) -> None:
+    """`rollback --discard-journal`: discard the journal and print what prod holds now."""
+    from datacody_dagster.envs.discard import discard_journal
+
+    done = discard_journal(project, wait_timeout, _say)
+    title = f"discarded the interrupted apply of plan {done.plan_id or '?'}" + (
+        f" from env `{done.env}`" if done.env else ""
+    )
+    table = Table(title=title + f" (phase: {done.phase or '?'})", title_justify="left")
+    for col in ("asset", "prod output", "the apply had", "prod holds now", "md5 now"):
+        table.add_column(col)
+    for a in done.assets:
+        table.add_row(a.asset, a.path, a.was, a.now, (a.md5 or "")[:12])
+    console.print(table)
+    for path in done.leftovers:
+        console.print(f"removed staged copy {path}")
+    for note in done.notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
+    console.print(f"journal removed; report: {done.record}. prod's writers work again.")

@@ -31,6 +31,13 @@ def register(app: typer.Typer) -> None:
         changed_only: Annotated[
             bool, typer.Option("--changed-only", help="Leave out assets that nothing touches.")
         ] = False,
+        wait_timeout: Annotated[
+            float,
+            typer.Option(
+                help="Seconds to wait for prod's lock (prod's runs hold it) when an interrupted "
+                "apply must be finished first."
+            ),
+        ] = 600.0,
     ) -> None:
         """Classify every asset's change against prod (breaking, non-breaking, indirect, ...)."""
         from datacody_dagster.compiler import compile_project
@@ -40,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.versioning.env_state import PROD, check_env_name, load_state
 
         project = compile_project(project_dir)
-        recover_apply(project, say=_say, doing="datacody plan")
+        recover_apply(project, wait_timeout, _say, "datacody plan")
         prod = load_state(project.root, PROD)
         name = check_env_name(env) if env else PROD
         if env == PROD:

@@ -29,6 +29,7 @@ from datacody_dagster.envs.journal import (
     write_journal,
 )
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.versioning.apply_journal import unfinishable
 from datacody_dagster.versioning.env_state import (
     PROD,
     STATE_DIR,
@@ -67,14 +68,28 @@ def _link_file(src: str, dest: str) -> None:
         shutil.copy2(src, dest)
 
 
-def _place(root: Path, move: Move) -> None:
+def _place(root: Path, move: Move, expected: str | None) -> None:
     staged, dest = root / move.staged, root / move.dest
-    if not staged.exists():
-        return  # already renamed (a recovery that runs again)
+    if not staged.exists():  # already renamed (a recovery that runs again), or lost
+        _check_placed(dest, move, expected)
+        return
     from datacody_dagster.engines.atomic import place
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     place(staged, dest)
+
+
+def _check_placed(dest: Path, move: Move, expected: str | None) -> None:
+    """A staged copy that is gone must have been renamed into place: else (deleted by hand,
+    say) finishing would record prod's old bytes as the plan's."""
+    if not dest.exists():
+        raise _refuse(f"{move.asset}: its staged copy {move.staged} and {move.dest} are both gone", "")
+    if expected and dest.is_file() and file_md5(dest) != expected:
+        raise _refuse(
+            f"{move.asset}: its staged copy {move.staged} is gone and {move.dest} does not hold "
+            f"the plan's bytes (md5 {expected})",
+            "",
+        )
 
 
 def applied_path(root: Path, plan_id: str) -> Path:
@@ -174,10 +189,17 @@ def recover_holding_lock(project: CompiledProject) -> str | None:
     journal = read_journal(project.root)
     if journal is None:
         return None
-    if journal.phase == "preparing":
-        discard(project.root, journal)
-        return "rolled back"
-    finish(project, journal)
+    if journal.phase == "discarding":
+        raise unfinishable(project.root, "`rollback --discard-journal` was interrupted while undoing it")
+    try:
+        if journal.phase == "preparing":
+            discard(project.root, journal)
+            return "rolled back"
+        finish(project, journal)
+    except DatacodyError as exc:
+        raise unfinishable(project.root, "; ".join(d.message for d in exc.diagnostics)) from exc
+    except Exception as exc:  # any failure leaves the journal on disk: point to the escape
+        raise unfinishable(project.root, f"{type(exc).__name__}: {exc}") from exc
     return "rolled forward"
 
 
@@ -242,10 +264,11 @@ def _apply(project: CompiledProject, env_name: str) -> list[Promoted]:
 def finish(project: CompiledProject, journal: Journal) -> list[Promoted]:
     """Roll a committed journal forward: renames, prod state, DVC versions, events (idempotent)."""
     root = project.root
-    for i, move in enumerate(journal.moves):
-        _place(root, move)
-        checkpoint(f"renamed-{i}")
     prod_after = EnvState.from_json(journal.prod_after)
+    for i, move in enumerate(journal.moves):
+        entry = prod_after.assets.get(move.asset)
+        _place(root, move, entry.data_version if entry else None)
+        checkpoint(f"renamed-{i}")
     prod_before = EnvState.from_json(journal.prod_before)
     promoted = _record(project, journal, prod_after)
     save_state(root, prod_after)

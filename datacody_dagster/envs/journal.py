@@ -3,6 +3,8 @@
 ``preparing``: staged copies are being placed beside prod's outputs; prod is untouched, so
 recovery removes them (all old). ``committing``: every staged copy is complete; recovery renames
 the rest into place and finishes (all new). Written atomically, so it is always one or the other.
+``discarding``: `datacody rollback --discard-journal` is undoing it (``envs/discard.py``); only
+that command goes on with it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from datacody_dagster.versioning.apply_journal import JOURNAL as JOURNAL
 from datacody_dagster.versioning.apply_journal import journal_path as journal_path
+from datacody_dagster.versioning.apply_journal import unfinishable
 
 CRASH_ENV = "DATACODY_APPLY_CRASH_AT"
 """Fault injection for tests: the apply process kills itself (SIGKILL) at this checkpoint."""
@@ -32,7 +35,7 @@ class Move:
 class Journal:
     plan_id: str
     env: str
-    phase: str  # preparing | committing
+    phase: str  # preparing | committing | discarding
     moves: tuple[Move, ...]
     prod_after: dict[str, Any] = field(default_factory=dict)
     """Prod's state once the promotion is complete (JSON of an EnvState)."""
@@ -73,10 +76,14 @@ def write_journal(root: Path, journal: Journal) -> None:
 
 
 def read_journal(root: Path) -> Journal | None:
+    """The journal on disk, None without one; raises (naming the escape) when it is unreadable."""
     path = journal_path(root)
     if not path.exists():
         return None
-    return Journal.from_json(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return Journal.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise unfinishable(root, f"the journal is unreadable ({type(exc).__name__}: {exc})") from None
 
 
 def clear_journal(root: Path) -> None:

@@ -107,7 +107,7 @@ def rollback_plan(project: CompiledProject, plan_id: str) -> list[tuple[str, str
             _set_prod(project.root, asset, None)
             done.append((asset, None))
             continue
-        restored = _restore(project, asset, md5, plan_id)
+        restored = restore_version(project, asset, md5, plan_id)
         _set_prod(project.root, asset, before.assets.get(asset))
         done.append((asset, restored))
     prod = load_state(project.root, PROD)
@@ -116,8 +116,11 @@ def rollback_plan(project: CompiledProject, plan_id: str) -> list[tuple[str, str
     return done
 
 
-def _restore(project: CompiledProject, asset: str, md5: str, plan_id: str) -> str:
-    """Put the bytes of DVC version ``md5`` at the asset's prod output, version and report it."""
+def restore_version(
+    project: CompiledProject, asset: str, md5: str, plan_id: str, output: Path | None = None
+) -> str:
+    """Put the bytes of DVC version ``md5`` at the asset's prod output (``output``, by default
+    from the specs), version and report it."""
     import dagster as dg
     from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
@@ -139,7 +142,8 @@ def _restore(project: CompiledProject, asset: str, md5: str, plan_id: str) -> st
                 )
             )
         fetch_versions(project.root, settings, [md5])
-    output = project.output_path(project.plan.node(asset))
+    if output is None:
+        output = project.output_path(project.plan.node(asset))
     restore(project.root, md5, output)
     recorded = record_output(project.root, output, settings)
     if recorded.md5 != md5:

@@ -184,6 +184,9 @@ def materialize_project(
                 stack.enter_context(instance_listener(instance, progress.on_event))
             stack.enter_context(_quiet_logging(verbose))
             stack.enter_context(fast_event_log(project_dagster_home(project.root)))
+            from datacody_dagster.runtime.inprocess_pool_wait import bounded_pool_waits
+
+            stack.enter_context(bounded_pool_waits(wait_timeout_s))  # a step's pool claim too
             stack.enter_context(batched_event_writes())  # the run's planned events: one transaction
             result = dg.materialize(
                 cast("list[dg.AssetsDefinition]", assets),

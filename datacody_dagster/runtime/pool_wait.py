@@ -62,6 +62,8 @@ class PoolWaits:
     timeout_s: float
     clock: Callable[[], float] = time.monotonic
     since: dict[str, float] = field(default_factory=dict)
+    longer: str = f"the run tag `{POOL_WAIT_TIMEOUT_TAG}` (seconds, default {DEFAULT_TIMEOUT_S:.0f})"
+    """How to give the run a longer wait, as the error says it."""
 
     @property
     def reminder_s(self) -> float:
@@ -80,7 +82,6 @@ class PoolWaits:
                 f"step {step_key} waited {waited:.0f}s for pool `{pool}` ({held}); the run gives up",
                 None,
                 "wait for that run to finish or stop it (Dagster UI, Runs), then launch again; "
-                f"a longer wait: the run tag `{POOL_WAIT_TIMEOUT_TAG}` (seconds, default "
-                f"{DEFAULT_TIMEOUT_S:.0f})",
+                f"a longer wait: {self.longer}",
             )
         )

@@ -12,11 +12,13 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
+from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic, Location
 from datacody_dagster.versioning.env_locks import env_lock
 from datacody_dagster.versioning.env_state import PROD, STATE_DIR
 
 JOURNAL = "apply.journal.json"
+ESCAPE = "datacody rollback --discard-journal"
+"""The way out of a journal whose apply cannot be finished (``envs/discard.py``)."""
 
 
 def journal_path(root: Path) -> Path:
@@ -34,9 +36,23 @@ def refuse_half_applied(root: Path) -> None:
                 f"an `apply` to prod was interrupted midway ({path.relative_to(root)}): "
                 "prod must be finished before it is written again",
                 hint="run `datacody materialize` (or `plan`, `apply`, `rollback`): it finishes "
-                "the interrupted apply first",
+                f"the interrupted apply first; if finishing it fails, `{ESCAPE}` discards it",
             )
         )
+
+
+def unfinishable(root: Path, why: str) -> DatacodyError:
+    """The error for a journal whose apply cannot be finished: it names the file and the escape."""
+    return DatacodyError(
+        Diagnostic(
+            RUNTIME,
+            f"an interrupted `apply` to prod cannot be finished: {why}; every prod writer refuses "
+            "while this journal is on disk",
+            Location(journal_path(root).relative_to(root).as_posix()),
+            hint=f"`{ESCAPE}` discards it: it puts back from DVC what the apply already replaced, "
+            "where it can, removes the journal, and says what prod holds",
+        )
+    )
 
 
 @contextlib.contextmanager

@@ -6,6 +6,13 @@ or a delete holds it exclusively; prod's ``materialize`` holds prod's shared, so
 run side by side as before while an ``apply`` or a ``rollback`` of prod waits for them to finish
 (and they for it). A waiter waits a bounded time, saying once what it waits for, then fails
 naming the holder. This lives below ``runtime`` (prod's materialize takes it) and ``envs``.
+
+The lock prefers writers: a stream of overlapping shared holders would otherwise never leave the
+exclusive waiter (an `apply`) a moment free. A turnstile file beside the lock (``NAME.turnstile``)
+queues them: an exclusive waiter holds it while it waits for the lock, and a new shared holder
+passes through it (takes and drops it) before taking the lock, so it waits behind a queued
+writer. A process that already holds the lock shared, or whose parent does (the run's steps in
+child processes), skips the turnstile: waiting there would wait for the writer that waits for it.
 """
 
 from __future__ import annotations
@@ -13,15 +20,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 from datacody_dagster.errors import RUNTIME, DatacodyError, Diagnostic
 from datacody_dagster.versioning.env_state import STATE_DIR
 
 LOCKS_DIR = f"{STATE_DIR}/locks"
 _POLL_S = 0.1
+SHARED_HELD_ENV = "DATACODY_SHARED_LOCKS"
+"""Lock files this process (or an ancestor) holds shared, ``os.pathsep``-separated: inherited by
+child processes, so they pass a queued writer as their parent does."""
+_held_lock = threading.Lock()
+_held: dict[str, tuple[int, bool]] = {}
+"""Per lock file held shared in this process: (holds, whether the environment named it before)."""
 
 
 class EnvBusy(DatacodyError):
@@ -30,6 +45,36 @@ class EnvBusy(DatacodyError):
 
 def lock_path(root: Path, env: str) -> Path:
     return root / LOCKS_DIR / f"{env}.lock"
+
+
+def _turnstile(path: Path) -> Path:
+    """Held by an exclusive waiter; shared holders pass through it (see the module)."""
+    return path.with_suffix(".turnstile")
+
+
+def _held_shared(path: Path) -> bool:
+    return os.path.realpath(path) in os.environ.get(SHARED_HELD_ENV, "").split(os.pathsep)
+
+
+def _note_held(path: Path, delta: int) -> None:
+    """Count this process's shared holds of ``path``; name it in the environment meanwhile."""
+    key = os.path.realpath(path)
+    with _held_lock:
+        holds, inherited = _held.get(key, (0, _held_shared(path)))
+        holds += delta
+        named = [p for p in os.environ.get(SHARED_HELD_ENV, "").split(os.pathsep) if p]
+        if holds > 0:
+            _held[key] = (holds, inherited)
+            if key not in named:
+                os.environ[SHARED_HELD_ENV] = os.pathsep.join([*named, key])
+            return
+        _held.pop(key, None)
+        if not inherited:
+            rest = [p for p in named if p != key]
+            if rest:
+                os.environ[SHARED_HELD_ENV] = os.pathsep.join(rest)
+            else:
+                os.environ.pop(SHARED_HELD_ENV, None)
 
 
 def _readers(path: Path) -> Path:
@@ -73,44 +118,40 @@ def env_lock(
     path = lock_path(root, env)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    waiting = _Waiting(env, doing, wait_s, say)
     with open(path, "a+", encoding="utf-8") as fh:
-        deadline = time.monotonic() + max(wait_s, 0.0)
-        told = False
-        while True:
-            try:
-                fcntl.flock(fh, mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = _holders(path)
-                if time.monotonic() >= deadline:
-                    waited = f" after waiting {wait_s:g} s" if wait_s > 0 else ""
-                    raise EnvBusy(
-                        Diagnostic(
-                            RUNTIME,
-                            f"environment `{env}` is in use by {holder}{waited} (a materialize, plan, "
-                            "apply, rollback or delete holds its lock)",
-                            hint=f"retry `{doing}` when it has finished"
-                            + (" (or give it longer: --wait-timeout SECONDS)" if wait_s > 0 else ""),
-                        )
-                    ) from None
-                if say is not None and not told:
-                    say(f"waiting up to {wait_s:g} s for environment `{env}`, in use by {holder}")
-                    told = True
-                time.sleep(_POLL_S)
+        if shared and _held_shared(path):
+            waiting.take(fh, mode, lambda: _holders(path))
+        else:
+            with open(_turnstile(path), "a+", encoding="utf-8") as gate:
+                # Queued: shared newcomers wait behind this writer, not beside it.
+                waiting.take(gate, mode, lambda: _queued(path))
+                if not shared:
+                    _write_pid(gate)
+                try:
+                    if shared:
+                        fcntl.flock(gate, fcntl.LOCK_UN)
+                    waiting.take(fh, mode, lambda: _holders(path))
+                finally:
+                    if not shared:
+                        gate.seek(0)
+                        gate.truncate()
+                        gate.flush()
         note = _readers(path) / str(os.getpid())
         # A process may hold it shared twice (a run and its in-process step): the first one notes it.
         noted = shared and not note.exists()
+        if shared:
+            _note_held(path, +1)
         try:
             if noted:
                 note.parent.mkdir(exist_ok=True)
                 note.touch()
             elif not shared:
-                fh.seek(0)
-                fh.truncate()
-                fh.write(f"pid {os.getpid()}")
-                fh.flush()
+                _write_pid(fh)
             yield
         finally:
+            if shared:
+                _note_held(path, -1)
             if noted:
                 note.unlink(missing_ok=True)
             elif not shared:
@@ -118,3 +159,57 @@ def env_lock(
                 fh.truncate()
                 fh.flush()
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_pid(fh: IO[str]) -> None:
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()}")
+    fh.flush()
+
+
+def _queued(path: Path) -> str:
+    """Who holds the turnstile: a writer queued for the lock (it noted its pid there)."""
+    try:
+        pid = _turnstile(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        pid = ""
+    return f"{pid or 'another process'} (queued for it, waiting for {_holders(path)})"
+
+
+class _Waiting:
+    """Takes a flock within one deadline for a whole acquisition (turnstile, then lock), saying
+    once that it waits and failing with who holds it."""
+
+    def __init__(self, env: str, doing: str, wait_s: float, say: Callable[[str], None] | None) -> None:
+        self.env, self.doing, self.wait_s, self.say = env, doing, wait_s, say
+        self.deadline = time.monotonic() + max(wait_s, 0.0)
+        self.told = False
+
+    def take(self, fh: IO[str], mode: int, holder_of: Callable[[], str]) -> None:
+        while True:
+            try:
+                fcntl.flock(fh, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                holder = holder_of()
+                if time.monotonic() >= self.deadline:
+                    raise self._busy(holder) from None
+                if self.say is not None and not self.told:
+                    self.say(
+                        f"waiting up to {self.wait_s:g} s for environment `{self.env}`, in use by {holder}"
+                    )
+                    self.told = True
+                time.sleep(_POLL_S)
+
+    def _busy(self, holder: str) -> EnvBusy:
+        waited = f" after waiting {self.wait_s:g} s" if self.wait_s > 0 else ""
+        return EnvBusy(
+            Diagnostic(
+                RUNTIME,
+                f"environment `{self.env}` is in use by {holder}{waited} (a materialize, plan, "
+                "apply, rollback or delete holds its lock)",
+                hint=f"retry `{self.doing}` when it has finished"
+                + (" (or give it longer: --wait-timeout SECONDS)" if self.wait_s > 0 else ""),
+            )
+        )

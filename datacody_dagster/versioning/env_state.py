@@ -31,7 +31,7 @@ ENVS_DIR = "data/envs"
 """An environment's outputs: ``data/envs/NAME/`` (prod's are the warehouse folder)."""
 # Folders of STATE_DIR that hold no environment's state: an env of that name would be taken
 # for them by a reader of the folder, so the names are refused.
-RESERVED = ("applied", "workspaces", "locks")
+RESERVED = ("applied", "workspaces", "locks", "discarded")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 

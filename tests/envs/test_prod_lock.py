@@ -163,3 +163,37 @@ def test_shared_holders_are_named_and_leave_no_note(tmp_path: Path) -> None:
     assert not list(lock_path(tmp_path, "prod").with_suffix(".readers").iterdir())
     with env_lock(tmp_path, "prod", "datacody apply"):  # all let go: an exclusive hold goes through
         assert lock_path(tmp_path, "prod").read_text(encoding="utf-8") == f"pid {os.getpid()}"
+
+
+def test_plan_waits_its_wait_timeout_for_prods_lock_then_fails_naming_the_holder(proj: Path) -> None:
+    """`plan` finishes an interrupted apply first, under prod's lock: like the other commands it
+    waits `--wait-timeout` seconds for it, says so, then exits 1 naming the holder."""
+    from datacody_dagster.envs.journal import Journal, journal_path, write_journal
+    from datacody_dagster.versioning.env_state import PROD, load_state
+
+    prod = load_state(proj, PROD)
+    assert prod is not None
+    write_journal(proj, Journal("p0", "dev", "committing", (), prod.to_json(), prod.to_json()))
+    holder = _hold(proj, shared=False, seconds=60)
+    try:
+        started = time.monotonic()
+        result = cli(proj, "plan", "--wait-timeout", "1")
+        assert result.exit_code == 1, result.output
+        assert time.monotonic() - started < 30
+        text = " ".join(result.output.split())
+        assert "waiting up to 1 s for environment `prod`" in text
+        assert f"environment `prod` is in use by pid {holder.pid} after waiting 1 s" in text
+        assert "retry `datacody plan`" in text and "Traceback" not in text
+        assert journal_path(proj).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = _hold(proj, shared=False, seconds=2)
+    try:
+        done = cli(proj, "plan", "--wait-timeout", "60")
+        assert done.exit_code == 0, done.output
+        assert "waiting up to 60 s for environment `prod`" in done.output
+        assert holder.poll() is not None and not journal_path(proj).exists()
+    finally:
+        holder.kill()
+        holder.wait()
