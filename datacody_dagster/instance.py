@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,15 +123,30 @@ def migrate_served_instance() -> None:
         log.exception("datacody: the one-time clean-up of legacy environment build runs failed")
 
 
+_RETRY_FAILED_S = 3600.0
+_FAILED_AT: dict[Path, float] = {}
+"""Homes whose clean-up failed in this process, and when: not tried again at every sensor tick
+(each try reads every env build's events first) before ``_RETRY_FAILED_S``."""
+
+
 def migrate_instance(instance: DagsterInstance, say: Callable[[str], None]) -> None:
     """The one-time legacy env-run clean-up on an instance Dagster handed over (a sensor's, the
-    code server's), its home being the instance's root directory; a read-only home is skipped."""
+    code server's), its home being the instance's root directory; a read-only home is skipped.
+    A failure (a database role without DELETE, a read-only replica) is said, never raised, and
+    tried again at most once an hour."""
     from datacody_dagster.legacy_env_runs import MARKER, migrate
 
     home = Path(instance.root_directory)
     if (home / MARKER).exists() or not os.access(home, os.W_OK):
         return
-    migrate(instance, home, say)
+    failed = _FAILED_AT.get(home)
+    if failed is not None and time.monotonic() - failed < _RETRY_FAILED_S:
+        return
+    try:
+        migrate(instance, home, say)
+    except Exception as exc:  # the sensor's own work goes on; Dagster's UI shows the warning
+        _FAILED_AT[home] = time.monotonic()
+        say(f"datacody: the one-time clean-up of legacy env-build runs failed ({type(exc).__name__}: {exc})")
 
 
 # Dagster's default storage and its stand-in with the pooled event log (runtime/event_log_storage.py,
