@@ -13,6 +13,9 @@ queues them: an exclusive waiter holds it while it waits for the lock, and a new
 passes through it (takes and drops it) before taking the lock, so it waits behind a queued
 writer. A process that already holds the lock shared, or whose parent does (the run's steps in
 child processes), skips the turnstile: waiting there would wait for the writer that waits for it.
+Any other shared newcomer waits there at most ``TURNSTILE_S``, then takes the lock beside the
+holders: it may hold what they wait for (a run's step holding a DuckDB pool slot that a holding
+CLI materialize waits for), and a wait at the turnstile would then last until a timeout.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from datacody_dagster.versioning.env_state import STATE_DIR
 
 LOCKS_DIR = f"{STATE_DIR}/locks"
 _POLL_S = 0.1
+TURNSTILE_S = 3.0
+"""How long a shared newcomer waits behind a queued writer before taking the lock beside the
+holders anyway: writer preference is best effort, never a deadlock."""
 SHARED_HELD_ENV = "DATACODY_SHARED_LOCKS"
 """Lock files this process (or an ancestor) holds shared, ``os.pathsep``-separated: inherited by
 child processes, so they pass a queued writer as their parent does."""
@@ -124,12 +130,13 @@ def env_lock(
             waiting.take(fh, mode, lambda: _holders(path))
         else:
             with open(_turnstile(path), "a+", encoding="utf-8") as gate:
-                # Queued: shared newcomers wait behind this writer, not beside it.
-                waiting.take(gate, mode, lambda: _queued(path))
+                # Queued: shared newcomers wait behind this writer, not beside it, but only for
+                # TURNSTILE_S: the newcomer may hold what the holders wait for (a DuckDB pool slot).
+                passed = waiting.take(gate, mode, lambda: _queued(path), TURNSTILE_S if shared else None)
                 if not shared:
                     _write_pid(gate)
                 try:
-                    if shared:
+                    if shared and passed:
                         fcntl.flock(gate, fcntl.LOCK_UN)
                     waiting.take(fh, mode, lambda: _holders(path))
                 finally:
@@ -186,12 +193,18 @@ class _Waiting:
         self.deadline = time.monotonic() + max(wait_s, 0.0)
         self.told = False
 
-    def take(self, fh: IO[str], mode: int, holder_of: Callable[[], str]) -> None:
+    def take(
+        self, fh: IO[str], mode: int, holder_of: Callable[[], str], bound_s: float | None = None
+    ) -> bool:
+        """Take the flock; False when ``bound_s`` passed first (it is not taken then)."""
+        given_up = None if bound_s is None else time.monotonic() + bound_s
         while True:
             try:
                 fcntl.flock(fh, mode | fcntl.LOCK_NB)
-                return
+                return True
             except BlockingIOError:
+                if given_up is not None and time.monotonic() >= given_up:
+                    return False
                 holder = holder_of()
                 if time.monotonic() >= self.deadline:
                     raise self._busy(holder) from None
