@@ -51,8 +51,9 @@ class AssetOutcome:
     asset: str
     path: str
     was: str
-    """``swapped`` (prod held the plan's bytes), ``not swapped`` (prod's old bytes), ``missing``
-    (no output at all) or ``unknown`` (bytes that are neither)."""
+    """``swapped`` (prod held the plan's bytes), ``not swapped`` (its staged copy is still there,
+    the apply was still preparing, or prod's old bytes), ``missing`` (no output at all) or
+    ``unknown`` (bytes that are neither, or a folder whose staged copy is gone)."""
     now: str
     """``old`` / ``old (restored from DVC)`` / ``new`` / ``absent`` / ``unknown``, with why."""
     md5: str | None
@@ -168,8 +169,10 @@ def _undo_move(
     held = output_md5(dest) if dest.is_file() else None
     if not dest.exists():
         was = "missing"
-    elif dest.is_dir():  # no md5 without DVC: trust the journal's own rule (staged = not renamed)
-        was = "not swapped" if staged_there else "swapped"
+    elif staged_there or journal.phase == "preparing":  # the rename is what consumes the staged copy
+        was = "not swapped"
+    elif dest.is_dir():  # no md5 to tell: its staged copy may have been deleted by hand
+        was = "unknown"
     elif held is not None and held == old_md5:
         was = "not swapped"
     elif held is not None and held == new_md5:
@@ -183,6 +186,12 @@ def _undo_move(
 
     if was == "not swapped":
         return out("old", old)
+    if old is None and was == "unknown":  # maybe prod's own bytes that its state lost: never deleted
+        return out(
+            "unknown (kept, prod's state has no entry for it): "
+            f"`datacody materialize --select {move.asset} --force` rebuilds it",
+            None,
+        )
     if old is None:  # the plan added it: prod had no such output
         remove(dest)
         return out("absent (the plan added it)", None)
@@ -246,7 +255,14 @@ def _reconcile(root: Path, notes: list[str]) -> None:
     assets = dict(prod.assets)
     for name, entry in prod.assets.items():
         output = root / entry.path if entry.path else None
-        if output is None or not entry.data_version or (output.exists() and not output.is_file()):
+        if output is None or not entry.data_version:
+            continue
+        if output.is_dir():  # no md5 to check it by: the apply may have swapped it
+            assets.pop(name)
+            notes.append(
+                f"{name}: {entry.path} is a folder that cannot be checked against prod's state; "
+                f"its entry is dropped: `datacody materialize --select {name} --force` rebuilds it"
+            )
             continue
         held = output_md5(output) if output.is_file() else None
         if held != entry.data_version:
