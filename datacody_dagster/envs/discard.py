@@ -1,15 +1,15 @@
 """The way out of an apply journal that cannot be finished: `datacody rollback --discard-journal`.
 
 After a crashed `apply`, every prod writer refuses while its journal is on disk, and the commands
-that can finish it roll it forward (``envs/apply.recover_holding_lock``). When finishing fails for
-good (a staged copy deleted by hand, an unreadable journal, a broken DVC repo), this discards it,
-holding prod's lock exclusively: per asset of the journal it finds from the bytes on disk whether
-the apply had already swapped it in, puts prod's bytes from before the apply back from DVC's cache
-where it can (a copy the apply added is removed), keeps the new bytes where the old ones are not
-in the cache, writes prod's state to match what is now on disk, and moves the journal, with a
-report of all this, into ``data/.datacody/envs/discarded/`` (one rename: the journal is gone or
-still whole). Run again after a crash midway, it does the same from where it stopped: the journal
-says ``discarding`` meanwhile, which the roll-forward refuses.
+that can finish it roll it forward (``envs/apply.recover_holding_lock``). This first tries that
+too; when finishing fails for good (a staged copy deleted by hand, an unreadable journal, a broken
+DVC repo), it discards the journal, holding prod's lock exclusively: per asset of the journal it
+finds from the bytes on disk whether the apply had already swapped it in, puts prod's bytes from
+before the apply back from DVC's cache where it can (a copy the apply added is removed), keeps the
+new bytes where the old ones are not in the cache, writes prod's state to match what is now on
+disk, and moves the journal, with a report of all this, into ``data/.datacody/envs/discarded/``
+(one rename: the journal is gone or still whole). Run again after a crash midway, it does the same
+from where it stopped: the journal says ``discarding`` meanwhile, which the roll-forward refuses.
 """
 
 from __future__ import annotations
@@ -71,8 +71,11 @@ class Discarded:
     leftovers: tuple[str, ...]
     """Staged copies removed (relative paths)."""
     notes: tuple[str, ...]
-    record: str
-    """The report, relative to the project root."""
+    record: str | None
+    """The report, relative to the project root (None when the apply could be finished)."""
+    finished: str | None = None
+    """``rolled forward`` / ``rolled back`` when the normal recovery finished the apply: nothing
+    was discarded then."""
 
 
 def discard_journal(
@@ -93,6 +96,13 @@ def discard_journal(
         raw = path.read_bytes().decode("utf-8", errors="replace")
         journal = _parse(raw)
         notes: list[str] = []
+        if journal is not None and journal.phase != "discarding":
+            # The normal recovery first: a journal that can still be finished is not discarded.
+            finished = _try_finish(project, notes)
+            if finished is not None:
+                return Discarded(
+                    journal.plan_id, journal.env, journal.phase, (), (), (), None, finished=finished
+                )
         outcomes: list[AssetOutcome] = []
         if journal is None:
             notes.append(
@@ -116,6 +126,18 @@ def discard_journal(
             tuple(notes),
             record.relative_to(root).as_posix(),
         )
+
+
+def _try_finish(project: CompiledProject, notes: list[str]) -> str | None:
+    """Finish or undo the apply as any prod writer would (we hold prod's lock); None when that
+    fails, noting why."""
+    from datacody_dagster.envs.apply import recover_holding_lock
+
+    try:
+        return recover_holding_lock(project)
+    except DatacodyError as exc:
+        notes.append("finishing it failed: " + "; ".join(d.message for d in exc.diagnostics))
+        return None
 
 
 def _parse(raw: str) -> Journal | None:
