@@ -111,6 +111,26 @@ def test_a_shared_holder_and_its_children_pass_a_queued_writer(tmp_path: Path) -
         )
         assert child.returncode == 0 and child.stdout.strip() == "step", child.stderr
         assert time.monotonic() - started < 5
+        # A grandchild (say a run of a `dagster dev` started meanwhile) inherits the variable but
+        # not the pass: it queues behind the writer (and, given 1 s, gives up naming it).
+        grandchild = (
+            "from pathlib import Path\n"
+            "from datacody_dagster.versioning.env_locks import env_lock\n"
+            f"with env_lock(Path({str(tmp_path)!r}), 'prod', 'a run', wait_s=1, shared=True):\n"
+            "    print('passed', flush=True)\n"
+        )
+        nested = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {grandchild!r}])",
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=60,
+        )
+        assert "passed" not in nested.stdout and f"pid {writer.pid} (queued for it" in nested.stderr, nested
         assert writer.poll() is None  # still queued behind the run
     out, _ = writer.communicate(timeout=60)
     assert writer.returncode == 0 and out.strip() == "applied"
