@@ -115,6 +115,12 @@ def _discard(project: CompiledProject, wait_timeout: float) -> None:
     from datacody_dagster.envs.discard import discard_journal
 
     done = discard_journal(project, wait_timeout, _say)
+    if done.finished is not None:
+        console.print(
+            f"the interrupted apply of plan {done.plan_id} could still be finished: {done.finished}; "
+            "nothing was discarded. prod's writers work again."
+        )
+        return
     title = f"discarded the interrupted apply of plan {done.plan_id or '?'}" + (
         f" from env `{done.env}`" if done.env else ""
     )

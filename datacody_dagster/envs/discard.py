@@ -1,15 +1,15 @@
 """The way out of an apply journal that cannot be finished: `datacody rollback --discard-journal`.
 
 After a crashed `apply`, every prod writer refuses while its journal is on disk, and the commands
-that can finish it roll it forward (``envs/apply.recover_holding_lock``). When finishing fails for
-good (a staged copy deleted by hand, an unreadable journal, a broken DVC repo), this discards it,
-holding prod's lock exclusively: per asset of the journal it finds from the bytes on disk whether
-the apply had already swapped it in, puts prod's bytes from before the apply back from DVC's cache
-where it can (a copy the apply added is removed), keeps the new bytes where the old ones are not
-in the cache, writes prod's state to match what is now on disk, and moves the journal, with a
-report of all this, into ``data/.datacody/envs/discarded/`` (one rename: the journal is gone or
-still whole). Run again after a crash midway, it does the same from where it stopped: the journal
-says ``discarding`` meanwhile, which the roll-forward refuses.
+that can finish it roll it forward (``envs/apply.recover_holding_lock``). This first tries that
+too; when finishing fails for good (a staged copy deleted by hand, an unreadable journal, a broken
+DVC repo), it discards the journal, holding prod's lock exclusively: per asset of the journal it
+finds from the bytes on disk whether the apply had already swapped it in, puts prod's bytes from
+before the apply back from DVC's cache where it can (a copy the apply added is removed), keeps the
+new bytes where the old ones are not in the cache, writes prod's state to match what is now on
+disk, and moves the journal, with a report of all this, into ``data/.datacody/envs/discarded/``
+(one rename: the journal is gone or still whole). Run again after a crash midway, it does the same
+from where it stopped: the journal says ``discarding`` meanwhile, which the roll-forward refuses.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class AssetOutcome:
     asset: str
     path: str
     was: str
-    """``swapped`` (prod held the plan's bytes), ``not swapped`` (prod's old bytes), ``missing``
-    (no output at all) or ``unknown`` (bytes that are neither)."""
+    """``swapped`` (prod held the plan's bytes), ``not swapped`` (its staged copy is still there,
+    the apply was still preparing, or prod's old bytes), ``missing`` (no output at all) or
+    ``unknown`` (bytes that are neither, or a folder whose staged copy is gone)."""
     now: str
     """``old`` / ``old (restored from DVC)`` / ``new`` / ``absent`` / ``unknown``, with why."""
     md5: str | None
@@ -70,8 +71,11 @@ class Discarded:
     leftovers: tuple[str, ...]
     """Staged copies removed (relative paths)."""
     notes: tuple[str, ...]
-    record: str
-    """The report, relative to the project root."""
+    record: str | None
+    """The report, relative to the project root (None when the apply could be finished)."""
+    finished: str | None = None
+    """``rolled forward`` / ``rolled back`` when the normal recovery finished the apply: nothing
+    was discarded then."""
 
 
 def discard_journal(
@@ -92,6 +96,13 @@ def discard_journal(
         raw = path.read_bytes().decode("utf-8", errors="replace")
         journal = _parse(raw)
         notes: list[str] = []
+        if journal is not None and journal.phase != "discarding":
+            # The normal recovery first: a journal that can still be finished is not discarded.
+            finished = _try_finish(project, notes)
+            if finished is not None:
+                return Discarded(
+                    journal.plan_id, journal.env, journal.phase, (), (), (), None, finished=finished
+                )
         outcomes: list[AssetOutcome] = []
         if journal is None:
             notes.append(
@@ -115,6 +126,18 @@ def discard_journal(
             tuple(notes),
             record.relative_to(root).as_posix(),
         )
+
+
+def _try_finish(project: CompiledProject, notes: list[str]) -> str | None:
+    """Finish or undo the apply as any prod writer would (we hold prod's lock); None when that
+    fails, noting why."""
+    from datacody_dagster.envs.apply import recover_holding_lock
+
+    try:
+        return recover_holding_lock(project)
+    except DatacodyError as exc:
+        notes.append("finishing it failed: " + "; ".join(d.message for d in exc.diagnostics))
+        return None
 
 
 def _parse(raw: str) -> Journal | None:
@@ -168,8 +191,10 @@ def _undo_move(
     held = output_md5(dest) if dest.is_file() else None
     if not dest.exists():
         was = "missing"
-    elif dest.is_dir():  # no md5 without DVC: trust the journal's own rule (staged = not renamed)
-        was = "not swapped" if staged_there else "swapped"
+    elif staged_there or journal.phase == "preparing":  # the rename is what consumes the staged copy
+        was = "not swapped"
+    elif dest.is_dir():  # no md5 to tell: its staged copy may have been deleted by hand
+        was = "unknown"
     elif held is not None and held == old_md5:
         was = "not swapped"
     elif held is not None and held == new_md5:
@@ -183,6 +208,12 @@ def _undo_move(
 
     if was == "not swapped":
         return out("old", old)
+    if old is None and was == "unknown":  # maybe prod's own bytes that its state lost: never deleted
+        return out(
+            "unknown (kept, prod's state has no entry for it): "
+            f"`datacody materialize --select {move.asset} --force` rebuilds it",
+            None,
+        )
     if old is None:  # the plan added it: prod had no such output
         remove(dest)
         return out("absent (the plan added it)", None)
@@ -246,7 +277,14 @@ def _reconcile(root: Path, notes: list[str]) -> None:
     assets = dict(prod.assets)
     for name, entry in prod.assets.items():
         output = root / entry.path if entry.path else None
-        if output is None or not entry.data_version or (output.exists() and not output.is_file()):
+        if output is None or not entry.data_version:
+            continue
+        if output.is_dir():  # no md5 to check it by: the apply may have swapped it
+            assets.pop(name)
+            notes.append(
+                f"{name}: {entry.path} is a folder that cannot be checked against prod's state; "
+                f"its entry is dropped: `datacody materialize --select {name} --force` rebuilds it"
+            )
             continue
         held = output_md5(output) if output.is_file() else None
         if held != entry.data_version:

@@ -10,9 +10,13 @@ naming the holder. This lives below ``runtime`` (prod's materialize takes it) an
 The lock prefers writers: a stream of overlapping shared holders would otherwise never leave the
 exclusive waiter (an `apply`) a moment free. A turnstile file beside the lock (``NAME.turnstile``)
 queues them: an exclusive waiter holds it while it waits for the lock, and a new shared holder
-passes through it (takes and drops it) before taking the lock, so it waits behind a queued
-writer. A process that already holds the lock shared, or whose parent does (the run's steps in
-child processes), skips the turnstile: waiting there would wait for the writer that waits for it.
+passes through it (takes and drops it) before taking the lock, so it waits behind a queued writer.
+A process that already holds the lock shared, or whose parent does (the run's steps in child
+processes; not further descendants), skips the turnstile: waiting there would wait for the writer
+that waits for it. Any other shared newcomer waits there at most ``TURNSTILE_S``, then takes the
+lock beside the holders: it may hold what they wait for (a run's step holding a DuckDB pool slot
+that a holding CLI materialize waits for), and a wait at the turnstile would then last until a
+timeout.
 """
 
 from __future__ import annotations
@@ -31,12 +35,17 @@ from datacody_dagster.versioning.env_state import STATE_DIR
 
 LOCKS_DIR = f"{STATE_DIR}/locks"
 _POLL_S = 0.1
+TURNSTILE_S = 3.0
+"""How long a shared newcomer waits behind a queued writer before taking the lock beside the
+holders anyway: writer preference is best effort, never a deadlock."""
 SHARED_HELD_ENV = "DATACODY_SHARED_LOCKS"
-"""Lock files this process (or an ancestor) holds shared, ``os.pathsep``-separated: inherited by
-child processes, so they pass a queued writer as their parent does."""
+"""Lock files held shared, as ``PID@PATH`` entries, ``os.pathsep``-separated: inherited by child
+processes, so they pass a queued writer as their parent does. An entry counts only in the process
+that named it and its children: a process a Python-API user starts while holding the lock (say
+`dagster dev`) passes it on to its own children, which must queue like anyone else."""
 _held_lock = threading.Lock()
 _held: dict[str, tuple[int, bool]] = {}
-"""Per lock file held shared in this process: (holds, whether the environment named it before)."""
+"""Per lock file held shared in this process: (holds, whether this process named it)."""
 
 
 class EnvBusy(DatacodyError):
@@ -53,24 +62,31 @@ def _turnstile(path: Path) -> Path:
 
 
 def _held_shared(path: Path) -> bool:
-    return os.path.realpath(path) in os.environ.get(SHARED_HELD_ENV, "").split(os.pathsep)
+    """Whether this process or its parent named ``path`` as held shared."""
+    key, mine = os.path.realpath(path), {str(os.getpid()), str(os.getppid())}
+    for entry in os.environ.get(SHARED_HELD_ENV, "").split(os.pathsep):
+        pid, _, held = entry.partition("@")
+        if held == key and pid in mine:
+            return True
+    return False
 
 
 def _note_held(path: Path, delta: int) -> None:
     """Count this process's shared holds of ``path``; name it in the environment meanwhile."""
     key = os.path.realpath(path)
+    own = f"{os.getpid()}@{key}"
     with _held_lock:
-        holds, inherited = _held.get(key, (0, _held_shared(path)))
-        holds += delta
         named = [p for p in os.environ.get(SHARED_HELD_ENV, "").split(os.pathsep) if p]
+        holds, added = _held.get(key, (0, own not in named))
+        holds += delta
         if holds > 0:
-            _held[key] = (holds, inherited)
-            if key not in named:
-                os.environ[SHARED_HELD_ENV] = os.pathsep.join([*named, key])
+            _held[key] = (holds, added)
+            if own not in named:
+                os.environ[SHARED_HELD_ENV] = os.pathsep.join([*named, own])
             return
         _held.pop(key, None)
-        if not inherited:
-            rest = [p for p in named if p != key]
+        if added:
+            rest = [p for p in named if p != own]
             if rest:
                 os.environ[SHARED_HELD_ENV] = os.pathsep.join(rest)
             else:
@@ -124,12 +140,13 @@ def env_lock(
             waiting.take(fh, mode, lambda: _holders(path))
         else:
             with open(_turnstile(path), "a+", encoding="utf-8") as gate:
-                # Queued: shared newcomers wait behind this writer, not beside it.
-                waiting.take(gate, mode, lambda: _queued(path))
+                # Queued: shared newcomers wait behind this writer, not beside it, but only for
+                # TURNSTILE_S: the newcomer may hold what the holders wait for (a DuckDB pool slot).
+                passed = waiting.take(gate, mode, lambda: _queued(path), TURNSTILE_S if shared else None)
                 if not shared:
                     _write_pid(gate)
                 try:
-                    if shared:
+                    if shared and passed:
                         fcntl.flock(gate, fcntl.LOCK_UN)
                     waiting.take(fh, mode, lambda: _holders(path))
                 finally:
@@ -186,12 +203,18 @@ class _Waiting:
         self.deadline = time.monotonic() + max(wait_s, 0.0)
         self.told = False
 
-    def take(self, fh: IO[str], mode: int, holder_of: Callable[[], str]) -> None:
+    def take(
+        self, fh: IO[str], mode: int, holder_of: Callable[[], str], bound_s: float | None = None
+    ) -> bool:
+        """Take the flock; False when ``bound_s`` passed first (it is not taken then)."""
+        given_up = None if bound_s is None else time.monotonic() + bound_s
         while True:
             try:
                 fcntl.flock(fh, mode | fcntl.LOCK_NB)
-                return
+                return True
             except BlockingIOError:
+                if given_up is not None and time.monotonic() >= given_up:
+                    return False
                 holder = holder_of()
                 if time.monotonic() >= self.deadline:
                     raise self._busy(holder) from None

@@ -83,6 +83,7 @@ def test_writers_refuse_naming_the_escape_which_restores_prod(proj: Path) -> Non
         waiting: ("not swapped", "old"),
     }
     assert json.loads(recorded["journal"])["plan_id"] == recorded["plan_id"]
+    assert any(n.startswith("finishing it failed: ") and "is gone" in n for n in recorded["notes"])
     _consistent(proj)
     prod = load_state(proj, PROD)
     assert prod is not None and prod.assets[swapped].data_version == before[f"{swapped}.parquet"]
@@ -137,3 +138,20 @@ def test_an_unreadable_journal_is_named_and_discarded(proj: Path) -> None:
     (kept,) = (proj / "data/.datacody/envs/discarded").glob("*.journal.json")
     assert kept.read_text() == '{"plan_id": "p1", "env": "dev", "pha'
     assert cli(proj, "materialize").exit_code == 0
+
+
+def test_a_journal_that_can_still_be_finished_is_finished_not_discarded(proj: Path) -> None:
+    edit(proj, *AMOUNT)
+    assert cli(proj, "plan", "--env", "dev").exit_code == 0
+    env = proj / "data/envs/dev/shop"
+    _crash_apply(proj, "dev", "renamed-0")  # every staged copy still whole
+    moves = read_journal(proj).moves  # type: ignore[union-attr]
+    new = {f"{m.asset}.parquet": file_md5(env / f"{m.asset}.parquet") for m in moves}
+    escaped = cli(proj, "rollback", "--discard-journal", "--wait-timeout", "5")
+    assert escaped.exit_code == 0, escaped.output
+    text = _flat(escaped.output)
+    assert "could still be finished: rolled forward; nothing was discarded" in text, text
+    assert {k: v for k, v in prod_md5s(proj).items() if k in new} == new  # the plan's bytes, all
+    assert not journal_path(proj).exists() and _leftovers(proj) == []
+    assert not (proj / "data/.datacody/envs/discarded").exists()
+    _consistent(proj)

@@ -5,13 +5,14 @@ queued behind that writer, which would wait for it forever (real processes, real
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from datacody_dagster.versioning.env_locks import env_lock, lock_path
+from datacody_dagster.versioning.env_locks import TURNSTILE_S, env_lock, lock_path
 
 HOLD_S = 0.6
 
@@ -110,7 +111,89 @@ def test_a_shared_holder_and_its_children_pass_a_queued_writer(tmp_path: Path) -
         )
         assert child.returncode == 0 and child.stdout.strip() == "step", child.stderr
         assert time.monotonic() - started < 5
+        # A grandchild (say a run of a `dagster dev` started meanwhile) inherits the variable but
+        # not the pass: it queues behind the writer (and, given 1 s, gives up naming it).
+        grandchild = (
+            "from pathlib import Path\n"
+            "from datacody_dagster.versioning.env_locks import env_lock\n"
+            f"with env_lock(Path({str(tmp_path)!r}), 'prod', 'a run', wait_s=1, shared=True):\n"
+            "    print('passed', flush=True)\n"
+        )
+        nested = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {grandchild!r}])",
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=60,
+        )
+        assert "passed" not in nested.stdout and f"pid {writer.pid} (queued for it" in nested.stderr, nested
         assert writer.poll() is None  # still queued behind the run
     out, _ = writer.communicate(timeout=60)
     assert writer.returncode == 0 and out.strip() == "applied"
     assert "DATACODY_SHARED_LOCKS" not in os.environ  # nothing held: nothing left named
+
+
+def _queued_writer(root: Path) -> subprocess.Popen[str]:
+    """An `apply` queued at prod's turnstile (it waits for the lock's shared holders)."""
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from pathlib import Path\n"
+            "from datacody_dagster.versioning.env_locks import env_lock\n"
+            f"with env_lock(Path({str(root)!r}), 'prod', 'datacody apply', wait_s=30):\n"
+            "    print('applied', flush=True)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    turnstile = lock_path(root, "prod").with_suffix(".turnstile")
+    deadline = time.monotonic() + 30
+    while not turnstile.exists() or turnstile.read_text(encoding="utf-8") != f"pid {writer.pid}":
+        assert time.monotonic() < deadline and writer.poll() is None
+        time.sleep(0.05)
+    return writer
+
+
+def test_a_shared_newcomer_holding_what_a_holder_waits_for_is_not_stuck_behind_the_writer(
+    tmp_path: Path,
+) -> None:
+    """A (a CLI materialize) holds prod's lock shared and waits for the DuckDB pool; B (a UI run's
+    step) holds the pool and asks for prod's lock shared; W (an apply) is queued for the lock.
+    B must get past the turnstile within its short bound, so all three finish."""
+    pool = tmp_path / "pool.lock"
+    with open(pool, "a+", encoding="utf-8") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)  # B holds the pool's slot
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import fcntl\n"
+                "from pathlib import Path\n"
+                "from datacody_dagster.versioning.env_locks import env_lock\n"
+                f"with env_lock(Path({str(tmp_path)!r}), 'prod', 'materialize', wait_s=5, shared=True):\n"
+                "    print('holding', flush=True)\n"
+                f"    with open({str(pool)!r}, 'a+') as fh:\n"
+                "        fcntl.flock(fh, fcntl.LOCK_EX)\n"  # A waits for the pool
+                "print('done', flush=True)\n",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        writer = _queued_writer(tmp_path)
+        asked = time.monotonic()
+        with env_lock(tmp_path, "prod", "a step", wait_s=20, shared=True):
+            waited = time.monotonic() - asked
+        assert writer.poll() is None  # the writer still waits for A
+    out, _ = holder.communicate(timeout=30)
+    assert holder.returncode == 0 and out.strip() == "done"
+    out, _ = writer.communicate(timeout=30)
+    assert writer.returncode == 0 and out.strip() == "applied"
+    assert TURNSTILE_S - 0.5 < waited < TURNSTILE_S + 2.0, waited  # it did queue, briefly
