@@ -4,7 +4,8 @@ Compared by PSI over value shares, such a column moved completely at every step 
 every batch. A batch that advanced past the previous values (most rows above all of them, or all
 at or above the top while the previous batch had rows below it) is a trend step once the history
 shows the column advancing before: its shares are not compared. A first advance, and any move
-that is not an advance, are still judged.
+that is not an advance, are still judged; so is an advance unlike the steps before it (a sentinel,
+a flood of nulls, half the rows back on old or unseen values).
 """
 
 from __future__ import annotations
