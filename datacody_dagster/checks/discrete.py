@@ -134,6 +134,10 @@ GUARD_Z = 4.0
 """Sampling margin, in binomial standard deviations of the batch's share, over the largest null
 share (and share below the previous values) history shows: about 3 in 100,000 batches cross it by
 chance (a one-sided normal tail), far under a drift check's false-alarm budget."""
+MIN_EXCESS = 0.01
+"""Nor does a share grow by less than this (1% of the rows) alarm: drift judges distributions, and
+PSI's "no significant change" line (0.1) only flags a new category at ~2% of the rows; single
+nulls are `not_null`'s and `null_fraction`'s to catch."""
 
 
 @dataclass(frozen=True)
@@ -182,12 +186,13 @@ def trend_history(batches: list[tuple[int, dict[str, Any]]]) -> TrendHistory | N
 
 
 def share_limit(share: float, rows: int) -> float:
-    """The largest share a batch of ``rows`` rows shows by chance when history's is ``share``
-    (a share of 0 still allows the margin of one row's worth of variance)."""
+    """The largest share a batch of ``rows`` rows may show when history's is ``share``: the
+    sampling margin (:data:`GUARD_Z`; a share of 0 still gets one row's worth of variance), at
+    least :data:`MIN_EXCESS`."""
     if rows <= 0:
         return 1.0
     variance = max(share * (1 - share), 1 / rows) / rows
-    return share + GUARD_Z * math.sqrt(variance)
+    return share + max(GUARD_Z * math.sqrt(variance), MIN_EXCESS)
 
 
 @dataclass(frozen=True)
