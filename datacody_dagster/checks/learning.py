@@ -12,12 +12,16 @@ from typing import Any
 
 from datacody_dagster.checks.context import EvalContext
 from datacody_dagster.checks.discrete import (
-    advanced_before,
+    StepCounts,
     below_max,
     category_psi,
     is_advance,
     is_discrete,
+    step_cap,
     support_max,
+    support_min,
+    trend_faults,
+    trend_history,
     with_other,
 )
 from datacody_dagster.checks.divergence import psi, total_variation
@@ -70,8 +74,9 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
         expected = dict(col_prof["top"])
         trend = _trend_step(ctx, column, expected, history, args.window)
         if trend is not None:
-            meta.update(trend)
-            return CheckOutcome(check, True, 0, ctx.row_count, query=query, metadata=meta)
+            passed, failing, trend_meta = trend
+            meta.update(trend_meta)
+            return CheckOutcome(check, passed, failing, ctx.row_count, query=query, metadata=meta)
         actual = _current_shares(ctx, column, expected)
         score = category_psi(expected, actual)
         meta.update(
@@ -121,34 +126,57 @@ def drift_outcome(ctx: EvalContext, check: PlannedCheck, history: CheckHistory |
 
 def _trend_step(
     ctx: EvalContext, column: str, expected: dict[str, float], history: CheckHistory, window: int
-) -> dict[str, Any] | None:
-    """Metadata of a trend step (see checks/discrete.py), None when the batch is judged by PSI:
-    it did not advance past the baseline's values, or the history never shows it advancing."""
+) -> tuple[bool, int, dict[str, Any]] | None:
+    """(passed, failing rows, metadata) of a trend step (see checks/discrete.py); None when the
+    batch is judged by PSI: it did not advance past the baseline's values, or the history never
+    shows it advancing. An advance that breaks the trend's shape fails here rather than by PSI:
+    past trend steps scored PSI ~18, so a learned threshold would let anything through."""
     bound = support_max(expected)
     if bound is None:
         return None
-    c = ident(column)
-    above, below = (f"count(*) filter (where {c} {op} {literal(bound)}::double)" for op in (">", "<"))
-    row = ctx.con.execute(f"select count({c}), {above}, {below} from {ctx.target.relation}").fetchone()
-    assert row is not None
-    nonnull, n_above, n_below = (int(x) for x in row)
-    if not is_advance(nonnull, n_above, n_below, below_max(expected)):
-        return None
     past = [
-        cols[column]
+        (int((rec.profile or {}).get("rows") or rec.row_count or 0), cols[column])
         for rec in reversed(baseline_records(history, ctx.target, window))
         if column in (cols := (rec.profile or {}).get("columns") or {})
     ]
-    if not advanced_before(past):
+    trend = trend_history(past)
+    if trend is None:
         return None
-    return {
+    low = support_min(expected)
+    cap = step_cap(trend, bound)
+    c, x = ident(column), f"{ident(column)}::double"
+    terms = [
+        f"count(*) filter (where {x} {op} {literal(v)}::double)"
+        for op, v in ((">", bound), ("<", bound), ("<", bound if low is None else low), (">", cap))
+    ]
+    row = ctx.con.execute(
+        f"select count(*), count({c}), {', '.join(terms)}, max({x}) from {ctx.target.relation}"
+    ).fetchone()
+    assert row is not None
+    rows, nonnull, n_above, n_below, n_below_min, n_above_cap = (int(v) for v in row[:6])
+    if not is_advance(nonnull, n_above, n_below, below_max(expected)):
+        return None
+    counts = StepCounts(
+        rows, rows - nonnull, n_below_min, n_above_cap, None if row[6] is None else float(row[6])
+    )
+    faults = trend_faults(trend, bound, counts)
+    meta: dict[str, Any] = {
         "method": "trend",
         "score": 0.0,
         "share_above_baseline": round(n_above / nonnull, 6),
-        "note": f"{column} moved past its previous values ({n_above / nonnull:.0%} of the rows above "
-        f"{bound:g}, {n_below / nonnull:.0%} below), as it had before: a trending column, its value "
-        "shares are not compared",
+        "largest_step_in_history": trend.step,
+        "step_cap": cap,
     }
+    if faults:
+        reasons = "; ".join(reason for reason, _ in faults)
+        meta["reason"] = f"{column} advanced past {bound:g} but not as a trend step: {reasons}"
+        return False, min(rows, sum(n for _, n in faults)), meta
+    meta["note"] = (
+        f"{column} moved past its previous values ({n_above / nonnull:.0%} of the rows above "
+        f"{bound:g}, {n_below / nonnull:.0%} below, top within {cap:g}), as it had before: a trending "
+        "column, its value shares are not compared"
+    )
+    return True, 0, meta
 
 
 def _current_shares(ctx: EvalContext, column: str, baseline: dict[str, float]) -> dict[str, float]:
