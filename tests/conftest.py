@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,19 @@ def write_project(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text), encoding="utf-8")
     return root
+
+
+@pytest.fixture(autouse=True)
+def _dagster_home_not_inherited() -> Iterator[None]:
+    """Each test leaves DAGSTER_HOME as it found it: ``project_instance`` names its home there
+    process-wide (``setdefault``), so a test's instance became the next test's (a pool slot one
+    test left held made a later test wait 600 s for it)."""
+    before = os.environ.get("DAGSTER_HOME")
+    yield
+    if before is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = before
 
 
 @pytest.fixture

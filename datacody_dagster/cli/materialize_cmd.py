@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,6 +60,7 @@ def register(app: typer.Typer) -> None:
         from datacody_dagster.runtime.worker_hint import likely_nothing_to_do
 
         started = time.monotonic()
+        options = _Options(select, quiet, verbose, force, wait_timeout, accept_schema_change)
         # dbt's import starts now, on the other core, beside the imports and compile below; a
         # run that needs no dbt stops it (runtime/dbt_worker.py). Not for a rerun that most
         # likely has nothing to do (runtime/worker_hint.py): it starts later if there is.
@@ -66,17 +68,7 @@ def register(app: typer.Typer) -> None:
         worker = start_worker(verbose) if early else None
         failed = True
         try:
-            summary = _plan_and_run(
-                project_dir,
-                select,
-                quiet,
-                verbose,
-                force,
-                wait_timeout,
-                accept_schema_change,
-                worker,
-                started,
-            )
+            summary = _plan_and_run(project_dir, options, worker, started)
             failed = False
         finally:
             if worker is not None:
@@ -84,20 +76,24 @@ def register(app: typer.Typer) -> None:
         _report(summary, quiet)
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The command's options, as the steps below read them."""
+
+    select: str | None
+    quiet: bool
+    verbose: bool
+    force: bool
+    wait_timeout: float
+    accept_schema_change: bool
+
+
 def _say(text: str) -> None:
     err_console.print(text, markup=False, highlight=False)
 
 
 def _plan_and_run(
-    project_dir: Path,
-    select: str | None,
-    quiet: bool,
-    verbose: bool,
-    force: bool,
-    wait_timeout: float,
-    accept_schema_change: bool,
-    worker: DbtWorker | None,
-    started: float,
+    project_dir: Path, options: _Options, worker: DbtWorker | None, started: float
 ) -> MaterializeSummary:
     from datacody_dagster.compiler import compile_project
     from datacody_dagster.envs.recovery import recover_at
@@ -105,50 +101,41 @@ def _plan_and_run(
     from datacody_dagster.runtime.worker_hint import forget_settled, remember_settled
 
     # Finish an apply killed midway before prod is written again (waiting for prod's runs).
-    recover_at(project_dir.resolve(), wait_timeout, _say, "datacody materialize")
+    recover_at(project_dir.resolve(), options.wait_timeout, _say, "datacody materialize")
     project = compile_project(project_dir.resolve())
     # Nothing to rebuild: answered without importing Dagster, DVC or dbt, and no run is created.
-    summary = None if force else up_to_date_summary(project, select)
+    summary = None if options.force else up_to_date_summary(project, options.select)
     if summary is not None:
         summary.seconds = time.monotonic() - started
     else:
-        summary = _run(project, select, quiet, verbose, force, wait_timeout, accept_schema_change, worker)
-    if select is None and summary.success:
+        summary = _run(project, options, worker)
+    if options.select is None and summary.success:
         remember_settled(project)
     else:
         forget_settled(project.root)
     return summary
 
 
-def _run(
-    project: CompiledProject,
-    select: str | None,
-    quiet: bool,
-    verbose: bool,
-    force: bool,
-    wait_timeout: float,
-    accept_schema_change: bool,
-    worker: DbtWorker | None,
-) -> MaterializeSummary:
+def _run(project: CompiledProject, options: _Options, worker: DbtWorker | None) -> MaterializeSummary:
     from datacody_dagster.runtime.dbt_worker import dbt_worker
     from datacody_dagster.runtime.process_gc import starting_up
 
     # dbt parses in the worker on the other core while this process imports Dagster: before
     # any Dagster import below.
-    with dbt_worker(project, verbose, select, started=worker):
+    with dbt_worker(project, options.verbose, options.select, started=worker):
         with starting_up():
             from datacody_dagster.cli.asset_progress import progress_for
             from datacody_dagster.runtime.materialize import materialize_project
 
         return materialize_project(
             project.root,
-            select,
-            progress_for=lambda names: progress_for(names, not quiet),
-            verbose=verbose,
-            force=force,
-            wait_timeout_s=wait_timeout,
-            say=lambda text: err_console.print(text, markup=False, highlight=False),
-            accept_schema_change=accept_schema_change,
+            options.select,
+            progress_for=lambda names: progress_for(names, not options.quiet),
+            verbose=options.verbose,
+            force=options.force,
+            wait_timeout_s=options.wait_timeout,
+            say=_say,
+            accept_schema_change=options.accept_schema_change,
             project=project,
         )
 
