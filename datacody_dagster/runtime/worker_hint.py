@@ -60,6 +60,7 @@ def likely_nothing_to_do(root: Path) -> bool:
 
 def remember_settled(project: CompiledProject) -> None:
     """Record the files a run reads, after a run that left the whole project materialized."""
+    from datacody_dagster.emit.files import atomic_write_text
     from datacody_dagster.runtime.input_files import input_files
 
     root = project.root
@@ -72,12 +73,8 @@ def remember_settled(project: CompiledProject) -> None:
     text = json.dumps({"files": _stats(root, files), "inputs": sorted(inputs)}, sort_keys=True)
     path = root / HINT
     with contextlib.suppress(OSError):
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            atomic_write_text(path, text)
 
 
 def forget_settled(root: Path) -> None:
