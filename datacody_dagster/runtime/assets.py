@@ -25,9 +25,13 @@ from datacody_dagster.runtime.finalize import Audited, Finalized, audit, complet
 from datacody_dagster.runtime.prod_writes import holding_prod_lock
 from datacody_dagster.runtime.staging import drop_stage, stage_path
 
+DBT_STEP_KEY = "datacody_dbt_models"
+"""The step of the one multi-asset that runs every dbt model."""
 
-def _op_name(prefix: str, name: str) -> str:
-    return f"{prefix}__{name}"
+
+def step_key(node: Node) -> str:
+    """The step (op) that materializes ``node``, unless dbt runs it (:data:`DBT_STEP_KEY`)."""
+    return f"{node.kind}__{node.name}"
 
 
 def _fail(exc: DatacodyError, node: Node) -> dg.Failure:
@@ -89,7 +93,7 @@ def _single_node_asset(project: CompiledProject, node: Node, produce) -> dg.Asse
     """
 
     @dg.multi_asset(
-        name=_op_name(node.kind, node.name),
+        name=step_key(node),
         specs=[asset_spec_for(project, node)],
         check_specs=check_specs_for(node, project),
         can_subset=True,
@@ -229,7 +233,7 @@ def dbt_assets(project: CompiledProject, nodes: list[Node]) -> dg.AssetsDefiniti
     check_specs = [spec for node in nodes for spec in check_specs_for(node, project)]
 
     @dg.multi_asset(
-        name="datacody_dbt_models",
+        name=DBT_STEP_KEY,
         specs=[asset_spec_for(project, n) for n in nodes],
         check_specs=check_specs,
         can_subset=True,

@@ -12,12 +12,14 @@ import dagster as dg
 from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.emit.dagster import WRITER_TAG
 from datacody_dagster.runtime.assets import build_assets, uses_spark
-from datacody_dagster.runtime.run_worker import datacody_multiprocess_executor
+from datacody_dagster.runtime.run_worker import multiprocess_executor_for
+from datacody_dagster.runtime.step_fork import fork_available
 from datacody_dagster.semantic.export import produce_export
 
-# Imported once per run by the forkserver that starts the steps (a module missing here is
-# skipped by multiprocessing); the last one builds the run's definitions (runtime/step_server.py),
-# so a forked step finds its imports done and the definitions built.
+# Where steps cannot be forked from the run worker (``step_fork.fork_available``: not Linux), a
+# forkserver imports these once per run (a module missing here is skipped by multiprocessing);
+# the last one builds the run's definitions (runtime/step_server.py), so a forked step finds its
+# imports done and the definitions built.
 STEP_PRELOAD = (
     "dagster",
     "datacody_dagster.runtime.dbt_runner",
@@ -30,20 +32,21 @@ STEP_PRELOAD = (
 )
 
 
-def run_executor() -> dg.ExecutorDefinition:
+def run_executor(project: CompiledProject) -> dg.ExecutorDefinition:
     """Multiprocess (for runs launched by the code location; headless runs go in process), with
     at most one writer of the DuckDB file at a time."""
     # One writer per DuckDB file: dbt steps carry the writer tag and never run two at once.
-    # The multiprocess executor plus the run worker's pid tags (runtime/run_worker.py).
-    # Steps fork from a server that imported the heavy modules once per run: a spawned step
-    # process paid 8-25 s of imports on 2 cores (UI "Materialize all" took 2.9x the CLI).
-    return datacody_multiprocess_executor.configured(
-        {
-            "max_concurrent": 4,
-            "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],
-            "start_method": {"forkserver": {"preload_modules": list(STEP_PRELOAD)}},
-        }
-    )
+    # The multiprocess executor plus the run worker's pid tags (runtime/run_worker.py). Steps
+    # are forked from the run worker, which has imported and built what they need (Linux), or
+    # from a forkserver that does it once per run: a spawned step process paid 8-25 s of imports
+    # on 2 cores (UI "Materialize all" took 2.9x the CLI; 2.2x from the forkserver).
+    config: dict[str, object] = {
+        "max_concurrent": 4,
+        "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],
+    }
+    if not fork_available():
+        config["start_method"] = {"forkserver": {"preload_modules": list(STEP_PRELOAD)}}
+    return multiprocess_executor_for(project).configured(config)
 
 
 def project_resources(project: CompiledProject) -> dict[str, object]:
@@ -60,6 +63,6 @@ def run_definitions(project: CompiledProject) -> dg.Definitions:
     """Assets, checks, executor and resources of ``project`` (no schedules or sensors)."""
     return dg.Definitions(
         assets=build_assets(project, export_producer=produce_export),
-        executor=run_executor(),
+        executor=run_executor(project),
         resources=project_resources(project),
     )

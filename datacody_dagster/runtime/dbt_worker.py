@@ -49,6 +49,7 @@ class DbtWorker:
         self.parses = 0  # as the worker last reported them
         self.cpu_s = 0.0  # the worker's CPU seconds at its last answer
         self._lock = threading.Lock()
+        self._owner = os.getpid()  # the process that started it (and alone may wait for it)
         self._gone = False
         # -P: the working folder is not put first on sys.path (a csv.py there would run in place of
         # the standard library's when dbt imports it).
@@ -60,11 +61,14 @@ class DbtWorker:
             stderr=None if verbose else subprocess.DEVNULL,
         )
 
-    def serve(self, dbt_dir: Path, root: Path, directories: list[Path] | None) -> None:
+    def serve(
+        self, dbt_dir: Path, root: Path, directories: list[Path] | None, file_log: bool = False
+    ) -> None:
         """Give the worker its dbt project: it parses it now (its dbt files must be written).
 
         ``directories``: the sandbox's folders of the project at ``root`` (None: it opted out),
-        handed to the worker's sandbox plugin (``engines/dbt_sandbox.hand_directories``).
+        handed to the worker's sandbox plugin (``engines/dbt_sandbox.hand_directories``);
+        ``file_log``: dbt writes logs/dbt.log (a UI run's only record of dbt's log).
         """
         from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 
@@ -74,7 +78,7 @@ class DbtWorker:
         env = {**dbt_environment(), DBT_STAGE_ENV: "1"}
         listed = None if directories is None else [str(d) for d in directories]
         sandbox = {"root": str(root), "directories": listed}
-        self._send({"dbt_dir": str(dbt_dir), "env": env, "sandbox": sandbox})
+        self._send({"dbt_dir": str(dbt_dir), "env": env, "sandbox": sandbox, "file_log": file_log})
 
     def _send(self, message: dict[str, object]) -> bool:
         stdin = self.process.stdin
@@ -98,7 +102,7 @@ class DbtWorker:
         the worker's exit, rather than running the same models again here.
         """
         with self._lock:
-            if self._gone or self.process.poll() is not None:
+            if self._gone or not self._alive():
                 self._gone = True
                 return None
             stdout = self.process.stdout
@@ -130,7 +134,21 @@ class DbtWorker:
             self.cpu_s = float(answer["cpu_s"])
             return Invocation.from_json(answer["invocation"])
 
+    def _alive(self) -> bool:
+        if os.getpid() == self._owner:
+            return self.process.poll() is None
+        # A process forked from the owner (a UI run's dbt step, runtime/step_fork.py) cannot wait
+        # for its sibling: Popen.poll would say "exited" (ECHILD). It asks the kernel instead.
+        import psutil
+
+        try:
+            return psutil.Process(self.process.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
     def _exit(self) -> str:
+        if os.getpid() != self._owner:
+            return "it is gone"
         try:
             code = self.process.wait(5)
         except subprocess.TimeoutExpired:
@@ -190,6 +208,7 @@ def dbt_worker(
     verbose: bool = False,
     select: str | None = None,
     started: DbtWorker | None = None,
+    file_log: bool = False,
 ) -> Iterator[DbtWorker | None]:
     """Serve the dbt invocations of what runs inside the block from a worker.
 
@@ -213,7 +232,7 @@ def dbt_worker(
     from datacody_dagster.engines.sandbox import project_directories
 
     sync_generated_files(project)  # the worker parses what the run will run
-    worker.serve(dbt_dir, project.root, project_directories(project))
+    worker.serve(dbt_dir, project.root, project_directories(project), file_log)
     serve_with(dbt_dir, worker)
     failed = True
     try:

@@ -45,12 +45,12 @@ def _set_dbt_env(env: dict[str, Any]) -> None:
     os.environ.update({str(k): str(v) for k, v in env.items()})
 
 
-def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) -> None:
+def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool, file_log: bool) -> None:
     # Parse now, while the parent imports Dagster; a failure is reported by the first request
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
     schemas = SchemaCache(cache_file(dbt_dir))
     schemas.install()
-    dbt_runner.parse(dbt_dir, file_log=False)
+    dbt_runner.parse(dbt_dir, file_log=file_log)
     schemas.save()
     if verbose:  # how much of dbt's start the run could hide (the parent's first request waits for it)
         took = f"{time.monotonic() - _STARTED:.2f} s, {time.process_time():.2f} CPU-s"
@@ -64,7 +64,7 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool) ->
         _set_dbt_env(request["env"])
         names = [str(n) for n in request["names"]]
         try:
-            outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=False)
+            outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=file_log)
         except Exception:  # the parent shows it: this process's stderr is nobody's without -v
             outcome = dbt_runner.Invocation(None, [], False, [traceback.format_exc()], None)
         answer = {
@@ -95,7 +95,8 @@ def main(argv: list[str]) -> int:
         sandbox = project["sandbox"]
         listed = sandbox["directories"]
         hand_directories(Path(sandbox["root"]), None if listed is None else [Path(d) for d in listed])
-        _serve(Path(project["dbt_dir"]), sys.stdin, answers, verbose)
+        file_log = bool(project.get("file_log", False))
+        _serve(Path(project["dbt_dir"]), sys.stdin, answers, verbose, file_log)
     # The run is over (stdin closed): every answer is flushed and dbt holds no database open.
     # Skipping the interpreter's teardown of dbt's modules and objects saves ~0.5 CPU-s a run.
     answers.close()

@@ -46,6 +46,8 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Named apart from the former DATACODY_RUN_ID, which processes of older code would still judge.
 RUN_ID_ENV = "DATACODY_STEP_RUN_ID"
 INSTANCE_ENV = "DATACODY_STEP_INSTANCE"
+# Marks of step processes forked from their run worker (one file per pid), under the instance.
+STEP_MARKS = "datacody-step-marks"
 
 
 def run_tags() -> dict[str, str]:
@@ -116,9 +118,60 @@ def step_env(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
     return {RUN_ID_ENV: run_id, INSTANCE_ENV: instance_key(instance)}
 
 
-def run_processes(instance: dg.DagsterInstance, run_ids: set[str] | None = None) -> dict[int, str]:
-    """Live processes (pid -> run id) working for a run of ``instance`` (by their environment)."""
+def mark_step_process(home: Path, run_id: str) -> None:
+    """Record this process as a step of ``run_id`` of the instance at ``home``.
+
+    For steps forked from their run worker (``runtime/step_fork.py``), whose ``/proc`` environment
+    is the worker's from before it knew its run: :func:`run_processes` finds them by this file.
+    """
+    me = psutil.Process()
+    folder = home / STEP_MARKS
+    folder.mkdir(exist_ok=True)
+    mark = {"run_id": run_id, "started": me.create_time()}
+    part = folder / f".{me.pid}.part"  # renamed whole: a reader never sees half a mark
+    part.write_text(json.dumps(mark), encoding="utf-8")
+    os.replace(part, folder / str(me.pid))
+
+
+def clear_step_marks(home: Path, run_id: str) -> None:
+    """Forget the marks of ``run_id``'s steps (its run worker, once they all ended)."""
+    for pid, marked_run in _marked(home).items():
+        if marked_run == run_id:
+            with contextlib.suppress(OSError):
+                (home / STEP_MARKS / str(pid)).unlink()
+
+
+def _marked(home: Path) -> dict[int, str]:
+    """Marked step processes still alive (pid -> run id); marks of gone processes are removed."""
+    folder = home / STEP_MARKS
+    if not folder.is_dir():
+        return {}
     found: dict[int, str] = {}
+    for mark in folder.iterdir():
+        if mark.name.startswith("."):
+            continue  # being written
+        try:
+            data = json.loads(mark.read_text(encoding="utf-8"))
+            proc = psutil.Process(int(mark.name))
+            alive = abs(proc.create_time() - float(data["started"])) < 0.05
+            alive = alive and proc.status() != psutil.STATUS_ZOMBIE
+        except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+            alive, data = False, None
+        if alive and isinstance(data, dict):
+            found[int(mark.name)] = str(data["run_id"])
+        else:  # the process ended (or the pid is another's now): the mark is stale
+            with contextlib.suppress(OSError):
+                mark.unlink()
+    return found
+
+
+def run_processes(instance: dg.DagsterInstance, run_ids: set[str] | None = None) -> dict[int, str]:
+    """Live processes (pid -> run id) working for a run of ``instance``: by their environment, or
+    by their mark (:func:`mark_step_process`)."""
+    found: dict[int, str] = {}
+    for pid, run_id in _marked(Path(instance.root_directory)).items():
+        if pid != os.getpid() and (run_ids is None or run_id in run_ids):
+            found[pid] = run_id
     me = os.getpid()
     mine = instance_key(instance)
     for proc in psutil.process_iter():

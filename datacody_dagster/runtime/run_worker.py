@@ -15,8 +15,9 @@ killed, it would stay STARTED forever and keep its pool slots. Here:
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,10 +29,14 @@ from dagster._core.definitions.executor_definition import (
 )
 from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
 from dagster._core.executor.base import Executor
+from dagster._core.executor.multiprocess import MultiprocessExecutor
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
 from dagster._serdes import serialize_value
 
 from datacody_dagster.errors import DatacodyError
+from datacody_dagster.runtime import step_fork
+from datacody_dagster.runtime.assets import DBT_STEP_KEY, step_key
+from datacody_dagster.runtime.dbt_worker import dbt_worker
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
     PID_TAG,
@@ -53,6 +58,8 @@ if TYPE_CHECKING:
     from dagster._core.execution.plan.step import ExecutionStep
     from dagster._core.execution.retries import RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig
+
+    from datacody_dagster.compiler import CompiledProject
 
 # The run's code location, serialized, for the step forkserver (runtime/step_server.py).
 POINTER_ENV = "DATACODY_STEP_DEFINITIONS"
@@ -83,10 +90,12 @@ def _blocked_pool(event: DagsterEvent) -> str | None:
 
 
 class DatacodyExecutor(Executor):
-    """Dagster's multiprocess executor, plus the run-worker tags and named pool holders."""
+    """Dagster's multiprocess executor, plus the run-worker tags and named pool holders; its steps
+    forked from the run worker where that is safe (``runtime/step_fork.py``)."""
 
-    def __init__(self, inner: Executor) -> None:
+    def __init__(self, inner: Executor, project: CompiledProject | None = None) -> None:
         self._inner = inner
+        self._project = project
 
     @property
     def retries(self) -> RetryMode:
@@ -100,20 +109,42 @@ class DatacodyExecutor(Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
+        home = Path(instance.root_directory)
         record_run_worker(instance, plan_context.dagster_run)
-        publish_definitions(plan_context)
         waits = PoolWaits(pool_wait_timeout(plan_context.dagster_run))
-        # the steps' event log is tuned too (step_server.py); a pool wait is bounded (pool_wait.py)
-        with fast_event_log(Path(instance.root_directory)), blocked_reminders_every(waits.reminder_s):
-            yield from self._execute(plan_context, execution_plan, waits)
+        forking = getattr(self._inner, "_start_method", None) == "fork"
+        with contextlib.ExitStack() as stack:
+            if forking:  # steps tune their own event log after the fork (step_fork.py)
+                if self._project is not None and DBT_STEP_KEY in execution_plan.step_keys_to_execute:
+                    # dbt imports and parses in its worker, on the other core, from now on; the
+                    # dbt step, forked from here, inherits the worker's pipes (as in the CLI's run)
+                    stack.enter_context(dbt_worker(self._project, file_log=True))
+                step_fork.prepare(home, plan_context.run_id)
+                stack.callback(step_fork.finish, home, plan_context.run_id)
+            else:  # the forkserver builds the definitions and tunes the steps' event log
+                publish_definitions(plan_context)
+                stack.enter_context(fast_event_log(home))
+            stack.enter_context(blocked_reminders_every(waits.reminder_s))  # pool_wait.py
+            yield from self._execute(plan_context, execution_plan, waits, forking)
 
     def _execute(
-        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan, waits: PoolWaits
+        self,
+        plan_context: PlanOrchestrationContext,
+        execution_plan: ExecutionPlan,
+        waits: PoolWaits,
+        forking: bool,
     ) -> Iterator[DagsterEvent]:
         instance = plan_context.instance
+        imports = _imports_while_dbt_runs(self._project, execution_plan) if forking else []
         inner = self._inner.execute(plan_context, execution_plan)
         for event in inner:
             yield event
+            if imports and event.event_type == DagsterEventType.STEP_START and event.step_key == DBT_STEP_KEY:
+                # This process only waits while the dbt step runs; the steps forked after it
+                # (the export) find MetricFlow imported. In this thread, between events: no fork
+                # happens during the import.
+                step_fork.import_now(imports)
+                imports = []
             pool = _blocked_pool(event)
             if pool is None:
                 continue
@@ -131,6 +162,18 @@ class DatacodyExecutor(Executor):
                     waits.blocked(pool, event.step_key, holders)  # raises past the bound
                 except DatacodyError as err:
                     yield from _stop_steps(inner, err)
+
+
+def _imports_while_dbt_runs(project: CompiledProject | None, execution_plan: ExecutionPlan) -> list[str]:
+    """Modules that steps after the dbt step import, when this run has such steps and forks them."""
+    if project is None or DBT_STEP_KEY not in execution_plan.step_keys_to_execute:
+        return []
+    keys = set(execution_plan.step_keys_to_execute)
+    if any(n.kind == "export" and step_key(n) in keys for n in project.plan.nodes):
+        from datacody_dagster.semantic.engine import ENGINE_MODULES
+
+        return list(ENGINE_MODULES)
+    return []
 
 
 def _stop_steps(inner: Iterator[DagsterEvent], err: DatacodyError) -> Iterator[DagsterEvent]:
@@ -159,7 +202,39 @@ def _stop_steps(inner: Iterator[DagsterEvent], err: DatacodyError) -> Iterator[D
 )
 def datacody_multiprocess_executor(init_context: dg.InitExecutorContext) -> Executor:
     """Each step in its own process (Dagster's multiprocess executor), run worker recorded."""
-    return DatacodyExecutor(_core_multiprocess_executor_creation(init_context.executor_config))
+    return DatacodyExecutor(_multiprocess(init_context.executor_config))
+
+
+def multiprocess_executor_for(project: CompiledProject) -> dg.ExecutorDefinition:
+    """:func:`datacody_multiprocess_executor` for ``project``: the run worker prepares its dbt
+    step (``step_fork.warm_dbt``) while the first steps run."""
+
+    @dg.executor(
+        name="datacody_multiprocess",
+        config_schema=MULTI_PROC_CONFIG,
+        requirements=multiple_process_executor_requirements(),
+    )
+    def _executor(init_context: dg.InitExecutorContext) -> Executor:
+        return DatacodyExecutor(_multiprocess(init_context.executor_config), project)
+
+    return _executor
+
+
+def _multiprocess(config: Mapping[str, Any]) -> Executor:
+    """Dagster's multiprocess executor; with no ``start_method`` configured, steps are forked from
+    the run worker where that is safe (``step_fork.fork_available``), else spawned."""
+    inner = _core_multiprocess_executor_creation(config)
+    if not config.get("start_method") and step_fork.fork_available():
+        # Dagster's config offers spawn and forkserver; its executor takes any start method of
+        # multiprocessing (and documents fork), so the choice is made here, not in run config.
+        return MultiprocessExecutor(
+            max_concurrent=config.get("max_concurrent"),
+            tag_concurrency_limits=config.get("tag_concurrency_limits"),
+            retries=inner.retries,
+            start_method="fork",
+            step_dependency_config=inner.step_dependency_config,
+        )
+    return inner
 
 
 class DatacodyRunLauncher(DefaultRunLauncher):

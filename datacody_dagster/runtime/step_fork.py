@@ -1,0 +1,93 @@
+"""A UI run's steps forked from its run worker, which has imported and built what they need.
+
+Dagster's multiprocess executor starts each step in a process of its own. Spawned, a step paid
+8-25 s of imports on 2 cores; from a forkserver (a new interpreter that imports the heavy modules
+and builds the definitions once per run, ``runtime/step_server.py``) the first step still started
+3.8 s after the run, which made "Materialize all" 2.2x the CLI's time. The run worker has
+already imported Dagster and built the definitions to plan the run: forked from it (on Linux),
+a step starts in milliseconds. What only steps use is imported here first (:func:`prepare`);
+dbt is imported and the project parsed in a dbt worker process while the first steps run, and
+the dbt step, forked from the run worker, inherits its pipes (``runtime/dbt_worker.py``, as in a
+`datacody materialize`).
+
+Forking is safe here because of what the run worker does not do: it opens no DuckDB database
+and starts no JVM (steps do), it holds no SQLite connection between its writes (Dagster's
+storages use ``NullPool``; the held connections of ``sqlite_tuning`` are entered in each step,
+after the fork, never in the run worker), and it forks only from its main thread, between
+events, with no import or dbt invocation under way. Elsewhere (macOS, where forking a process
+that loaded system frameworks is unsafe) the forkserver stays.
+
+A forked step does not get a new ``/proc/PID/environ`` (it is the run worker's, from before it
+knew its run), so the environment marker that recovery finds orphaned steps by is not there:
+each step leaves a mark file instead (:func:`mark_step`, read by ``dead_runs.run_processes``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+from datacody_dagster.runtime.dead_runs import clear_step_marks, mark_step_process
+from datacody_dagster.runtime.process_gc import starting_up
+from datacody_dagster.runtime.sqlite_tuning import fast_event_log
+
+# Imported by the run worker before its first fork: modules every kind of step imports.
+STEP_IMPORTS = (
+    "duckdb",
+    "pyarrow.parquet",
+    "dvc.repo",
+    "datacody_dagster.runtime.dbt_runner",
+    "datacody_dagster.checks.engine",
+    "datacody_dagster.versioning.recording",
+    "datacody_dagster.runtime.finalize",
+)
+
+_CHILD: dict[str, str] = {}  # what a forked step needs to know: the instance folder, the run id
+_HOOKED = False
+_EVENT_LOG = contextlib.ExitStack()
+
+
+def fork_available() -> bool:
+    """Whether steps are forked from the run worker here (Linux), rather than from a forkserver."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _in_forked_step() -> None:
+    # Runs in every child this process forks (os.register_at_fork): only Dagster's step launches.
+    if not _CHILD:
+        return
+    with contextlib.suppress(Exception):  # a failure here must not take the step down
+        mark_step_process(Path(_CHILD["home"]), _CHILD["run_id"])
+    with contextlib.suppress(Exception):
+        # Each step writes its events as a `datacody materialize` does (see sqlite_tuning.py);
+        # never left: steps end by os._exit, and Dagster's last connection checkpoints the WAL.
+        _EVENT_LOG.enter_context(fast_event_log(Path(_CHILD["home"])))
+
+
+def prepare(home: Path, run_id: str) -> None:
+    """In the run worker, before its first step is forked: imports, GC frozen, the child hook."""
+    global _HOOKED
+    import_now(list(STEP_IMPORTS))  # with the collector off, their objects frozen (shared by forks)
+    _CHILD.update(home=str(home.resolve()), run_id=run_id)
+    if not _HOOKED:
+        os.register_at_fork(after_in_child=_in_forked_step)
+        _HOOKED = True
+
+
+def import_now(modules: list[str]) -> None:
+    """Import ``modules`` here, for the steps forked next (a failure is left to the step's own
+    import, which reports it where Dagster shows it)."""
+    with starting_up():
+        for module in modules:
+            with contextlib.suppress(Exception):
+                __import__(module)
+
+
+def finish(home: Path, run_id: str) -> None:
+    """In the run worker, when its steps are done: later forks of this process are no steps,
+    and the steps' marks go."""
+    _CHILD.clear()
+    clear_step_marks(home, run_id)

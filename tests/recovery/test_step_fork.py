@@ -1,0 +1,110 @@
+"""A UI run's steps forked from its run worker: they run the project, the dbt step through the run's
+dbt worker, and recovery still finds a forked step whose worker died (by its mark file)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from datacody_dagster.instance import ensure_instance_home
+from datacody_dagster.runtime import step_fork
+from datacody_dagster.runtime.dead_runs import STEP_MARKS, kill_run_processes, run_processes
+from tests.conftest import write_project
+
+pytestmark = pytest.mark.skipif(not step_fork.fork_available(), reason="steps fork only on Linux")
+
+SPECS = {
+    "shop.yaml": """\
+        group: shop
+        sources:
+          raw_orders: {path: data/raw/orders.csv}
+        assets:
+          orders:
+            sql: select id, amount from raw_orders where amount > 0
+            checks:
+              - unique: id
+              - not_null: [id]
+          big_orders:
+            sql: select id from orders where amount > 10
+        """
+}
+ORDERS = "id,amount\n1,5\n2,20\n3,0\n4,30\n"
+LOCATION = """\
+from datacody_dagster.definitions import build_definitions
+
+defs = build_definitions({root!r})
+"""
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> dg.DagsterInstance:
+    home = ensure_instance_home(tmp_path / ".dagster_home")  # the dagster.yaml `datacody init` writes
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _asset_job(tmp_path: Path) -> dg.ReconstructableJob:
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    root = write_project(tmp_path / "shop", SPECS, {"data/raw/orders.csv": ORDERS}, dvc=False)
+    location = tmp_path / "location.py"
+    location.write_text(LOCATION.format(root=str(root)), encoding="utf-8")
+    repo = ReconstructableRepository.for_file(str(location), "defs", str(tmp_path))
+    return repo.get_reconstructable_job("__ASSET_JOB")
+
+
+def test_a_ui_run_forks_its_steps_and_the_dbt_step_uses_the_run_workers_dbt_worker(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    result = dg.execute_job(_asset_job(tmp_path), instance=instance, raise_on_error=False)
+    logs = instance.all_logs(result.run_id)
+    said = [e.user_message or "" for e in logs]
+    assert result.success, "\n".join(said[-30:])
+    starts = [e for e in logs if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
+    assert {e.step_key for e in starts} == {"source__raw_orders", "datacody_dbt_models"}
+    # The dbt step found the worker the run worker started (a spawned or forkserver step would
+    # not have it: it is a handle inherited by fork), in one parse for the run's two batches.
+    dbt_lines = [s for s in said if s.startswith("dbt ran")]
+    assert dbt_lines and all(s.endswith("(in the dbt worker)") for s in dbt_lines), dbt_lines
+    materialized = instance.get_latest_materialization_event(dg.AssetKey("big_orders"))
+    assert materialized is not None and materialized.run_id == result.run_id
+    # A UI run keeps dbt's own log (its only record of it)
+    assert (tmp_path / "shop" / "dbt_project" / "logs" / "dbt.log").stat().st_size > 0
+    # the steps' marks are gone with the run
+    marks = Path(instance.root_directory) / STEP_MARKS
+    assert not marks.exists() or not any(marks.iterdir())
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def test_a_forked_step_is_found_by_its_mark_and_its_mark_goes_with_it(instance: dg.DagsterInstance) -> None:
+    """Its /proc environment is the run worker's from before the run (no run id in it): recovery
+    finds it by the mark it leaves, kills it, and forgets the mark once the process is gone."""
+    home = Path(instance.root_directory)
+    run_id = str(uuid.uuid4())
+    step_fork.prepare(home, run_id)
+    try:
+        step = multiprocessing.get_context("fork").Process(target=_sleep, args=(60,))
+        step.start()
+        deadline = time.monotonic() + 10
+        while step.pid not in run_processes(instance) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run_processes(instance).get(step.pid) == run_id
+        assert run_processes(instance, {str(uuid.uuid4())}) == {}  # another run's: not this one
+        assert kill_run_processes(instance, {run_id}) == [step.pid]
+        step.join(timeout=10)
+        assert step.exitcode == -9
+        assert run_processes(instance) == {}
+        assert not any((home / STEP_MARKS).iterdir())  # the dead process's mark was dropped
+    finally:
+        step_fork.finish(home, run_id)
+    later = multiprocessing.get_context("fork").Process(target=_sleep, args=(0,))
+    later.start()  # forked after the run: no step of it, no mark
+    later.join(timeout=10)
+    assert not any((home / STEP_MARKS).iterdir())
