@@ -133,11 +133,10 @@ def _ui_round(ui: UI, params: dict[str, object]) -> tuple[float, dict[str, float
     if launched["__typename"] != "LaunchRunSuccess":
         raise SystemExit(f"launch failed: {launched}")
     run_id = launched["run"]["runId"]
-    while True:
-        run = ui.graphql(RUN_QUERY, {"r": run_id})["runOrError"]
-        if run["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
-            break
-        time.sleep(0.5)
+    status = "query($r: ID!) { runOrError(runId: $r) { ... on Run { status } } }"
+    while ui.graphql(status, {"r": run_id})["runOrError"]["status"] not in {"SUCCESS", "FAILURE", "CANCELED"}:
+        time.sleep(0.5)  # the status alone: the run's events are read once, at the end
+    run = ui.graphql(RUN_QUERY, {"r": run_id})["runOrError"]
     if run["status"] != "SUCCESS":
         raise SystemExit(f"UI run {run_id} ended {run['status']}")
     created = float(run["creationTime"])

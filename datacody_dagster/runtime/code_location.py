@@ -13,7 +13,7 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.emit.dagster import WRITER_TAG
 from datacody_dagster.runtime.assets import build_assets, uses_spark
 from datacody_dagster.runtime.run_worker import multiprocess_executor_for
-from datacody_dagster.runtime.step_fork import fork_available
+from datacody_dagster.runtime.step_fork import fork_available, launched_run_worker
 from datacody_dagster.semantic.export import produce_export
 
 # Where steps cannot be forked from the run worker (``step_fork.fork_available``: not Linux), a
@@ -61,6 +61,12 @@ def project_resources(project: CompiledProject) -> dict[str, object]:
 
 def run_definitions(project: CompiledProject) -> dg.Definitions:
     """Assets, checks, executor and resources of ``project`` (no schedules or sensors)."""
+    if any(n.runs_in_dbt for n in project.plan.nodes) and launched_run_worker():
+        # A UI run's worker builds these to run them: dbt starts importing on the other core
+        # now, not when the run's first step starts (the executor adopts or stops it).
+        from datacody_dagster.runtime.dbt_worker import start_early
+
+        start_early()
     return dg.Definitions(
         assets=build_assets(project, export_producer=produce_export),
         executor=run_executor(project),

@@ -202,6 +202,22 @@ def start_worker(verbose: bool = False) -> DbtWorker | None:
     return DbtWorker(verbose)
 
 
+_EARLY: list[DbtWorker] = []
+
+
+def start_early(verbose: bool = False) -> None:
+    """Start a worker now for a run that this process will execute (:func:`take_early` adopts it):
+    a UI run's worker starts it while it builds the definitions (``runtime/code_location.py``)."""
+    worker = start_worker(verbose)
+    if worker is not None:
+        _EARLY.append(worker)
+
+
+def take_early() -> DbtWorker | None:
+    """The worker :func:`start_early` started, if any (the caller serves it or closes it)."""
+    return _EARLY.pop() if _EARLY else None
+
+
 @contextlib.contextmanager
 def dbt_worker(
     project: CompiledProject,

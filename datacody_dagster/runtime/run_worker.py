@@ -36,7 +36,7 @@ from dagster._serdes import serialize_value
 from datacody_dagster.errors import DatacodyError
 from datacody_dagster.runtime import step_fork
 from datacody_dagster.runtime.assets import DBT_STEP_KEY, step_key
-from datacody_dagster.runtime.dbt_worker import dbt_worker
+from datacody_dagster.runtime.dbt_worker import dbt_worker, take_early
 from datacody_dagster.runtime.dead_runs import (
     HOST_TAG,
     PID_TAG,
@@ -114,11 +114,14 @@ class DatacodyExecutor(Executor):
         waits = PoolWaits(pool_wait_timeout(plan_context.dagster_run))
         forking = getattr(self._inner, "_start_method", None) == "fork"
         with contextlib.ExitStack() as stack:
+            early = take_early()  # started while this process built the definitions
+            if forking and self._project is not None and DBT_STEP_KEY in execution_plan.step_keys_to_execute:
+                # dbt imports and parses in its worker, on the other core; the dbt step, forked
+                # from here, inherits the worker's pipes (as in the CLI's run)
+                stack.enter_context(dbt_worker(self._project, started=early, file_log=True))
+            elif early is not None:  # this run needs none
+                early.close()
             if forking:  # steps tune their own event log after the fork (step_fork.py)
-                if self._project is not None and DBT_STEP_KEY in execution_plan.step_keys_to_execute:
-                    # dbt imports and parses in its worker, on the other core, from now on; the
-                    # dbt step, forked from here, inherits the worker's pipes (as in the CLI's run)
-                    stack.enter_context(dbt_worker(self._project, file_log=True))
                 step_fork.prepare(home, plan_context.run_id)
                 stack.callback(step_fork.finish, home, plan_context.run_id)
             else:  # the forkserver builds the definitions and tunes the steps' event log

@@ -108,3 +108,66 @@ def test_a_forked_step_is_found_by_its_mark_and_its_mark_goes_with_it(instance: 
     later.start()  # forked after the run: no step of it, no mark
     later.join(timeout=10)
     assert not any((home / STEP_MARKS).iterdir())
+
+
+def _report_run_worker(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    queue.put(step_fork.launched_run_worker())
+
+
+LAUNCHER = """\
+import multiprocessing, sys
+from tests.recovery.test_step_fork import _report_run_worker
+
+if __name__ == "__main__":
+    queue = multiprocessing.get_context("spawn").Queue()
+    child = multiprocessing.get_context("spawn").Process(target=_report_run_worker, args=(queue,))
+    child.start()
+    print(queue.get(timeout=60))
+    child.join()
+"""
+
+
+@pytest.mark.parametrize(("argv", "expected"), [(["dagster", "api", "grpc"], "True"), (["other"], "False")])
+def test_only_a_code_servers_spawned_child_is_taken_for_a_run_worker(
+    tmp_path: Path, argv: list[str], expected: str
+) -> None:
+    """A run worker starts its dbt worker while it builds the definitions; the code server that
+    builds them to serve them (its main process), or any other process's child, does not."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    assert step_fork.launched_run_worker() is False  # this (main) process
+    script = tmp_path / "launcher.py"
+    script.write_text(LAUNCHER, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), *argv], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected
+
+
+def test_dagsters_alembic_heads_are_read_once_and_stay_right(instance: dg.DagsterInstance) -> None:
+    from alembic.script import ScriptDirectory
+    from dagster._core.storage import sql
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from sqlalchemy import create_engine
+
+    from datacody_dagster.runtime.alembic_heads import read_heads_once
+
+    config = sql.get_alembic_config(sqlite_event_log.__file__)
+    expected = ScriptDirectory.from_config(config).as_revision_number("head")  # read afresh
+    read_heads_once()
+    reads = []
+    original = ScriptDirectory._load_revisions
+    ScriptDirectory._load_revisions = lambda self: reads.append(1) or original(self)  # type: ignore[method-assign]
+    try:
+        database = Path(instance.root_directory) / "history" / "runs" / "index.db"
+        instance.get_runs()  # creates the index database, at the head revision
+        for _ in range(3):
+            with create_engine(f"sqlite:///{database}").connect() as conn:
+                assert sql.check_alembic_revision(config, conn) == (expected, expected)
+    finally:
+        ScriptDirectory._load_revisions = original  # type: ignore[method-assign]
+    assert reads == []  # the scripts were not read again
