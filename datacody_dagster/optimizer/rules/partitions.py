@@ -35,7 +35,7 @@ def _filtered_time_columns(reader: Node, table: Node) -> list[str]:
 def partition_large_table(ctx: RuleContext) -> list[Proposal]:
     out = []
     for node in ctx.derived():
-        if node.partition_by or node.materialized == "view":
+        if node.partition_by or node.is_dbt_view:
             continue
         rows = ctx.signals.of(node.name).row_counts
         if not rows or rows[-1] < ctx.thresholds.large_rows:
