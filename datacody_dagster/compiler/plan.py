@@ -91,6 +91,17 @@ class Node:
         """
         return self.runs_in_dbt and self.materialized == "view"
 
+    @property
+    def parquet_inputs(self) -> tuple[str, ...]:
+        """Upstream assets this node's runtime reads as Parquet files rather than through DuckDB:
+        every upstream of a Spark SQL asset, the ``from:`` of a steps asset. None of them can be a
+        dbt view (no Parquet output): ``compiler/validate/view_readers.py`` refuses it."""
+        if self.kind == "steps":
+            return (self.from_asset,) if self.from_asset else ()
+        if self.kind == "sql" and self.engine == "spark":
+            return self.deps
+        return ()
+
     def output_relpath(self, warehouse_dir: str) -> str:
         """Where the asset's Parquet output lives, relative to the project root."""
         suffix = "" if self.partition_by else ".parquet"
