@@ -78,7 +78,11 @@ class AssetSpecModel(_Spec):
     deps: list[Name] = Field(
         default_factory=list, description="Extra upstream assets (SQL deps are inferred)."
     )
-    materialized: Materialization = "table"
+    materialized: Materialization = Field(
+        "table",
+        description="`table` (default, a Parquet file), `view` or `incremental`; `view` and `incremental` "
+        "only on SQL assets on DuckDB (dbt models).",
+    )
     incremental: IncrementalSpec | None = None
     columns: dict[Name, ColumnSpec] = Field(default_factory=dict)
     checks: list[CheckEntry] = Field(default_factory=list)
