@@ -102,6 +102,12 @@ class Node:
             return self.deps
         return ()
 
+    @property
+    def takes_partition_by(self) -> bool:
+        """Whether an asset-level ``partition_by`` may be set: only steps assets write partitioned
+        folders (``compiler/validate/partitions.py``), and not when an ``output`` step says it."""
+        return self.kind == "steps" and not any("output" in step for step in self.steps)
+
     def output_relpath(self, warehouse_dir: str) -> str:
         """Where the asset's Parquet output lives, relative to the project root."""
         suffix = "" if self.partition_by else ".parquet"

@@ -44,6 +44,8 @@ class GraphFacts:
     """Derived assets dbt does not run (Spark SQL, Python, steps, exports): tables only."""
     read_as_parquet: frozenset[str] = frozenset()
     """Assets a Spark SQL or steps asset reads from their Parquet output: never views."""
+    no_partition_by: frozenset[str] = frozenset()
+    """Derived assets that take no asset-level `partition_by` (all but steps without `output`)."""
 
     @property
     def assets(self) -> frozenset[str]:
@@ -58,6 +60,9 @@ class GraphFacts:
             finding_ids=finding_ids,
             not_dbt=frozenset(n.name for n in plan.nodes if not n.is_source and not n.runs_in_dbt),
             read_as_parquet=frozenset(d for n in plan.nodes for d in n.parquet_inputs),
+            no_partition_by=frozenset(
+                n.name for n in plan.nodes if not n.is_source and not n.takes_partition_by
+            ),
         )
 
 
@@ -151,6 +156,11 @@ def patch_problems(asset: str, patch: Any, facts: GraphFacts) -> list[str]:
             return [f"`{cron}` is not a valid five-field cron expression"]
         case m.SetIncremental(unique_key=key, cursor=cursor):
             return _unknown_columns(asset, [*key, *([cursor] if cursor else [])], facts)
+        case m.SetPartitions() if asset in facts.no_partition_by:
+            return [
+                f"`{asset}` cannot take `partition_by`: only steps assets write partitioned folders "
+                "(without an `output` step, which partitions itself)"
+            ]
         case m.SetPartitions(columns=cols):
             return _unknown_columns(asset, cols, facts)
         case m.AddCheck(check=check):

@@ -94,7 +94,8 @@ class AssetSpecModel(_Spec):
     owners: list[str] | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     partition_by: list[Name] | None = Field(
-        None, description="Write a folder of Parquet files partitioned by these columns."
+        None,
+        description="Write a folder of Parquet files partitioned by these columns (steps assets only).",
     )
     from_: Name | None = Field(None, alias="from", description="Input asset of a `steps:` pipeline.")
     steps: list[dict[str, Any]] = Field(

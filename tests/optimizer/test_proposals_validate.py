@@ -1,4 +1,5 @@
-"""No proposal, from a rule or the LLM, makes a view (or incremental) where validation refuses one.
+"""No proposal, from a rule or the LLM, makes a view, incremental or partitioned asset where validation
+refuses one.
 
 The project below has one asset of each kind. The patch check the LLM's replies pass
 (`GraphFacts` / `patch_problems`, run by the reply model's validator) also filters every
@@ -19,7 +20,13 @@ from datacody_dagster.errors import DatacodyError
 from datacody_dagster.optimizer.engine import run_rules
 from datacody_dagster.optimizer.graph import GraphFacts
 from datacody_dagster.optimizer.llm_review import OptimizerReview
-from datacody_dagster.optimizer.model import MergeDuplicates, Proposal, SetIncremental, SetMaterialization
+from datacody_dagster.optimizer.model import (
+    MergeDuplicates,
+    Proposal,
+    SetIncremental,
+    SetMaterialization,
+    SetPartitions,
+)
 from datacody_dagster.optimizer.patches import apply_patch
 from datacody_dagster.optimizer.rules.base import RuleContext
 from datacody_dagster.optimizer.signals import Signals
@@ -57,8 +64,11 @@ PATCHES = {
     ("steps_table", "incremental"): SetMaterialization(materialized="incremental"),
     ("read_by_steps", "view"): SetMaterialization(materialized="view"),
     ("read_by_steps", "merge"): MergeDuplicates(into="stg"),
+    ("steps_table", "partition"): SetPartitions(columns=["amount"]),  # valid: steps write folders
+    ("stg", "partition"): SetPartitions(columns=["amount"]),
+    ("py_table", "partition"): SetPartitions(columns=["amount"]),
 }
-VALID = {("stg", "view"), ("stg_copy", "merge")}
+VALID = {("stg", "view"), ("stg_copy", "merge"), ("steps_table", "partition")}
 
 
 def _proposal(asset: str, patch: object) -> Proposal:
@@ -87,10 +97,12 @@ def test_run_rules_drops_proposals_that_would_not_validate(
     assert {(p.asset, p.patch.op) for p in kept} == {
         ("stg", "set_materialization"),
         ("stg_copy", "merge_duplicates"),
+        ("steps_table", "set_partitions"),
     }
     assert caplog.text.count("dropped") == len(PATCHES) - len(VALID)
     assert "`py_table` is not a SQL asset that dbt runs on DuckDB" in caplog.text
     assert "reads `read_by_steps` from its Parquet output" in caplog.text
+    assert "`stg` cannot take `partition_by`" in caplog.text
 
     # The same verdicts as validation of the patched spec: each dropped patch fails to apply.
     for (asset, what), patch in PATCHES.items():
