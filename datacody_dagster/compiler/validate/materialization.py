@@ -15,7 +15,8 @@ Which kinds accept which `materialized:`, and why:
 - **Sources** and **exports**: no `materialized:` key at all (the spec model refuses it, DC002).
 
 The diagnostic points at the `materialized:` key and says how to fix it: remove the key, or make
-the asset a SQL asset on DuckDB.
+the asset a SQL asset on DuckDB. An `incremental:` block (key, cursor) without
+`materialized: incremental` is refused too: nothing would read it.
 """
 
 from __future__ import annotations
@@ -54,11 +55,25 @@ def _diagnostic(entry: Entry, spec: AssetSpecModel, kind: str) -> Diagnostic:
     )
 
 
+def _unused_incremental(entry: Entry, spec: AssetSpecModel) -> Diagnostic:
+    return Diagnostic(
+        errors.INVALID_ASSET,
+        f"asset `{entry.name}`: `incremental:` is read only with `materialized: incremental`; "
+        f"this asset is `materialized: {spec.materialized}`, rebuilt whole on every run",
+        entry.location("incremental"),
+        "add `materialized: incremental`, or remove `incremental:`",
+    )
+
+
 def check(index: ProjectIndex) -> list[Diagnostic]:
     diags = []
     for entry in index.entries:
         spec = entry.spec
-        if not isinstance(spec, AssetSpecModel) or spec.materialized not in DBT_ONLY_MATERIALIZATIONS:
+        if not isinstance(spec, AssetSpecModel):
+            continue
+        if spec.incremental is not None and spec.materialized != "incremental":
+            diags.append(_unused_incremental(entry, spec))
+        if spec.materialized not in DBT_ONLY_MATERIALIZATIONS:
             continue
         kind = asset_kind(spec)
         if not runs_in_dbt(kind, asset_engine(spec, entry.file.spec)):
