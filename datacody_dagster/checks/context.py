@@ -54,7 +54,8 @@ def connect(target: CheckTarget, attach_db: bool = True) -> duckdb.DuckDBPyConne
     which a writer may be waiting for); without one it is a session on a shared database."""
     attach_wanted = attach_db and target.duckdb_database is not None and target.duckdb_database.exists()
     con = confined_connection(None) if attach_wanted else _in_memory(target.sandbox)
-    if target.search_path is not None:
+    if target.search_path is not None and attach_wanted:
+        # Only the attached database's views read relative paths; the shared session is locked.
         con.execute(f"set file_search_path = {_quote(str(target.search_path))}")
     if attach_wanted:
         assert target.duckdb_database is not None

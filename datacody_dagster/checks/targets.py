@@ -1,7 +1,7 @@
 """Where an asset's data is: a :class:`CheckTarget` for a node of a compiled project.
 
-Tables and Python assets are Parquet files; `materialized: view` assets live as views in the
-project's DuckDB file (whose relative paths resolve against the dbt project directory); a source
+Tables and Python assets are Parquet files; `materialized: view` assets (dbt views) live as views
+in the project's DuckDB file (whose relative paths resolve against the dbt project directory); a source
 not yet loaded into the warehouse is read from its raw file.
 """
 
@@ -23,7 +23,7 @@ def _literal(path: Path) -> str:
 def version_of(project: CompiledProject, node: Node) -> str | None:
     """Cheap data fingerprint (size, mtime) of a node's single-file output."""
     out = project.output_path(node)
-    if node.materialized == "view" or node.partition_by or not out.is_file():
+    if node.is_dbt_view or node.partition_by or not out.is_file():
         return None
     st = out.stat()
     return f"file:{out}:{st.st_size}:{st.st_mtime_ns}"
@@ -39,10 +39,10 @@ def target_for(
 ) -> CheckTarget:
     """The check target of ``node``'s current output (or of a staged candidate, ``staged``)."""
     out = staged if staged is not None else project.output_path(node)
-    parquet = out if (out.is_file() and (staged is not None or node.materialized != "view")) else None
+    parquet = out if (out.is_file() and (staged is not None or not node.is_dbt_view)) else None
     refs = {c.args.to for c in node.checks if isinstance(c.args, RelationshipsArgs)}
     involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
-    needs_db = any(n.materialized == "view" and not n.is_source for n in involved)
+    needs_db = any(n.is_dbt_view for n in involved)
 
     def resolve(name: str) -> str:
         return relation_for(project, project.plan.node(name))

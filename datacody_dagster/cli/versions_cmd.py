@@ -65,7 +65,7 @@ def pull(
             hashes = [
                 e.hash
                 for node in project.plan.nodes
-                if not node.is_sql_view
+                if not node.is_dbt_view
                 for e in asset_history(instance, resolve_asset(project, node.name).key)
             ]
             say(f"fetching versions ({len(set(hashes))} recorded)")

@@ -10,18 +10,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from datacody_dagster.compiler import sql as sqlmod
 from datacody_dagster.compiler.checks import PlannedCheck, plan_checks
 from datacody_dagster.compiler.columns import known_columns, topological_names
 from datacody_dagster.compiler.index import Entry, ProjectIndex
+from datacody_dagster.compiler.kinds import NodeKind, asset_engine, asset_kind
+from datacody_dagster.compiler.kinds import runs_in_dbt as kind_runs_in_dbt
 from datacody_dagster.compiler.proofs import SqlProofs, sql_proofs
 from datacody_dagster.errors import Location
 from datacody_dagster.spec import AssetSpecModel, CheckEntry, OnCron, SourceSpec
 from datacody_dagster.spec.steps import output_partition_by
-
-NodeKind = Literal["source", "sql", "python", "steps", "export"]
 
 
 @dataclass(frozen=True)
@@ -71,24 +71,42 @@ class Node:
 
     @property
     def runs_in_dbt(self) -> bool:
-        """A SQL model that dbt runs on DuckDB: decided by ``kind`` ``sql`` and ``engine`` ``duckdb``.
+        """A SQL model that dbt runs on DuckDB: decided by ``kind`` ``sql`` and ``engine`` ``duckdb``
+        (:func:`datacody_dagster.compiler.kinds.runs_in_dbt`).
 
         Only these are emitted to ``dbt_project/models/datacody/`` and invoked through dbt; a
         Spark SQL asset, a Python or steps asset, a source and an export run outside dbt.
         """
-        return self.kind == "sql" and self.engine == "duckdb"
-
-    @property
-    def is_sql_view(self) -> bool:
-        """A SQL asset with ``materialized: view``, on any engine: treated as storing no data of
-        its own (not versioned, not copied or promoted, read through the project's database)."""
-        return self.kind == "sql" and self.materialized == "view"
+        return kind_runs_in_dbt(self.kind, self.engine)
 
     @property
     def is_dbt_view(self) -> bool:
         """A view dbt creates in the project's DuckDB file (:attr:`runs_in_dbt` and
-        ``materialized: view``): its rows live there, computed on read, not in a Parquet file."""
+        ``materialized: view``): its rows live there, computed on read, not in a Parquet file, so
+        it is not versioned, staged, copied or promoted.
+
+        The only kind of view: validation refuses ``materialized: view`` on every other kind
+        (``compiler/validate/materialization.py``), and a node built without validation that
+        carries it anyway is treated as what its runtime writes, a Parquet table.
+        """
         return self.runs_in_dbt and self.materialized == "view"
+
+    @property
+    def parquet_inputs(self) -> tuple[str, ...]:
+        """Upstream assets this node's runtime reads as Parquet files rather than through DuckDB:
+        every upstream of a Spark SQL asset, the ``from:`` of a steps asset. None of them can be a
+        dbt view (no Parquet output): ``compiler/validate/view_readers.py`` refuses it."""
+        if self.kind == "steps":
+            return (self.from_asset,) if self.from_asset else ()
+        if self.kind == "sql" and self.engine == "spark":
+            return self.deps
+        return ()
+
+    @property
+    def takes_partition_by(self) -> bool:
+        """Whether an asset-level ``partition_by`` may be set: only steps assets write partitioned
+        folders (``compiler/validate/partitions.py``), and not when an ``output`` step says it."""
+        return self.kind == "steps" and not any("output" in step for step in self.steps)
 
     def output_relpath(self, warehouse_dir: str) -> str:
         """Where the asset's Parquet output lives, relative to the project root."""
@@ -179,12 +197,12 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
                     column_descriptions=col_desc,
                     checks=checks,
                     tags=dict(spec.tags),
-                    engine=pf.spec.engine or "duckdb",
+                    engine=asset_engine(spec, pf.spec),
                 )
             )
             continue
         assert isinstance(spec, AssetSpecModel)
-        engine = spec.engine or pf.spec.engine or "duckdb"
+        engine = asset_engine(spec, pf.spec)
         automation = None
         if spec.automation == "eager":
             automation = "eager"
@@ -194,7 +212,7 @@ def build_plan(index: ProjectIndex) -> ProjectPlan:
         if spec.incremental and spec.incremental.unique_key:
             key = spec.incremental.unique_key
             inc_key = (key,) if isinstance(key, str) else tuple(key)
-        kind: NodeKind = "sql" if spec.sql is not None else "python" if spec.python else "steps"
+        kind = asset_kind(spec)
         # An incremental asset accumulates rows across runs: its SQL alone proves nothing.
         proofs = (
             sql_proofs(entry.query)

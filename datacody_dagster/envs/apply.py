@@ -160,7 +160,7 @@ def _check_recorded(project: CompiledProject, env: EnvState) -> None:
 
 def _is_view(project: CompiledProject, asset: str) -> bool:
     node = project.plan.node(asset)
-    return node.is_sql_view
+    return node.is_dbt_view
 
 
 def apply_env(
@@ -221,7 +221,7 @@ def _apply(project: CompiledProject, env_name: str) -> list[Promoted]:
     for asset in env.promote:
         entry = env.assets[asset]
         node = project.plan.node(asset)
-        if node.is_sql_view:
+        if node.is_dbt_view:
             # Prod keeps views in its DuckDB file, not as files: `datacody materialize` re-creates
             # them; until then prod's state keeps the old entry, so the next plan still lists it.
             old = prod.assets.get(asset) if prod else None

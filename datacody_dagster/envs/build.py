@@ -105,7 +105,7 @@ def _built(
     blocking = tuple(name for name, ok, blocks in checks if not ok and blocks)
     prod = project.output_path(node)
     diff = None
-    if prod.exists() and not node.is_sql_view:
+    if prod.exists() and not node.is_dbt_view:
         diff = diff_paths(prod, out, unique_key(node))
     rows = diff.new_rows if diff else row.rows
     return BuiltAsset(

@@ -77,7 +77,7 @@ def env_project(project: CompiledProject, env: str, rebuild: list[str]) -> Compi
     """
     names = set(rebuild)
     nodes = tuple(
-        replace(n, materialized="table") if n.name in names and n.materialized == "view" else n
+        replace(n, materialized="table") if n.name in names and n.is_dbt_view else n
         for n in project.plan.nodes
     )
     overrides = {n.name: env_relpath(env, n) for n in nodes if n.name in names}
@@ -235,7 +235,7 @@ def _write_prod_views(envp: CompiledProject) -> None:
         if dirs is not None:
             confine(con, dirs)
         for node in reused:  # topological order: a view's upstream views exist before it
-            if node.materialized != "view":
+            if not node.is_dbt_view:
                 body = f"select * from {relation_for(envp, node)}"
             else:
                 assert node.sql is not None

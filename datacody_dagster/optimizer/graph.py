@@ -33,12 +33,19 @@ _DERIVED_ONLY = (
 
 @dataclass(frozen=True)
 class GraphFacts:
-    """Names only: assets, whether each is a source, its known columns and its check names."""
+    """Names only: assets, whether each is a source, its known columns and its check names, and
+    which assets can only be tables (validation refuses a view or incremental on them)."""
 
     sources: frozenset[str]
     columns: dict[str, frozenset[str] | None]
     checks: dict[str, frozenset[str]]
     finding_ids: frozenset[str] = field(default_factory=frozenset)
+    not_dbt: frozenset[str] = frozenset()
+    """Derived assets dbt does not run (Spark SQL, Python, steps, exports): tables only."""
+    read_as_parquet: frozenset[str] = frozenset()
+    """Assets a Spark SQL or steps asset reads from their Parquet output: never views."""
+    no_partition_by: frozenset[str] = frozenset()
+    """Derived assets that take no asset-level `partition_by` (all but steps without `output`)."""
 
     @property
     def assets(self) -> frozenset[str]:
@@ -51,6 +58,11 @@ class GraphFacts:
             columns={n.name: (frozenset(n.columns or n.column_types) or None) for n in plan.nodes},
             checks={n.name: frozenset(c.name for c in n.checks) for n in plan.nodes},
             finding_ids=finding_ids,
+            not_dbt=frozenset(n.name for n in plan.nodes if not n.is_source and not n.runs_in_dbt),
+            read_as_parquet=frozenset(d for n in plan.nodes for d in n.parquet_inputs),
+            no_partition_by=frozenset(
+                n.name for n in plan.nodes if not n.is_source and not n.takes_partition_by
+            ),
         )
 
 
@@ -106,12 +118,37 @@ def _check_problems(asset: str, check: dict[str, Any], facts: GraphFacts) -> lis
     return problems
 
 
+def _materialization_problems(asset: str, patch: Any, facts: GraphFacts) -> list[str]:
+    """A view or incremental only where validation accepts it (``compiler/validate/materialization.py``
+    and ``view_readers.py``): on a SQL asset dbt runs, and a view only if nothing reads it as Parquet."""
+    if isinstance(patch, m.SetMaterialization):
+        wanted: str = patch.materialized
+    elif isinstance(patch, m.SetIncremental):
+        wanted = "incremental"
+    elif isinstance(patch, m.MergeDuplicates):
+        wanted = "view"  # the duplicate becomes `select * from <into>` as a view
+    else:
+        return []
+    if wanted == "table":
+        return []
+    if asset in facts.not_dbt:
+        return [
+            f"`{asset}` is not a SQL asset that dbt runs on DuckDB: it can only be a table, "
+            f"not `materialized: {wanted}`"
+        ]
+    if wanted == "view" and asset in facts.read_as_parquet:
+        return [f"a Spark SQL or steps asset reads `{asset}` from its Parquet output: it cannot be a view"]
+    return []
+
+
 def patch_problems(asset: str, patch: Any, facts: GraphFacts) -> list[str]:
     """Everything wrong with applying ``patch`` to ``asset``; empty when it is valid."""
     if asset not in facts.assets:
         return [f"`{asset}` is not an asset of this project (known: {', '.join(sorted(facts.assets))})"]
     if asset in facts.sources and isinstance(patch, _DERIVED_ONLY):
         return [f"`{asset}` is a source: only check patches apply to it, not {patch.op}"]
+    if problems := _materialization_problems(asset, patch, facts):
+        return problems
     match patch:
         case m.SetSchedule(cron=cron) if not is_valid_cron(cron):
             return [f"`{cron}` is not a valid five-field cron expression"]
@@ -119,6 +156,11 @@ def patch_problems(asset: str, patch: Any, facts: GraphFacts) -> list[str]:
             return [f"`{cron}` is not a valid five-field cron expression"]
         case m.SetIncremental(unique_key=key, cursor=cursor):
             return _unknown_columns(asset, [*key, *([cursor] if cursor else [])], facts)
+        case m.SetPartitions() if asset in facts.no_partition_by:
+            return [
+                f"`{asset}` cannot take `partition_by`: only steps assets write partitioned folders "
+                "(without an `output` step, which partitions itself)"
+            ]
         case m.SetPartitions(columns=cols):
             return _unknown_columns(asset, cols, facts)
         case m.AddCheck(check=check):

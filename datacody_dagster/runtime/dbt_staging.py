@@ -52,7 +52,7 @@ def staging_dbt(project: CompiledProject, nodes: Sequence[Node], log: Any = None
 
 
 def _external(node: Node) -> bool:
-    return node.kind == "sql" and node.materialized == "table" and not node.partition_by
+    return node.runs_in_dbt and node.materialized == "table" and not node.partition_by
 
 
 def reads_views(project: CompiledProject, node: Node) -> bool:
@@ -60,7 +60,7 @@ def reads_views(project: CompiledProject, node: Node) -> bool:
     ``relationships`` check): those views may read the views of models published just before."""
     refs = [c.params_as(RelationshipsArgs).to for c in node.checks if c.kind == "relationships"]
     involved = [node, *(project.plan.node(r) for r in refs if r in project.plan.names)]
-    return any(n.is_sql_view for n in involved)
+    return any(n.is_dbt_view for n in involved)
 
 
 def repoint_views(project: CompiledProject, nodes: Sequence[Node], log: Any = None) -> None:
@@ -95,7 +95,7 @@ def staged_candidate(project: CompiledProject, node: Node) -> Path | None:
     """The candidate dbt wrote for ``node`` (None for views, which keep their meaning)."""
     from datacody_dagster.runtime.staging import dbt_stage_path
 
-    if node.materialized == "view":
+    if node.is_dbt_view:
         return None
     path = dbt_stage_path(project, node)
     return path if path.exists() else None

@@ -105,7 +105,7 @@ def _profile_metadata(
     only when a check needs it (reading one attaches the DuckDB file a writer may hold)."""
     from datacody_dagster.spec.check_kinds import HISTORY_KINDS
 
-    if node.materialized == "view" and not any(c.kind in HISTORY_KINDS for c in node.checks):
+    if node.is_dbt_view and not any(c.kind in HISTORY_KINDS for c in node.checks):
         return {}
     from datacody_dagster.checks.history import profile_for_metadata
     from datacody_dagster.checks.targets import target_for
@@ -168,7 +168,7 @@ def audit(
 
 def _versioned(project: CompiledProject, node: Node) -> bool:
     # An environment's outputs are versioned when `apply` promotes them (runtime/env_run.py).
-    return project.settings.dvc.enabled and is_prod(project) and not node.is_sql_view
+    return project.settings.dvc.enabled and is_prod(project) and not node.is_dbt_view
 
 
 def complete(

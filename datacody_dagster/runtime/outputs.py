@@ -32,7 +32,7 @@ def output_metadata(project: CompiledProject, node: Node, staged: Path | None = 
 
     from datacody_dagster.runtime.up_to_date import CHECKS_VERSION_KEY, MTIME_KEY, checks_version
 
-    is_view = node.is_sql_view
+    is_view = node.is_dbt_view
     con = connect_for_reading(project, attach=is_view)
     try:
         relation = relation_for(project, node, staged)

@@ -61,7 +61,7 @@ def _bind_relations(
             raise DatacodyError(
                 f"semantic model `{model.name}` reads `{rel.alias}`, which is not an asset"
             ) from exc
-        is_view = node.is_sql_view
+        is_view = node.is_dbt_view
         if not is_view and not project.output_path(node).exists():
             if only is not None and node.name not in only:
                 continue
@@ -86,7 +86,7 @@ def _connect(project: CompiledProject) -> Any:
     import duckdb
 
     nodes = [project.plan.node(m.name) for m in project.semantic.models]
-    if any(n.is_sql_view for n in nodes):
+    if any(n.is_dbt_view for n in nodes):
         return connect_for_reading(project)
     return duckdb.connect()
 
@@ -98,7 +98,7 @@ def _require_outputs(project: CompiledProject, only: Collection[str] | None = No
         if only is not None and model.name not in only:
             continue
         node = project.plan.node(model.name)
-        is_view = node.is_sql_view
+        is_view = node.is_dbt_view
         if not is_view and not project.output_path(node).exists():
             missing.append(node.name)
     if missing:

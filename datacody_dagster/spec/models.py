@@ -78,7 +78,11 @@ class AssetSpecModel(_Spec):
     deps: list[Name] = Field(
         default_factory=list, description="Extra upstream assets (SQL deps are inferred)."
     )
-    materialized: Materialization = "table"
+    materialized: Materialization = Field(
+        "table",
+        description="`table` (default, a Parquet file), `view` or `incremental`; `view` and `incremental` "
+        "only on SQL assets on DuckDB (dbt models).",
+    )
     incremental: IncrementalSpec | None = None
     columns: dict[Name, ColumnSpec] = Field(default_factory=dict)
     checks: list[CheckEntry] = Field(default_factory=list)
@@ -90,7 +94,8 @@ class AssetSpecModel(_Spec):
     owners: list[str] | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     partition_by: list[Name] | None = Field(
-        None, description="Write a folder of Parquet files partitioned by these columns."
+        None,
+        description="Write a folder of Parquet files partitioned by these columns (steps assets only).",
     )
     from_: Name | None = Field(None, alias="from", description="Input asset of a `steps:` pipeline.")
     steps: list[dict[str, Any]] = Field(

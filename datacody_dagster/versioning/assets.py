@@ -33,7 +33,7 @@ def resolve_asset(project: CompiledProject, name: str) -> VersionedAsset:
         raise DatacodyError(
             Diagnostic(RUNTIME, f"unknown asset {name!r}", hint=f"known assets: {known}")
         ) from None
-    if node.is_sql_view:
+    if node.is_dbt_view:
         raise DatacodyError(
             Diagnostic(
                 RUNTIME,

@@ -78,6 +78,19 @@ assets:
     materialized: incremental
     incremental: {unique_key: order_id, cursor: order_date}
     sql: select * from stg_orders
+  spark_orders:
+    engine: spark
+    materialized: table
+    sql: select order_id, amount from stg_orders
+  order_scores:
+    python: examples.flight_transforms:carrier_fleet
+    deps: [customers]
+    materialized: table
+  order_sample:
+    from: stg_orders
+    materialized: table
+    steps:
+      - filter: "amount > 0"
 """
 
 JAFFLE_DATA = {
@@ -96,6 +109,7 @@ TOKENS = [
     "unique: false", "unique: []", "unique: 0", "checks: [unique]", "python: os:system",
     "materialized: incremental", "incremental: {cursor: x}", "deps: [a, a]", "from: x",
     "steps: [{filter: x}]", "schema: {a: int}", "engine: spark", "path: data/*.csv",
+    "materialized: view", "view", "\n    materialized: view", "\n    engine: spark",
 ]  # fmt: skip
 
 _BAD_BYTES = [b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\x80", b"\xf8\x88\x80\x80\x80"]

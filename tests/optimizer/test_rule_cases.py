@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from datacody_dagster.compiler import compile_project
+from datacody_dagster.optimizer.graph import GraphFacts, patch_problems
+from datacody_dagster.optimizer.patches import apply_patch
 from datacody_dagster.optimizer.rules import RULES
 from datacody_dagster.optimizer.rules.base import RuleContext, Thresholds
 from datacody_dagster.optimizer.signals import AssetSignals, CheckSignal, MaterializationSignal, Signals
@@ -74,3 +76,9 @@ def test_rule_case(rule: str, case: dict[str, Any], tmp_path: Path) -> None:
         patch = proposal.patch.model_dump(mode="json")
         assert {k: patch.get(k) for k in w["patch"]} == w["patch"], patch
         assert proposal.rationale and proposal.evidence
+        # A proposal must validate once applied (apply_patch re-validates, raises and rolls back).
+        applied = apply_patch(tmp_path, proposal)
+        applied.path.write_text(applied.old_text, encoding="utf-8")
+    # run_rules keeps exactly what passes the LLM's patch check (GraphFacts/patch_problems).
+    facts = GraphFacts.from_plan(ctx.plan)
+    assert all(not patch_problems(p.asset, p.patch, facts) for p in proposals)

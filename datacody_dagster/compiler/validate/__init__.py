@@ -14,6 +14,8 @@ from datacody_dagster.compiler.validate import (
     file_functions,
     group_names,
     jinja_text,
+    materialization,
+    partitions,
     python_modules,
     python_refs,
     references,
@@ -24,6 +26,7 @@ from datacody_dagster.compiler.validate import (
     sql_guard,
     steps,
     unique_names,
+    view_readers,
 )
 from datacody_dagster.errors import Diagnostic
 
@@ -40,6 +43,9 @@ RULES: tuple[Rule, ...] = (
     check_columns.check,
     check_arguments.check,
     steps.check,
+    materialization.check,
+    view_readers.check,
+    partitions.check,
     semantic.check,
     exports.check,
     file_functions.check,

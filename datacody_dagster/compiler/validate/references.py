@@ -27,7 +27,7 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
         for name in entry.sql_refs:
             if name not in known:
                 loc = entry.file.value_location(entry.section, entry.name, "sql")
-                line_no = _line_of(spec.sql or "", name)
+                line_no = line_of(spec.sql or "", name)
                 diags.append(
                     Diagnostic(
                         errors.UNKNOWN_DEPENDENCY,
@@ -63,7 +63,7 @@ def check(index: ProjectIndex) -> list[Diagnostic]:
     return diags
 
 
-def _line_of(sql: str, name: str) -> int:
+def line_of(sql: str, name: str) -> int:
     """0-based line inside the SQL where ``name`` first appears."""
     lowered = name.lower()
     for i, line in enumerate(sql.splitlines()):

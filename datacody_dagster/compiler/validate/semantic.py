@@ -7,6 +7,7 @@ import re
 from datacody_dagster import errors
 from datacody_dagster.compiler.columns import known_columns
 from datacody_dagster.compiler.index import Entry, ProjectIndex
+from datacody_dagster.compiler.kinds import asset_engine, asset_kind, runs_in_dbt
 from datacody_dagster.compiler.semantic import ExprError, SemanticLayer, closest, expr_columns, name_problem
 from datacody_dagster.compiler.semantic_plan import build_semantic_layer
 from datacody_dagster.errors import Diagnostic, Location
@@ -29,8 +30,7 @@ def _no_jinja(text: str | None, loc: Location, diags: list[Diagnostic]) -> None:
 def _check_model(entry: Entry, sem: SemanticSpec, cols: list[str] | None, diags: list[Diagnostic]) -> None:
     spec = entry.spec
     assert isinstance(spec, AssetSpecModel)
-    engine = spec.engine or entry.file.spec.engine or "duckdb"
-    if spec.sql is None or engine != "duckdb":
+    if not runs_in_dbt(asset_kind(spec), asset_engine(spec, entry.file.spec)):
         diags.append(
             Diagnostic(
                 errors.INVALID_SEMANTIC,

@@ -23,7 +23,13 @@ def duplicate_computation(ctx: RuleContext) -> list[Proposal]:
         # Keep the most-read asset (fewest downstream edits); ties: plan order.
         keep = max(nodes, key=lambda n: (len(ctx.plan.downstream(n.name)), -nodes.index(n)))
         for dup in nodes:
-            if dup is keep:
+            # The duplicate becomes a dbt view: only a dbt model can, and only if no Spark SQL or
+            # steps asset reads its Parquet output.
+            if (
+                dup is keep
+                or not dup.runs_in_dbt
+                or any(dup.name in n.parquet_inputs for n in ctx.plan.nodes)
+            ):
                 continue
             mean = ctx.signals.of(dup.name).mean_duration()
             out.append(

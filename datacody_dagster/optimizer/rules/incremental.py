@@ -37,7 +37,8 @@ def full_refresh_over_append_only(ctx: RuleContext) -> list[Proposal]:
     out = []
     th = ctx.thresholds
     for node in ctx.derived():
-        if node.materialized != "table" or node.kind != "sql" or node.partition_by:
+        # Only dbt merges increments (a Spark SQL asset rewrites its Parquet file on every run).
+        if node.materialized != "table" or not node.runs_in_dbt or node.partition_by:
             continue
         growing_up = [d for d in node.deps if _append_only(ctx.signals.of(d).row_counts)]
         if not growing_up:

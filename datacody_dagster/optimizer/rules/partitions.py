@@ -1,4 +1,4 @@
-"""A large table that its readers filter by date: partition it by that column."""
+"""A large steps output that its readers filter by date: partition it by that column."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def _filtered_time_columns(reader: Node, table: Node) -> list[str]:
 def partition_large_table(ctx: RuleContext) -> list[Proposal]:
     out = []
     for node in ctx.derived():
-        if node.partition_by or node.materialized == "view":
+        # Only a steps asset writes partitioned folders (dbt, Spark SQL and Python write one file).
+        if node.partition_by or not node.takes_partition_by:
             continue
         rows = ctx.signals.of(node.name).row_counts
         if not rows or rows[-1] < ctx.thresholds.large_rows:

@@ -11,7 +11,7 @@ RULE = "view_read_by_many"
 def view_read_by_many(ctx: RuleContext) -> list[Proposal]:
     out = []
     for node in ctx.derived():
-        if node.materialized != "view":
+        if not node.is_dbt_view:
             continue
         readers = [n.name for n in ctx.plan.downstream(node.name)]
         if len(readers) < ctx.thresholds.view_fanout:
