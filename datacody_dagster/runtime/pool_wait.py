@@ -69,10 +69,14 @@ class PoolWaits:
     def reminder_s(self) -> float:
         return min(MAX_REMINDER_S, self.timeout_s / 10)
 
+    def waited(self, step_key: str) -> float:
+        """Seconds ``step_key`` has been blocked (its first call starts the count)."""
+        now = self.clock()
+        return now - self.since.setdefault(step_key, now)
+
     def blocked(self, pool: str, step_key: str, holders: list[SlotHolder]) -> None:
         """Record that ``step_key`` is still blocked on ``pool``; raise once it waited too long."""
-        now = self.clock()
-        waited = now - self.since.setdefault(step_key, now)
+        waited = self.waited(step_key)
         if waited < self.timeout_s:
             return
         held = f"held by {describe(holders)}" if holders else "no slot was free"
