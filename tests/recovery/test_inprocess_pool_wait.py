@@ -81,7 +81,7 @@ def test_two_in_process_runs_in_threads_of_one_process_each_keep_their_own_bound
         t.join(timeout=60)
     assert set(outcome) == {1.0, 4.0}, outcome
     short, long = outcome[1.0], outcome[4.0]
-    assert short[0] < 3.5 and "waited 1s" in short[1], short
+    assert short[0] < long[0] - 1.5 and "waited 1s" in short[1], (short, long)
     assert long[0] >= 4.0 and "waited 4s" in long[1], long
     for _, text in (short, long):
         assert holder[:8] in text and "the run gives up" in text, text
@@ -139,3 +139,39 @@ def test_materialize_fails_within_its_wait_timeout_when_the_pool_is_taken_after_
     # The stand-in holder is this process (alive): free its slot, or a later test of this
     # session waits for it.
     instance.event_log_storage.free_concurrency_slots_for_run(taken[0])
+
+
+def test_the_dagster_internals_the_bound_relies_on_are_where_it_expects() -> None:
+    """Private Dagster API (pinned 1.13.27): an upgrade that moves it fails here, by name."""
+    import inspect
+
+    from dagster._core.execution.plan import active, execute_plan
+    from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+    from dagster._core.executor import in_process
+
+    from datacody_dagster.runtime import inprocess_pool_wait
+
+    def params(fn: object) -> list[str]:
+        return list(inspect.signature(fn).parameters)  # type: ignore[arg-type]
+
+    # the executor looks its iterator up in its module at run time, so a dispatcher put there once
+    # is used by every run
+    assert "iterator=inprocess_execution_iterator" in inspect.getsource(in_process.InProcessExecutor.execute)
+    dagsters = inprocess_pool_wait._dagster_iterator or in_process.inprocess_execution_iterator
+    for fn in (dagsters, execute_plan.inner_plan_execution_iterator):
+        assert params(fn) == ["job_context", "execution_plan", "instance_concurrency_context"]
+    assert params(InstanceConcurrencyContext.claim) == [
+        "self",
+        "concurrency_key",
+        "step_key",
+        "step_priority",
+    ]
+    init = inspect.getsource(InstanceConcurrencyContext.__init__)
+    assert all(
+        f"self.{a} =" in init for a in ("_instance", "_run_id", "_pending_timeouts", "_pending_claims")
+    )
+    # the spin the bounded context avoids: this never returns a positive interval
+    assert "min([0, *" in inspect.getsource(InstanceConcurrencyContext.interval_to_next_pending_claim_check)
+    assert "interval_to_next_pending_claim_check()" in inspect.getsource(
+        active.ActiveExecution.sleep_interval
+    )
