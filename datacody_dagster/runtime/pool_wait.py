@@ -57,7 +57,8 @@ def blocked_reminders_every(seconds: float) -> Iterator[None]:
 
 @dataclass
 class PoolWaits:
-    """How long each step of a run has waited for a pool (from its first "blocked" event)."""
+    """How long each step of a run has waited for a pool (from its first "blocked" event in the
+    run worker, its first refused claim in an in-process run: ``inprocess_pool_wait.py``)."""
 
     timeout_s: float
     clock: Callable[[], float] = time.monotonic
