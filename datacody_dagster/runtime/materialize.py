@@ -114,8 +114,12 @@ def materialize_project(
     """
     project = project if project is not None else compile_project(root)
     # An environment's build holds its own env's lock instead (envs/build.py).
+    # Taken before the run waits for the pool or opens DuckDB: it holds nothing yet, so it may
+    # queue behind a waiting `apply` for as long as it waits (versioning/env_locks.py).
     held = (
-        writing_prod(project.root, "datacody materialize", wait_timeout_s, say, shared=True)
+        writing_prod(
+            project.root, "datacody materialize", wait_timeout_s, say, shared=True, holds_nothing=True
+        )
         if is_prod(project)
         else contextlib.nullcontext()
     )

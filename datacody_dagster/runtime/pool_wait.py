@@ -57,7 +57,8 @@ def blocked_reminders_every(seconds: float) -> Iterator[None]:
 
 @dataclass
 class PoolWaits:
-    """How long each step of a run has waited for a pool (from its first "blocked" event)."""
+    """How long each step of a run has waited for a pool (from its first "blocked" event in the
+    run worker, its first refused claim in an in-process run: ``inprocess_pool_wait.py``)."""
 
     timeout_s: float
     clock: Callable[[], float] = time.monotonic
@@ -69,10 +70,14 @@ class PoolWaits:
     def reminder_s(self) -> float:
         return min(MAX_REMINDER_S, self.timeout_s / 10)
 
+    def waited(self, step_key: str) -> float:
+        """Seconds ``step_key`` has been blocked (its first call starts the count)."""
+        now = self.clock()
+        return now - self.since.setdefault(step_key, now)
+
     def blocked(self, pool: str, step_key: str, holders: list[SlotHolder]) -> None:
         """Record that ``step_key`` is still blocked on ``pool``; raise once it waited too long."""
-        now = self.clock()
-        waited = now - self.since.setdefault(step_key, now)
+        waited = self.waited(step_key)
         if waited < self.timeout_s:
             return
         held = f"held by {describe(holders)}" if holders else "no slot was free"

@@ -57,10 +57,16 @@ def unfinishable(root: Path, why: str) -> DatacodyError:
 
 @contextlib.contextmanager
 def writing_prod(
-    root: Path, doing: str, wait_s: float, say: Callable[[str], None] | None = None, shared: bool = False
+    root: Path,
+    doing: str,
+    wait_s: float,
+    say: Callable[[str], None] | None = None,
+    shared: bool = False,
+    holds_nothing: bool = False,
 ) -> Iterator[None]:
     """Hold prod's lock for a writer of prod (``shared`` for runs, exclusive for `apply`,
-    `rollback`, `quarantine publish`, `checkout`), refusing a half-applied prod once held."""
-    with env_lock(root, PROD, doing, wait_s=wait_s, say=say, shared=shared):
+    `rollback`, `quarantine publish`, `checkout`), refusing a half-applied prod once held.
+    ``holds_nothing``: as ``env_locks.env_lock``'s."""
+    with env_lock(root, PROD, doing, wait_s=wait_s, say=say, shared=shared, holds_nothing=holds_nothing):
         refuse_half_applied(root)
         yield

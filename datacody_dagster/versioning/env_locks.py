@@ -13,10 +13,16 @@ queues them: an exclusive waiter holds it while it waits for the lock, and a new
 passes through it (takes and drops it) before taking the lock, so it waits behind a queued writer.
 A process that already holds the lock shared, or whose parent does (the run's steps in child
 processes; not further descendants), skips the turnstile: waiting there would wait for the writer
-that waits for it. Any other shared newcomer waits there at most ``TURNSTILE_S``, then takes the
-lock beside the holders: it may hold what they wait for (a run's step holding a DuckDB pool slot
-that a holding CLI materialize waits for), and a wait at the turnstile would then last until a
-timeout.
+that waits for it. A shared newcomer that may hold what the holders wait for (a UI run's step:
+Dagster claimed its DuckDB pool slot before the step asks for the lock, and a holding CLI
+materialize may wait for that slot) waits there at most ``TURNSTILE_S``, then takes the lock beside
+the holders: a wait at the turnstile would then last until a timeout (holder -> pool -> newcomer
+-> turnstile -> writer -> holder).
+
+A newcomer that holds nothing (``holds_nothing``: `datacody materialize`, which takes prod's lock
+before it waits for the pool, opens DuckDB or starts its run) queues behind the writer for as long
+as it waits at all: no one waits for it, so its wait closes no cycle, and the writer keeps its
+preference over the CLI's overlapping runs however long the runs ahead of it last.
 """
 
 from __future__ import annotations
@@ -128,9 +134,13 @@ def env_lock(
     wait_s: float = 0.0,
     say: Callable[[str], None] | None = None,
     shared: bool = False,
+    holds_nothing: bool = False,
 ) -> Iterator[None]:
     """Hold ``env``'s lock (exclusive, or ``shared`` with other shared holders). When another
-    process holds it, wait up to ``wait_s`` seconds (``say`` is told once), then raise naming it."""
+    process holds it, wait up to ``wait_s`` seconds (``say`` is told once), then raise naming it.
+    ``holds_nothing``: the caller holds no lock or pool slot that a holder of this lock may wait
+    for, so as a shared newcomer it waits behind a queued writer for all of ``wait_s``, not only
+    ``TURNSTILE_S`` (see the module)."""
     path = lock_path(root, env)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
@@ -141,8 +151,9 @@ def env_lock(
         else:
             with open(_turnstile(path), "a+", encoding="utf-8") as gate:
                 # Queued: shared newcomers wait behind this writer, not beside it, but only for
-                # TURNSTILE_S: the newcomer may hold what the holders wait for (a DuckDB pool slot).
-                passed = waiting.take(gate, mode, lambda: _queued(path), TURNSTILE_S if shared else None)
+                # TURNSTILE_S unless they hold nothing: one may hold what the holders wait for.
+                bound_s = TURNSTILE_S if shared and not holds_nothing else None
+                passed = waiting.take(gate, mode, lambda: _queued(path), bound_s)
                 if not shared:
                     _write_pid(gate)
                 try:

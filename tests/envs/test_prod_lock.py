@@ -5,12 +5,14 @@ another process, a real project)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from datacody_dagster.envs.lock import lock_path
+from datacody_dagster.versioning.env_locks import TURNSTILE_S
 from tests.envs.helpers import edit
 from tests.envs.test_lifecycle import AMOUNT, cli, prod_md5s, prod_template, proj
 
@@ -68,6 +70,42 @@ def test_materialize_goes_on_when_the_apply_ends_within_its_wait(proj: Path) -> 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_materialize_stays_queued_behind_a_waiting_apply_past_the_steps_bound(proj: Path) -> None:
+    """A CLI materialize asks for prod's lock holding nothing yet, so it waits behind an `apply`
+    queued for a running materialize for its whole wait, not only the turnstile's bound (a step
+    may hold a DuckDB pool slot, a CLI run does not), and fails naming the queued writer."""
+    before = prod_md5s(proj)
+    holder = _hold(proj, shared=True, seconds=60)  # a prod materialize in progress
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from pathlib import Path\n"
+            "from datacody_dagster.versioning.env_locks import env_lock\n"
+            f"with env_lock(Path({str(proj)!r}), 'prod', 'datacody apply', wait_s=60):\n"
+            "    pass\n",
+        ],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        turnstile = lock_path(proj, "prod").with_suffix(".turnstile")
+        deadline = time.monotonic() + 30
+        while not turnstile.exists() or turnstile.read_text(encoding="utf-8") != f"pid {writer.pid}":
+            assert time.monotonic() < deadline and writer.poll() is None
+            time.sleep(0.05)
+        started = time.monotonic()
+        result = cli(proj, "materialize", "--force", "--wait-timeout", str(TURNSTILE_S + 2))
+        assert result.exit_code == 1, result.output
+        assert time.monotonic() - started >= TURNSTILE_S + 2
+        assert f"in use by pid {writer.pid} (queued for it" in result.output, result.output
+        assert "Traceback" not in result.output
+        assert prod_md5s(proj) == before
+    finally:
+        for proc in (holder, writer):
+            proc.kill()
+            proc.wait()
 
 
 def test_apply_and_rollback_wait_for_a_running_materialize(proj: Path) -> None:

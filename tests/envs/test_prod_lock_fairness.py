@@ -197,3 +197,85 @@ def test_a_shared_newcomer_holding_what_a_holder_waits_for_is_not_stuck_behind_t
     out, _ = writer.communicate(timeout=30)
     assert writer.returncode == 0 and out.strip() == "applied"
     assert TURNSTILE_S - 0.5 < waited < TURNSTILE_S + 2.0, waited  # it did queue, briefly
+
+
+def test_a_newcomer_holding_nothing_queues_behind_the_writer_past_the_bound_without_a_deadlock(
+    tmp_path: Path,
+) -> None:
+    """The same three-way scene, plus C (another CLI materialize: it asks for prod's lock before
+    it holds anything): B (the step, holding the pool) still passes the turnstile within its bound,
+    so A, W and B finish; C, holding nothing, stays queued behind W for longer than that bound and
+    gets the lock only after W had it (with the bound for everyone, C took it beside A at 3 s)."""
+    pool = tmp_path / "pool.lock"
+    with open(pool, "a+", encoding="utf-8") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)  # B holds the pool's slot
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import fcntl\n"
+                "from pathlib import Path\n"
+                "from datacody_dagster.versioning.env_locks import env_lock\n"
+                f"with env_lock(Path({str(tmp_path)!r}), 'prod', 'materialize', wait_s=5, shared=True):\n"
+                "    print('holding', flush=True)\n"
+                f"    with open({str(pool)!r}, 'a+') as fh:\n"
+                "        fcntl.flock(fh, fcntl.LOCK_EX)\n"  # A waits for the pool
+                "print('done', flush=True)\n",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        writer = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import time\n"
+                "from pathlib import Path\n"
+                "from datacody_dagster.versioning.env_locks import env_lock\n"
+                f"with env_lock(Path({str(tmp_path)!r}), 'prod', 'datacody apply', wait_s=30):\n"
+                "    print('applied', time.time(), flush=True)\n",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        turnstile = lock_path(tmp_path, "prod").with_suffix(".turnstile")
+        deadline = time.monotonic() + 30
+        while not turnstile.exists() or turnstile.read_text(encoding="utf-8") != f"pid {writer.pid}":
+            assert time.monotonic() < deadline and writer.poll() is None
+            time.sleep(0.05)
+        newcomer = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import time\n"
+                "from pathlib import Path\n"
+                "from datacody_dagster.versioning.env_locks import env_lock\n"
+                "asked = time.time()\n"
+                "def say(text): print('waiting', flush=True)\n"
+                f"with env_lock(Path({str(tmp_path)!r}), 'prod', 'datacody materialize', wait_s=30,\n"
+                "              say=say, shared=True, holds_nothing=True):\n"
+                "    print('got', time.time(), time.time() - asked, flush=True)\n",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        assert newcomer.stdout is not None and newcomer.stdout.readline().strip() == "waiting"
+        asked = time.monotonic()
+        with env_lock(tmp_path, "prod", "a step", wait_s=20, shared=True):
+            waited = time.monotonic() - asked
+        assert writer.poll() is None and newcomer.poll() is None  # both still wait for A
+    out, _ = holder.communicate(timeout=30)
+    assert holder.returncode == 0 and out.strip() == "done"
+    out, _ = writer.communicate(timeout=30)
+    assert writer.returncode == 0 and out.startswith("applied"), out
+    applied = float(out.split()[1])
+    out, _ = newcomer.communicate(timeout=30)
+    assert newcomer.returncode == 0 and out.startswith("got"), out
+    got, newcomer_waited = (float(x) for x in out.split()[1:3])
+    assert TURNSTILE_S - 0.5 < waited < TURNSTILE_S + 2.0, waited  # the step queued only briefly
+    assert got >= applied, (got, applied)  # the newcomer went after the writer, not beside A
+    assert newcomer_waited > TURNSTILE_S, newcomer_waited
