@@ -135,7 +135,7 @@ def _ui_round(ui: UI, params: dict[str, object]) -> tuple[float, dict[str, float
     run_id = launched["run"]["runId"]
     status = "query($r: ID!) { runOrError(runId: $r) { ... on Run { status } } }"
     while ui.graphql(status, {"r": run_id})["runOrError"]["status"] not in {"SUCCESS", "FAILURE", "CANCELED"}:
-        time.sleep(0.5)  # the status alone: the run's events are read once, at the end
+        time.sleep(1.0)  # the status alone (the run's events are read once, at the end)
     run = ui.graphql(RUN_QUERY, {"r": run_id})["runOrError"]
     if run["status"] != "SUCCESS":
         raise SystemExit(f"UI run {run_id} ended {run['status']}")

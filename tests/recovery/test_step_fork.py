@@ -83,6 +83,28 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
+def _storage_of_a_step(instance_ref: object, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    queue.put(type(dg.DagsterInstance.from_ref(instance_ref).event_log_storage).__name__)  # type: ignore[arg-type]
+
+
+def test_a_forked_step_writes_events_through_the_pooled_event_log(instance: dg.DagsterInstance) -> None:
+    home = Path(instance.root_directory)
+    run_id = str(uuid.uuid4())
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    step_fork.prepare(home, run_id)
+    try:
+        step = ctx.Process(target=_storage_of_a_step, args=(instance.get_ref(), queue))
+        step.start()
+        used = queue.get(timeout=60)
+        step.join(timeout=30)
+    finally:
+        step_fork.finish(home, run_id)
+    assert used == "PooledSqliteEventLogStorage"
+    # this process (the run worker) keeps Dagster's own
+    assert type(dg.DagsterInstance.from_ref(instance.get_ref()).event_log_storage).__name__ == "SqliteEventLogStorage"
+
+
 def test_a_forked_step_is_found_by_its_mark_and_its_mark_goes_with_it(instance: dg.DagsterInstance) -> None:
     """Its /proc environment is the run worker's from before the run (no run id in it): recovery
     finds it by the mark it leaves, kills it, and forgets the mark once the process is gone."""
