@@ -13,23 +13,8 @@ from datacody_dagster.compiler import CompiledProject
 from datacody_dagster.emit.dagster import WRITER_TAG
 from datacody_dagster.runtime.assets import build_assets, uses_spark
 from datacody_dagster.runtime.run_worker import multiprocess_executor_for
-from datacody_dagster.runtime.step_fork import fork_available, launched_run_worker
+from datacody_dagster.runtime.step_fork import launched_run_worker
 from datacody_dagster.semantic.export import produce_export
-
-# Where steps cannot be forked from the run worker (``step_fork.fork_available``: not Linux), a
-# forkserver imports these once per run (a module missing here is skipped by multiprocessing);
-# the last one builds the run's definitions (runtime/step_server.py), so a forked step finds its
-# imports done and the definitions built.
-STEP_PRELOAD = (
-    "dagster",
-    "datacody_dagster.runtime.dbt_runner",
-    "duckdb",
-    "pyarrow.parquet",
-    "dbt.cli.main",
-    "dbt.adapters.duckdb",
-    "dvc.repo",
-    "datacody_dagster.runtime.step_server",
-)
 
 
 def run_executor(project: CompiledProject) -> dg.ExecutorDefinition:
@@ -40,13 +25,12 @@ def run_executor(project: CompiledProject) -> dg.ExecutorDefinition:
     # are forked from the run worker, which has imported and built what they need (Linux), or
     # from a forkserver that does it once per run: a spawned step process paid 8-25 s of imports
     # on 2 cores (UI "Materialize all" took 2.9x the CLI; 2.2x from the forkserver).
-    config: dict[str, object] = {
-        "max_concurrent": 4,
-        "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],
-    }
-    if not fork_available():
-        config["start_method"] = {"forkserver": {"preload_modules": list(STEP_PRELOAD)}}
-    return multiprocess_executor_for(project).configured(config)
+    return multiprocess_executor_for(project).configured(
+        {
+            "max_concurrent": 4,
+            "tag_concurrency_limits": [{"key": WRITER_TAG, "value": "duckdb", "limit": 1}],
+        }
+    )
 
 
 def project_resources(project: CompiledProject) -> dict[str, object]:

@@ -47,13 +47,18 @@ class _Parsed:
 
 @dataclass
 class _ErrorEvents:
-    """A dbt event callback keeping the error-level messages of one invocation."""
+    """A dbt event callback keeping the error-level messages of one invocation (and, with
+    ``console``, every line dbt's console shows at its default level)."""
 
     messages: list[str] = field(default_factory=list)
+    console: list[str] | None = None
 
     def __call__(self, event: Any) -> None:
         info = getattr(event, "info", None)
-        if info is not None and getattr(info, "level", "") == "error":
+        level = getattr(info, "level", "") if info is not None else ""
+        if self.console is not None and level in ("info", "warn", "error"):
+            self.console.append(str(getattr(info, "msg", "")))
+        if level == "error":
             text = str(getattr(info, "msg", "")).strip()
             if text and text not in self.messages:
                 self.messages.append(text)
@@ -170,6 +175,7 @@ class Invocation:
     success: bool
     messages: list[str]  # dbt's error-level log messages
     exception: str | None
+    console: list[str] = field(default_factory=list)  # dbt's console lines, when collected
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +184,7 @@ class Invocation:
             "success": self.success,
             "messages": self.messages,
             "exception": self.exception,
+            "console": self.console,
         }
 
     @classmethod
@@ -188,6 +195,7 @@ class Invocation:
             success=bool(data["success"]),
             messages=list(data["messages"]),
             exception=data["exception"],
+            console=[str(line) for line in data.get("console") or []],
         )
 
 
@@ -204,11 +212,14 @@ def parse(dbt_dir: Path, file_log: bool = True) -> list[str]:
         return _manifest(dbt_dir, None, file_log)[1]
 
 
-def invoke_run(dbt_dir: Path, names: list[str], console: bool = True, file_log: bool = True) -> Invocation:
+def invoke_run(
+    dbt_dir: Path, names: list[str], console: bool = True, file_log: bool = True, collect: bool = False
+) -> Invocation:
     """`dbt run --select names` in this process (parsing first when the dbt files changed).
 
     ``console``: dbt logs to stdout (False where nobody reads it: the quiet dbt worker);
-    ``file_log``: dbt writes logs/dbt.log (False in the CLI's dbt worker).
+    ``file_log``: dbt writes logs/dbt.log (False in the CLI's dbt worker); ``collect``: the
+    console's lines come back in the invocation (a UI run's worker: its dbt step prints them).
     """
     from dbt.cli.main import dbtRunner
 
@@ -216,7 +227,7 @@ def invoke_run(dbt_dir: Path, names: list[str], console: bool = True, file_log: 
         manifest, parse_errors = _manifest(dbt_dir, None, file_log)
         if manifest is None:
             return Invocation(parse_errors, [], False, [], None)
-        errors = _ErrorEvents()
+        errors = _ErrorEvents(console=[] if collect else None)
         runner = dbtRunner(manifest=manifest, callbacks=[errors])
         try:
             quiet = [] if console else ["--log-level", "none"]
@@ -234,7 +245,7 @@ def invoke_run(dbt_dir: Path, names: list[str], console: bool = True, file_log: 
         for item in getattr(outcome.result, "results", None) or []
     ]
     exception = str(outcome.exception) if outcome.exception is not None else None
-    return Invocation(None, results, bool(outcome.success), errors.messages, exception)
+    return Invocation(None, results, bool(outcome.success), errors.messages, exception, errors.console or [])
 
 
 class RemoteDbt(Protocol):
@@ -275,6 +286,8 @@ def run_models(project: CompiledProject, names: list[str], log: Any = None) -> d
     where = "in the dbt worker" if outcome is not None else "in process"
     if outcome is None:  # no worker, or it is gone: the in-process path
         outcome = invoke_run(dbt_dir, names)
+    if outcome.console:  # the worker's console lines, where this step's output is captured
+        print("\n".join(outcome.console), flush=True)
     if outcome.parse_errors is not None:
         text = "\n".join(outcome.parse_errors[-5:]) or "dbt could not parse the project"
         return {n: DbtModelResult(n, "error", located(project, n, text), 0.0) for n in names}

@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -43,32 +44,39 @@ WORKER_ENV = "DATACODY_DBT_WORKER"
 class DbtWorker:
     """The parent's handle on one worker process; it serves one dbt project once given one."""
 
-    def __init__(self, verbose: bool = False) -> None:
+    def __init__(self, verbose: bool = False, early: bool = False) -> None:
         self.dbt_dir: Path | None = None
         self.invocations = 0
         self.parses = 0  # as the worker last reported them
         self.cpu_s = 0.0  # the worker's CPU seconds at its last answer
         self._lock = threading.Lock()
         self._owner = os.getpid()  # the process that started it (and alone may wait for it)
+        self.shared = False  # True: processes forked from the owner send the invocations
         self._gone = False
         # -P: the working folder is not put first on sys.path (a csv.py there would run in place of
         # the standard library's when dbt imports it).
         argv = [sys.executable, "-P", "-m", "datacody_dagster.runtime.dbt_worker_process", str(os.getpid())]
         self.process = subprocess.Popen(
-            [*argv, "verbose" if verbose else "quiet"],
+            [*argv, "verbose" if verbose else "quiet", *(["early"] if early else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if verbose else subprocess.DEVNULL,
         )
 
     def serve(
-        self, dbt_dir: Path, root: Path, directories: list[Path] | None, file_log: bool = False
+        self,
+        dbt_dir: Path,
+        root: Path,
+        directories: list[Path] | None,
+        file_log: bool = False,
+        echo: bool = False,
     ) -> None:
         """Give the worker its dbt project: it parses it now (its dbt files must be written).
 
         ``directories``: the sandbox's folders of the project at ``root`` (None: it opted out),
         handed to the worker's sandbox plugin (``engines/dbt_sandbox.hand_directories``);
-        ``file_log``: dbt writes logs/dbt.log (a UI run's only record of dbt's log).
+        ``file_log``: dbt writes logs/dbt.log; ``echo``: each answer carries dbt's console
+        lines, which the requesting step prints (a UI run: its dbt step's captured output).
         """
         from datacody_dagster.runtime.staging import DBT_STAGE_ENV
 
@@ -78,7 +86,9 @@ class DbtWorker:
         env = {**dbt_environment(), DBT_STAGE_ENV: "1"}
         listed = None if directories is None else [str(d) for d in directories]
         sandbox = {"root": str(root), "directories": listed}
-        self._send({"dbt_dir": str(dbt_dir), "env": env, "sandbox": sandbox, "file_log": file_log})
+        self._send(
+            {"dbt_dir": str(dbt_dir), "env": env, "sandbox": sandbox, "file_log": file_log, "echo": echo}
+        )
 
     def _send(self, message: dict[str, object]) -> bool:
         stdin = self.process.stdin
@@ -108,7 +118,8 @@ class DbtWorker:
             stdout = self.process.stdout
             assert stdout is not None
             try:
-                if not self._send({"names": names, "env": dbt_environment()}):
+                request = {"names": names, "env": dbt_environment(), "requester": os.getpid()}
+                if not self._send(request):
                     raise OSError("the dbt worker's stdin is closed")
                 import_pending()  # while dbt runs there
                 started = stdout.readline()
@@ -117,6 +128,15 @@ class DbtWorker:
                     raise RuntimeError(f"dbt worker protocol: expected 'started', got {started[:200]!r}")
             except OSError:
                 started, line = b"", b""
+            except BaseException:
+                if os.getpid() != self._owner:
+                    # A UI run's dbt step, interrupted (Terminate) while dbt runs: the step gives
+                    # up prod's lock and the DuckDB pool as it ends, so dbt must stop writing now,
+                    # not when the run worker closes the worker after the other steps drain.
+                    self._gone = True
+                    with contextlib.suppress(OSError):
+                        os.kill(self.process.pid, signal.SIGKILL)
+                raise
             if not line:
                 self._gone = True
                 if not started:
@@ -159,7 +179,10 @@ class DbtWorker:
         """Stop the worker and reap it (killed outright when it never ran anything, or ``kill``:
         a run that ended in an exception has given up prod's lock and the DuckDB writer pool,
         so dbt must not go on writing)."""
-        if self.process.poll() is None and (kill or self.invocations == 0):
+        # Used by processes forked from here (a UI run's dbt step), the worker's invocations are
+        # counted there, not here: it is closed like a used one.
+        unused = self.invocations == 0 and not self.shared
+        if self.process.poll() is None and (kill or unused):
             # Unused (the run needed no dbt): do not wait for a parse nobody will read. A kill
             # while dbt writes target/partial_parse.msgpack costs the next run a full parse only:
             # dbt reads a damaged file as "parse everything" (so do two runs' workers parsing at
@@ -191,7 +214,7 @@ def _may_run_dbt(project: CompiledProject, select: str | None) -> bool:
     return not plain or any(t in dbt_models for t in names)
 
 
-def start_worker(verbose: bool = False) -> DbtWorker | None:
+def start_worker(verbose: bool = False, early: bool = False) -> DbtWorker | None:
     """A worker importing dbt from now on, or None when workers are off (``DATACODY_DBT_WORKER=0``).
 
     `datacody materialize` calls it first thing, so that dbt's import (~1.2 CPU-s) overlaps the
@@ -199,7 +222,7 @@ def start_worker(verbose: bool = False) -> DbtWorker | None:
     """
     if os.environ.get(WORKER_ENV, "1") == "0":
         return None
-    return DbtWorker(verbose)
+    return DbtWorker(verbose, early)
 
 
 _EARLY: list[DbtWorker] = []
@@ -208,7 +231,7 @@ _EARLY: list[DbtWorker] = []
 def start_early(verbose: bool = False) -> None:
     """Start a worker now for a run that this process will execute (:func:`take_early` adopts it):
     a UI run's worker starts it while it builds the definitions (``runtime/code_location.py``)."""
-    worker = start_worker(verbose)
+    worker = start_worker(verbose, early=True)  # it exits unless served within minutes
     if worker is not None:
         _EARLY.append(worker)
 
@@ -225,6 +248,7 @@ def dbt_worker(
     select: str | None = None,
     started: DbtWorker | None = None,
     file_log: bool = False,
+    shared: bool = False,
 ) -> Iterator[DbtWorker | None]:
     """Serve the dbt invocations of what runs inside the block from a worker.
 
@@ -248,7 +272,9 @@ def dbt_worker(
     from datacody_dagster.engines.sandbox import project_directories
 
     sync_generated_files(project)  # the worker parses what the run will run
-    worker.serve(dbt_dir, project.root, project_directories(project), file_log)
+    worker.shared = shared
+    # a worker shared with forked steps (a UI run's) echoes dbt's console to them
+    worker.serve(dbt_dir, project.root, project_directories(project), file_log, echo=shared)
     serve_with(dbt_dir, worker)
     failed = True
     try:

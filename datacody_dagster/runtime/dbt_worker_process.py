@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -24,14 +25,30 @@ from datacody_dagster.runtime.dbt_schema_cache import SchemaCache, cache_file
 from datacody_dagster.runtime.process_gc import starting_up
 
 _STARTED = time.monotonic()
+EARLY_WAIT_S = 300.0
+
+
+_REQUESTER: list[int] = []  # the process whose invocation runs now, when not the parent
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie not yet reaped
+    except OSError:
+        return True
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Exit as soon as the parent is gone (killed runs leave no dbt process behind)."""
+    """Exit as soon as the parent is gone (killed runs leave no dbt process behind), or the
+    process that asked for the running invocation is (a UI run's dbt step, forked from the
+    parent: killed, it gave up the locks dbt writes under)."""
 
     def watch() -> None:
         while True:
             if os.getppid() != parent:
+                os._exit(1)
+            if _REQUESTER and _gone(_REQUESTER[0]):
                 os._exit(1)
             time.sleep(0.5)
 
@@ -45,7 +62,9 @@ def _set_dbt_env(env: dict[str, Any]) -> None:
     os.environ.update({str(k): str(v) for k, v in env.items()})
 
 
-def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool, file_log: bool) -> None:
+def _serve(
+    dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool, file_log: bool, echo: bool
+) -> None:
     # Parse now, while the parent imports Dagster; a failure is reported by the first request
     # (the failed parse is not kept, so that request parses again and returns dbt's errors).
     schemas = SchemaCache(cache_file(dbt_dir))
@@ -63,10 +82,15 @@ def _serve(dbt_dir: Path, requests: IO[str], answers: IO[str], verbose: bool, fi
         answers.flush()
         _set_dbt_env(request["env"])
         names = [str(n) for n in request["names"]]
+        requester = int(request.get("requester") or 0)
+        if requester and requester != os.getppid():
+            _REQUESTER[:] = [requester]
         try:
-            outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=file_log)
+            outcome = dbt_runner.invoke_run(dbt_dir, names, console=verbose, file_log=file_log, collect=echo)
         except Exception:  # the parent shows it: this process's stderr is nobody's without -v
             outcome = dbt_runner.Invocation(None, [], False, [traceback.format_exc()], None)
+        finally:
+            _REQUESTER.clear()
         answer = {
             "invocation": outcome.to_json(),
             "parses": dbt_runner.STATS.parses,
@@ -88,6 +112,11 @@ def main(argv: list[str]) -> int:
     with starting_up():
         dbt_runner.preload()
         from datacody_dagster.engines.dbt_sandbox import hand_directories
+    # A worker a run worker started while building its definitions (``start_early``) is served
+    # within seconds or never (its run needs no dbt, or the executor is not ours): not left
+    # waiting for a parent that will never write.
+    if len(argv) > 2 and argv[2] == "early" and not select.select([sys.stdin], [], [], EARLY_WAIT_S)[0]:
+        os._exit(0)
     first = sys.stdin.readline()
     if first:  # else the run needed no dbt: the parent closed stdin without a project
         project = json.loads(first)
@@ -95,8 +124,8 @@ def main(argv: list[str]) -> int:
         sandbox = project["sandbox"]
         listed = sandbox["directories"]
         hand_directories(Path(sandbox["root"]), None if listed is None else [Path(d) for d in listed])
-        file_log = bool(project.get("file_log", False))
-        _serve(Path(project["dbt_dir"]), sys.stdin, answers, verbose, file_log)
+        file_log, echo = bool(project.get("file_log", False)), bool(project.get("echo", False))
+        _serve(Path(project["dbt_dir"]), sys.stdin, answers, verbose, file_log, echo)
     # The run is over (stdin closed): every answer is flushed and dbt holds no database open.
     # Skipping the interpreter's teardown of dbt's modules and objects saves ~0.5 CPU-s a run.
     answers.close()

@@ -127,41 +127,51 @@ def mark_step_process(home: Path, run_id: str) -> None:
     me = psutil.Process()
     folder = home / STEP_MARKS
     folder.mkdir(exist_ok=True)
-    mark = {"run_id": run_id, "started": me.create_time()}
+    mark = {"run_id": run_id, "started": me.create_time(), "host": socket.gethostname()}
     part = folder / f".{me.pid}.part"  # renamed whole: a reader never sees half a mark
     part.write_text(json.dumps(mark), encoding="utf-8")
     os.replace(part, folder / str(me.pid))
 
 
-def clear_step_marks(home: Path, run_id: str) -> None:
-    """Forget the marks of ``run_id``'s steps (its run worker, once they all ended)."""
-    for pid, marked_run in _marked(home).items():
-        if marked_run == run_id:
-            with contextlib.suppress(OSError):
-                (home / STEP_MARKS / str(pid)).unlink()
+def prune_step_marks(home: Path) -> None:
+    """Remove the marks of step processes that are gone."""
+    _marked(home)
 
 
 def _marked(home: Path) -> dict[int, str]:
-    """Marked step processes still alive (pid -> run id); marks of gone processes are removed."""
+    """Marked step processes of this host still alive (pid -> run id).
+
+    A mark is removed only when its process is surely gone: no such pid, a zombie, or a pid now
+    another process's (created over a second apart, as :func:`process_gone` judges). A mark this
+    process cannot judge (another host's, unreadable, access denied) is kept and not reported.
+    """
     folder = home / STEP_MARKS
     if not folder.is_dir():
         return {}
     found: dict[int, str] = {}
+    host = socket.gethostname()
     for mark in folder.iterdir():
-        if mark.name.startswith("."):
-            continue  # being written
+        if mark.name.startswith(".") or not mark.name.isdigit():
+            continue  # being written, or not a mark
         try:
             data = json.loads(mark.read_text(encoding="utf-8"))
+            run_id, started = str(data["run_id"]), float(data["started"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if data.get("host", host) != host:
+            continue
+        try:
             proc = psutil.Process(int(mark.name))
-            alive = abs(proc.create_time() - float(data["started"])) < 0.05
-            alive = alive and proc.status() != psutil.STATUS_ZOMBIE
-        except (OSError, ValueError, KeyError, TypeError, psutil.Error):
-            alive, data = False, None
-        if alive and isinstance(data, dict):
-            found[int(mark.name)] = str(data["run_id"])
-        else:  # the process ended (or the pid is another's now): the mark is stale
+            gone = abs(proc.create_time() - started) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        except psutil.Error:
+            continue
+        if gone:
             with contextlib.suppress(OSError):
                 mark.unlink()
+        else:
+            found[int(mark.name)] = run_id
     return found
 
 

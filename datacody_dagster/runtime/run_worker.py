@@ -118,12 +118,12 @@ class DatacodyExecutor(Executor):
             if forking and self._project is not None and DBT_STEP_KEY in execution_plan.step_keys_to_execute:
                 # dbt imports and parses in its worker, on the other core; the dbt step, forked
                 # from here, inherits the worker's pipes (as in the CLI's run)
-                stack.enter_context(dbt_worker(self._project, started=early, file_log=True))
+                stack.enter_context(dbt_worker(self._project, started=early, file_log=True, shared=True))
             elif early is not None:  # this run needs none
                 early.close()
             if forking:  # steps tune their own event log after the fork (step_fork.py)
                 step_fork.prepare(home, plan_context.run_id)
-                stack.callback(step_fork.finish, home, plan_context.run_id)
+                stack.callback(step_fork.finish, home)
             else:  # the forkserver builds the definitions and tunes the steps' event log
                 publish_definitions(plan_context)
                 stack.enter_context(fast_event_log(home))
@@ -205,12 +205,12 @@ def _stop_steps(inner: Iterator[DagsterEvent], err: DatacodyError) -> Iterator[D
 )
 def datacody_multiprocess_executor(init_context: dg.InitExecutorContext) -> Executor:
     """Each step in its own process (Dagster's multiprocess executor), run worker recorded."""
-    return DatacodyExecutor(_multiprocess(init_context.executor_config))
+    return DatacodyExecutor(_multiprocess(init_context.executor_config, init_context.instance))
 
 
 def multiprocess_executor_for(project: CompiledProject) -> dg.ExecutorDefinition:
-    """:func:`datacody_multiprocess_executor` for ``project``: the run worker prepares its dbt
-    step (``step_fork.warm_dbt``) while the first steps run."""
+    """:func:`datacody_multiprocess_executor` for ``project``: the run worker starts its dbt
+    worker (``runtime/dbt_worker.py``) for the steps it forks."""
 
     @dg.executor(
         name="datacody_multiprocess",
@@ -218,26 +218,29 @@ def multiprocess_executor_for(project: CompiledProject) -> dg.ExecutorDefinition
         requirements=multiple_process_executor_requirements(),
     )
     def _executor(init_context: dg.InitExecutorContext) -> Executor:
-        return DatacodyExecutor(_multiprocess(init_context.executor_config), project)
+        return DatacodyExecutor(_multiprocess(init_context.executor_config, init_context.instance), project)
 
     return _executor
 
 
-def _multiprocess(config: Mapping[str, Any]) -> Executor:
-    """Dagster's multiprocess executor; with no ``start_method`` configured, steps are forked from
-    the run worker where that is safe (``step_fork.fork_available``), else spawned."""
+def _multiprocess(config: Mapping[str, Any], instance: dg.DagsterInstance) -> Executor:
+    """Dagster's multiprocess executor. With no ``start_method`` configured, steps are forked
+    from the run worker where that is safe (``step_fork.forks_safely``), else started by a
+    forkserver that imports what steps need once per run (``step_fork.STEP_PRELOAD``)."""
     inner = _core_multiprocess_executor_creation(config)
-    if not config.get("start_method") and step_fork.fork_available():
-        # Dagster's config offers spawn and forkserver; its executor takes any start method of
-        # multiprocessing (and documents fork), so the choice is made here, not in run config.
-        return MultiprocessExecutor(
-            max_concurrent=config.get("max_concurrent"),
-            tag_concurrency_limits=config.get("tag_concurrency_limits"),
-            retries=inner.retries,
-            start_method="fork",
-            step_dependency_config=inner.step_dependency_config,
-        )
-    return inner
+    if config.get("start_method"):
+        return inner
+    # Dagster's config offers spawn and forkserver; its executor takes any start method of
+    # multiprocessing (and documents fork), so the choice is made here, not in run config.
+    fork = step_fork.forks_safely(instance)
+    return MultiprocessExecutor(
+        max_concurrent=config.get("max_concurrent"),
+        tag_concurrency_limits=config.get("tag_concurrency_limits"),
+        retries=inner.retries,
+        start_method="fork" if fork else "forkserver",
+        explicit_forkserver_preload=None if fork else list(step_fork.STEP_PRELOAD),
+        step_dependency_config=inner.step_dependency_config,
+    )
 
 
 class DatacodyRunLauncher(DefaultRunLauncher):

@@ -28,11 +28,12 @@ import contextlib
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from datacody_dagster.runtime.alembic_heads import read_heads_once
-from datacody_dagster.runtime.dead_runs import clear_step_marks, mark_step_process
+from datacody_dagster.runtime.dead_runs import mark_step_process, prune_step_marks
 from datacody_dagster.runtime.process_gc import starting_up
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
@@ -64,38 +65,88 @@ STEP_IMPORTS = (
 
 _CHILD: dict[str, str] = {}  # what a forked step needs to know: the instance folder, the run id
 _HOOKED = False
+_FOR_FORKSERVER = False
 _EVENT_LOG = contextlib.ExitStack()
 
 
+# Where steps are not forked from the run worker (:func:`forks_safely`), a forkserver imports
+# these once per run (a module missing here is skipped by multiprocessing); the last one builds
+# the run's definitions (runtime/step_server.py), so a step finds its imports done and the
+# definitions built.
+STEP_PRELOAD = (
+    "dagster",
+    "datacody_dagster.runtime.dbt_runner",
+    "duckdb",
+    "pyarrow.parquet",
+    "dbt.cli.main",
+    "dbt.adapters.duckdb",
+    "dvc.repo",
+    "datacody_dagster.runtime.step_server",
+)
+
+
 def fork_available() -> bool:
-    """Whether steps are forked from the run worker here (Linux), rather than from a forkserver."""
+    """Whether this platform can fork steps from the run worker (Linux: elsewhere, forking a
+    process that loaded system frameworks is unsafe)."""
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def launched_run_worker() -> bool:
-    """Whether this process is a run worker that a Dagster code server spawned to execute one run
-    (it builds the definitions first; steps forked from it do not)."""
-    if not fork_available() or multiprocessing.current_process().name == "MainProcess":
-        return False
-    parent = multiprocessing.parent_process()
-    if parent is None or parent.pid is None:
-        return False
-    import psutil
+def forks_safely(instance: Any) -> bool:
+    """Whether a run of ``instance`` forks its steps from the run worker: on Linux, with Dagster's
+    own SQLite storages, which hold no connection between two uses (``NullPool``). Any other
+    storage (a pooled one, Postgres) may hold connections a forked step would share."""
+    from dagster._core.storage.event_log.sqlite import SqliteEventLogStorage
+    from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
+        ConsolidatedSqliteEventLogStorage,
+    )
+    from dagster._core.storage.runs.sqlite import SqliteRunStorage
 
-    try:
-        argv = psutil.Process(parent.pid).cmdline()
-    except psutil.Error:
+    nullpool = (SqliteEventLogStorage, ConsolidatedSqliteEventLogStorage)
+    return (
+        fork_available()
+        and type(instance.event_log_storage) in nullpool
+        and type(instance.run_storage) is SqliteRunStorage
+    )
+
+
+def launched_run_worker() -> bool:
+    """Whether this process builds the definitions to execute a run: a run worker that a code
+    server spawned (Dagster reconstructs the run's job there), on a platform where its steps are
+    forked from it. Dagster leaves its load context set after a reconstruction, so a main
+    process (the CLI, `dagster job execute`, a test session) is never taken for one."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
+    )
+
+    if not fork_available() or _FOR_FORKSERVER or not DefinitionsLoadContext.is_set():
+        return False  # a forkserver's preload (step_server.py), or a plain build (the CLI)
+    if multiprocessing.current_process().name == "MainProcess":
         return False
-    # `dagster api grpc ...` (dagster dev's code servers) or `dagster code-server start ...`
-    return "dagster" in argv and (("api" in argv and "grpc" in argv) or "code-server" in argv)
+    return DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION
+
+
+@contextlib.contextmanager
+def building_for_forkserver() -> Iterator[None]:
+    """Inside: the definitions are built by a step forkserver, which executes no run."""
+    global _FOR_FORKSERVER
+    _FOR_FORKSERVER = True
+    try:
+        yield
+    finally:
+        _FOR_FORKSERVER = False
 
 
 def _in_forked_step() -> None:
-    # Runs in every child this process forks (os.register_at_fork): only Dagster's step launches.
+    # Runs in every child this process forks (os.register_at_fork), and in their own forks.
     if not _CHILD:
         return
     with contextlib.suppress(Exception):  # a failure here must not take the step down
         mark_step_process(Path(_CHILD["home"]), _CHILD["run_id"])
+    if os.getppid() != int(_CHILD["worker"]):
+        # A process a step forked (user code's pool, say): findable by its mark like its step,
+        # but it must not touch the step's SQLite connections nor reconfigure Dagster.
+        return
     with contextlib.suppress(Exception):
         # Each step writes its events as a `datacody materialize` does (see sqlite_tuning.py);
         # never left: steps end by os._exit, and Dagster's last connection checkpoints the WAL.
@@ -122,12 +173,11 @@ def _pooled_instances() -> None:
 
 
 def prepare(home: Path, run_id: str) -> None:
-    """In the run worker, before its first step is forked: imports, GC frozen, the child hook."""
+    """In the run worker, before its first step is forked: imports, the child hook."""
     global _HOOKED
-    import_now(list(STEP_IMPORTS))  # with the collector off, their objects frozen (shared by forks)
-    with starting_up():
-        read_heads_once()
-    _CHILD.update(home=str(home.resolve()), run_id=run_id)
+    import_now(list(STEP_IMPORTS))
+    read_heads_once()
+    _CHILD.update(home=str(home.resolve()), run_id=run_id, worker=str(os.getpid()))
     if not _HOOKED:
         os.register_at_fork(after_in_child=_in_forked_step)
         _HOOKED = True
@@ -135,15 +185,18 @@ def prepare(home: Path, run_id: str) -> None:
 
 def import_now(modules: list[str]) -> None:
     """Import ``modules`` here, for the steps forked next (a failure is left to the step's own
-    import, which reports it where Dagster shows it)."""
-    with starting_up():
+    import, which reports it where Dagster shows it). In a run worker, with the collector off
+    and what they import frozen: the steps share it copy-on-write and never collect it."""
+    with starting_up() if launched_run_worker() else contextlib.nullcontext():
         for module in modules:
             with contextlib.suppress(Exception):
                 __import__(module)
 
 
-def finish(home: Path, run_id: str) -> None:
-    """In the run worker, when its steps are done: later forks of this process are no steps,
-    and the steps' marks go."""
+def finish(home: Path) -> None:
+    """In the run worker, when the executor returns: later forks of this process are no steps.
+
+    The steps' marks stay: a step the executor stopped without waiting for it (a failed run)
+    may still be alive, and recovery must find it. A mark goes when its process is gone."""
     _CHILD.clear()
-    clear_step_marks(home, run_id)
+    prune_step_marks(home)

@@ -29,6 +29,7 @@ from datacody_dagster.runtime.dead_runs import INSTANCE_ENV
 from datacody_dagster.runtime.process_gc import freeze_for_forks
 from datacody_dagster.runtime.run_worker import POINTER_ENV
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
+from datacody_dagster.runtime.step_fork import building_for_forkserver
 
 
 def build_published() -> bool:
@@ -40,7 +41,8 @@ def build_published() -> bool:
         pointer = deserialize_value(text)
         if not isinstance(pointer, CodePointer):
             return False
-        reconstruct_repository_def_from_pointer(pointer)
+        with building_for_forkserver():
+            reconstruct_repository_def_from_pointer(pointer)
     except Exception as exc:  # each step reports it itself: see the module docstring
         reason = (str(exc).strip().splitlines() or [""])[0]
         print(

@@ -72,8 +72,15 @@ def test_a_ui_run_forks_its_steps_and_the_dbt_step_uses_the_run_workers_dbt_work
     assert dbt_lines and all(s.endswith("(in the dbt worker)") for s in dbt_lines), dbt_lines
     materialized = instance.get_latest_materialization_event(dg.AssetKey("big_orders"))
     assert materialized is not None and materialized.run_id == result.run_id
-    # A UI run keeps dbt's own log (its only record of it)
+    # A UI run keeps dbt's own log, and the dbt step's captured output shows dbt's console
     assert (tmp_path / "shop" / "dbt_project" / "logs" / "dbt.log").stat().st_size > 0
+    manager = instance.compute_log_manager
+    captured = [e for e in logs if e.dagster_event and e.dagster_event.event_type_value == "LOGS_CAPTURED"]
+    keys = [e.dagster_event.logs_captured_data.file_key for e in captured if e.dagster_event]
+    stdout = "".join(
+        (manager.get_log_data([result.run_id, "compute_logs", key]).stdout or b"").decode() for key in keys
+    )
+    assert "Completed successfully" in stdout or "OK created" in stdout, stdout[-2000:]
     # the steps' marks are gone with the run
     marks = Path(instance.root_directory) / STEP_MARKS
     assert not marks.exists() or not any(marks.iterdir())
@@ -99,10 +106,13 @@ def test_a_forked_step_writes_events_through_the_pooled_event_log(instance: dg.D
         used = queue.get(timeout=60)
         step.join(timeout=30)
     finally:
-        step_fork.finish(home, run_id)
+        step_fork.finish(home)
     assert used == "PooledSqliteEventLogStorage"
     # this process (the run worker) keeps Dagster's own
-    assert type(dg.DagsterInstance.from_ref(instance.get_ref()).event_log_storage).__name__ == "SqliteEventLogStorage"
+    assert (
+        type(dg.DagsterInstance.from_ref(instance.get_ref()).event_log_storage).__name__
+        == "SqliteEventLogStorage"
+    )
 
 
 def test_a_forked_step_is_found_by_its_mark_and_its_mark_goes_with_it(instance: dg.DagsterInstance) -> None:
@@ -119,55 +129,61 @@ def test_a_forked_step_is_found_by_its_mark_and_its_mark_goes_with_it(instance: 
             time.sleep(0.05)
         assert run_processes(instance).get(step.pid) == run_id
         assert run_processes(instance, {str(uuid.uuid4())}) == {}  # another run's: not this one
+        step_fork.finish(home)  # the executor returned without waiting for it (a failed run)
+        assert run_processes(instance).get(step.pid) == run_id  # still found
+        # another host's mark (a shared DAGSTER_HOME): neither reported nor removed
+        elsewhere = home / STEP_MARKS / "1"
+        elsewhere.write_text('{"run_id": "x", "started": 0, "host": "elsewhere"}', encoding="utf-8")
+        assert 1 not in run_processes(instance) and elsewhere.exists()
+        elsewhere.unlink()
         assert kill_run_processes(instance, {run_id}) == [step.pid]
         step.join(timeout=10)
         assert step.exitcode == -9
         assert run_processes(instance) == {}
         assert not any((home / STEP_MARKS).iterdir())  # the dead process's mark was dropped
     finally:
-        step_fork.finish(home, run_id)
+        step_fork.finish(home)
     later = multiprocessing.get_context("fork").Process(target=_sleep, args=(0,))
     later.start()  # forked after the run: no step of it, no mark
     later.join(timeout=10)
     assert not any((home / STEP_MARKS).iterdir())
 
 
-def _report_run_worker(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    queue.put(step_fork.launched_run_worker())
+def _judge(context: object, for_forkserver: bool, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """In a spawned process (as a code server spawns its run workers)."""
+    import contextlib
+
+    from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
+
+    scope = DefinitionsLoadContext.scoped(context) if context is not None else contextlib.nullcontext()  # type: ignore[arg-type]
+    forkserver = step_fork.building_for_forkserver() if for_forkserver else contextlib.nullcontext()
+    with scope, forkserver:
+        queue.put(step_fork.launched_run_worker())
 
 
-LAUNCHER = """\
-import multiprocessing, sys
-from tests.recovery.test_step_fork import _report_run_worker
-
-if __name__ == "__main__":
-    queue = multiprocessing.get_context("spawn").Queue()
-    child = multiprocessing.get_context("spawn").Process(target=_report_run_worker, args=(queue,))
-    child.start()
-    print(queue.get(timeout=60))
-    child.join()
-"""
-
-
-@pytest.mark.parametrize(("argv", "expected"), [(["dagster", "api", "grpc"], "True"), (["other"], "False")])
-def test_only_a_code_servers_spawned_child_is_taken_for_a_run_worker(
-    tmp_path: Path, argv: list[str], expected: str
-) -> None:
-    """A run worker starts its dbt worker while it builds the definitions; the code server that
-    builds them to serve them (its main process), or any other process's child, does not."""
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
-    assert step_fork.launched_run_worker() is False  # this (main) process
-    script = tmp_path / "launcher.py"
-    script.write_text(LAUNCHER, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, str(script), *argv], cwd=REPO, capture_output=True, text=True, timeout=120
+def test_the_run_worker_is_known_by_dagsters_load_context() -> None:
+    """A run worker starts its dbt worker while it builds the definitions: Dagster builds them
+    there to reconstruct the run's job. The code server's own load (initialization), a plain
+    build (the CLI) and a step forkserver's preload start none."""
+    from dagster._core.definitions.definitions_load_context import (
+        DefinitionsLoadContext,
+        DefinitionsLoadType,
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == expected
+
+    reconstruction = DefinitionsLoadContext(load_type=DefinitionsLoadType.RECONSTRUCTION)
+    initialization = DefinitionsLoadContext(load_type=DefinitionsLoadType.INITIALIZATION)
+    with DefinitionsLoadContext.scoped(reconstruction):
+        assert step_fork.launched_run_worker() is False  # this test session's main process
+    queue = multiprocessing.get_context("spawn").Queue()
+    for context, expected in [(None, False), (reconstruction, True), (initialization, False)]:
+        spawned = multiprocessing.get_context("spawn").Process(target=_judge, args=(context, False, queue))
+        spawned.start()
+        assert queue.get(timeout=120) is expected, context
+        spawned.join(timeout=30)
+    spawned = multiprocessing.get_context("spawn").Process(target=_judge, args=(reconstruction, True, queue))
+    spawned.start()
+    assert queue.get(timeout=120) is False  # a forkserver's preload
+    spawned.join(timeout=30)
 
 
 def test_dagsters_alembic_heads_are_read_once_and_stay_right(instance: dg.DagsterInstance) -> None:
