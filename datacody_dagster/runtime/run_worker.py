@@ -124,6 +124,7 @@ class DatacodyExecutor(Executor):
             if forking:  # steps tune their own event log after the fork (step_fork.py)
                 step_fork.prepare(home, plan_context.run_id)
                 stack.callback(step_fork.finish, home)
+                stack.enter_context(fast_event_log(home, hold=False))  # no fsync per event here
             else:  # the forkserver builds the definitions and tunes the steps' event log
                 publish_definitions(plan_context)
                 stack.enter_context(fast_event_log(home))

@@ -41,8 +41,12 @@ def _is_wal(dbapi_connection: sqlite3.Connection) -> bool:
 
 
 @contextlib.contextmanager
-def fast_event_log(home: Path) -> Iterator[None]:
-    """Apply the settings above to every SQLite connection opened under ``home`` meanwhile."""
+def fast_event_log(home: Path, hold: bool = True) -> Iterator[None]:
+    """Apply the settings above to every SQLite connection opened under ``home`` meanwhile.
+
+    ``hold=False``: ``synchronous=NORMAL`` only, no connection held open (a process that forks,
+    such as a UI run's worker: a forked child must never inherit an open SQLite connection).
+    """
     from sqlalchemy import event
     from sqlalchemy.pool import Pool
 
@@ -56,7 +60,7 @@ def fast_event_log(home: Path) -> Iterator[None]:
         if path is None or not path.resolve().is_relative_to(home) or not _is_wal(dbapi_connection):
             return  # a database being created is not WAL yet: holding it would keep it from switching
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-        if path not in held:
+        if hold and path not in held:
             with contextlib.suppress(sqlite3.Error):
                 held[path] = sqlite3.connect(path, timeout=30, check_same_thread=False)
                 held[path].execute("select count(*) from sqlite_master").fetchall()  # opens the file

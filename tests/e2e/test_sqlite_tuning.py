@@ -46,3 +46,25 @@ def test_only_wal_databases_under_home_are_tuned(tmp_path: Path) -> None:
     assert con.execute("select count(*) from t").fetchone() == (2,)
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     con.close()
+
+
+def test_without_holding_no_connection_stays_open(tmp_path: Path) -> None:
+    """A UI run's worker forks its steps: it tunes its connections but keeps none open (a forked
+    step must never inherit an open SQLite connection)."""
+    import os
+
+    home = tmp_path / "home"
+    inside = _wal_db(home / "history" / "runs" / "index.db")
+
+    def open_files() -> set[str]:
+        fds = Path(f"/proc/{os.getpid()}/fd")
+        return {os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()} if fds.exists() else set()
+
+    with fast_event_log(home, hold=False):
+        assert _synchronous_and_write(inside) == 1  # NORMAL
+        assert str(inside) not in open_files()  # nothing held between two uses
+        # the last connection's close checkpointed the WAL, as without the hook
+        assert not inside.with_name("index.db-wal").exists()
+    with fast_event_log(home):
+        _synchronous_and_write(inside)
+        assert str(inside) in open_files()  # the default holds one
