@@ -145,7 +145,7 @@ def _ui_round(ui: UI, params: dict[str, object]) -> tuple[float, dict[str, float
     for event in run["eventConnection"]["events"]:
         at = float(event["timestamp"]) / 1000 - created
         kind = event["__typename"]
-        if kind in {"RunStartingEvent", "RunStartEvent", "RunSuccessEvent"}:
+        if kind in {"RunEnqueuedEvent", "RunStartingEvent", "RunStartEvent", "RunSuccessEvent"}:
             marks.setdefault(kind.removesuffix("Event"), at)
         elif kind == "ExecutionStepStartEvent":
             marks.setdefault("first step start", at)

@@ -48,6 +48,7 @@ STEP_IMPORTS = (
     "datacody_dagster.versioning.recording",
     "datacody_dagster.runtime.finalize",
     "datacody_dagster.runtime.event_log_storage",
+    "datacody_dagster.runtime.compute_logs",
     "dvc.repo",
     "dvc.scm",
     "dvc.cachemgr",
@@ -158,16 +159,18 @@ def _in_forked_step() -> None:
 def _pooled_instances() -> None:
     """In a forked step: the instance Dagster builds from the run worker's ref gets the CLI's
     pooled event log (one connection per database file for the step's life, ``instance.
-    pooled_storage_ref``) instead of a new engine and connection per event: measured, 0.38
-    against 1.49 CPU-ms an event, and a step writes 20 to 60 of them."""
+    pooled_storage_ref``) instead of a new engine and connection per event (measured, 0.38
+    against 1.49 CPU-ms an event, and a step writes 20 to 60 of them), and compute logs captured
+    without Dagster's ``tail`` mirror (``runtime/compute_logs.py``)."""
     from dagster import DagsterInstance
 
     from datacody_dagster.instance import pooled_storage_ref
+    from datacody_dagster.runtime.compute_logs import captured_compute_logs_ref
 
     dagsters = DagsterInstance.from_ref
 
     def from_ref(instance_ref: Any) -> DagsterInstance:
-        return dagsters(pooled_storage_ref(instance_ref))
+        return dagsters(captured_compute_logs_ref(pooled_storage_ref(instance_ref)))
 
     DagsterInstance.from_ref = staticmethod(from_ref)  # type: ignore[method-assign]
 

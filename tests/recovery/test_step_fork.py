@@ -91,10 +91,15 @@ def _sleep(seconds: float) -> None:
 
 
 def _storage_of_a_step(instance_ref: object, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    queue.put(type(dg.DagsterInstance.from_ref(instance_ref).event_log_storage).__name__)  # type: ignore[arg-type]
+    step_instance = dg.DagsterInstance.from_ref(instance_ref)  # type: ignore[arg-type]
+    queue.put(
+        (type(step_instance.event_log_storage).__name__, type(step_instance.compute_log_manager).__name__)
+    )
 
 
-def test_a_forked_step_writes_events_through_the_pooled_event_log(instance: dg.DagsterInstance) -> None:
+def test_a_forked_step_uses_the_pooled_event_log_and_captures_logs_without_a_mirror(
+    instance: dg.DagsterInstance,
+) -> None:
     home = Path(instance.root_directory)
     run_id = str(uuid.uuid4())
     ctx = multiprocessing.get_context("fork")
@@ -107,7 +112,8 @@ def test_a_forked_step_writes_events_through_the_pooled_event_log(instance: dg.D
         step.join(timeout=30)
     finally:
         step_fork.finish(home)
-    assert used == "PooledSqliteEventLogStorage"
+    # the pooled event log, and compute logs captured to Dagster's files without a tail mirror
+    assert used == ("PooledSqliteEventLogStorage", "CapturedComputeLogManager")
     # this process (the run worker) keeps Dagster's own
     assert (
         type(dg.DagsterInstance.from_ref(instance.get_ref()).event_log_storage).__name__
