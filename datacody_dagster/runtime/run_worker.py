@@ -49,6 +49,7 @@ from datacody_dagster.runtime.dead_runs import (
     step_env,
     worker_tags,
 )
+from datacody_dagster.runtime.paced_pool_wait import pace_pool_waits
 from datacody_dagster.runtime.pool_wait import PoolWaits, blocked_reminders_every, pool_wait_timeout
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log
 
@@ -112,6 +113,7 @@ class DatacodyExecutor(Executor):
         home = Path(instance.root_directory)
         record_run_worker(instance, plan_context.dagster_run)
         waits = PoolWaits(pool_wait_timeout(plan_context.dagster_run))
+        pace_pool_waits()  # a wait for a pool with no step running must not spin a core
         forking = getattr(self._inner, "_start_method", None) == "fork"
         with contextlib.ExitStack() as stack:
             early = take_early()  # started while this process built the definitions
