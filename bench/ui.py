@@ -15,17 +15,14 @@ creation), so a change can be placed on it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -33,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.conftest import copy_example  # noqa: E402
-from tests.ui.conftest import plant  # noqa: E402
+from tests.ui.conftest import DagsterUI as UI  # noqa: E402
+from tests.ui.conftest import _free_port, plant  # noqa: E402
 
 RUN_QUERY = """
 query($r: ID!) { runOrError(runId: $r) { ... on Run { status creationTime startTime endTime
@@ -45,28 +43,6 @@ mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
   ... on InvalidSubsetError { message } ... on RunConfigValidationInvalid { errors { message } } } }
 """
-
-
-class UI:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def graphql(self, query: str, variables: dict[str, object] | None = None) -> dict:  # type: ignore[type-arg]
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload = json.load(response)
-        if payload.get("errors"):
-            raise RuntimeError(payload["errors"])
-        return payload["data"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_loaded(ui: UI, proc: subprocess.Popen[bytes]) -> None:
@@ -205,7 +181,7 @@ def main() -> None:
     cli_cpu: list[float] = []
     timelines: list[dict[str, float]] = []
     try:
-        ui = UI(f"http://127.0.0.1:{port}")
+        ui = UI(f"http://127.0.0.1:{port}", root, home)
         _wait_loaded(ui, proc)
         params = _execution_params(ui)
         time.sleep(3)  # the daemon's first ticks
