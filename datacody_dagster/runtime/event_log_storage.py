@@ -155,6 +155,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, tuple[Engine, FileId | None]] = OrderedDict()
+        self._pid = os.getpid()  # the process whose connections these are
         self._tables_found: set[str] = set()
         self._written: OrderedDict[str, tuple[AssetKey, EventLogRecord]] = OrderedDict()
         self._last_row: tuple[EventLogEntry | None, str] = (None, "")
@@ -328,7 +329,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._initialized_dbs.discard(shard)
 
     def _engine_for(self, shard: str) -> Engine:
-        """The shard's engine; a new one when its file was deleted or replaced since."""
+        """The shard's engine; a new one when its file was deleted or replaced since, or when this
+        process is a fork of the one that opened them."""
+        if os.getpid() != self._pid:
+            # A process forked from the owner (user code's pool in a step, say) must never use
+            # the owner's SQLite connections: they are left to the owner, never closed here.
+            for engine, _ in self._engines.values():
+                engine.dispose(close=False)
+            self._engines.clear()
+            self._initialized_dbs.clear()
+            self._forget_index()
+            self._pid = os.getpid()
         path = self.path_for_shard(shard)
         entry = self._engines.get(shard)
         if entry is not None:

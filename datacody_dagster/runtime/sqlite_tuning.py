@@ -15,6 +15,7 @@ One checkpoint happens at the end, when the held connections close.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,18 +41,51 @@ def _is_wal(dbapi_connection: sqlite3.Connection) -> bool:
     return bool(row and str(row[0]).lower() == "wal")
 
 
+_LISTENING: list[tuple[int, Any, Any]] = []  # (pid, target, listener) of the blocks entered
+
+
+def forget_inherited_tuning() -> None:
+    """In a forked process: remove the listeners its parent's :func:`fast_event_log` left (the
+    parent's block is never left here: each connect would be tuned twice)."""
+    from sqlalchemy import event
+
+    for pid, target, listener in list(_LISTENING):
+        if pid != os.getpid():
+            with contextlib.suppress(Exception):
+                event.remove(target, "connect" if target.__name__ == "Pool" else "commit", listener)
+            _LISTENING.remove((pid, target, listener))
+
+
 @contextlib.contextmanager
 def fast_event_log(home: Path, hold: bool = True) -> Iterator[None]:
     """Apply the settings above to every SQLite connection opened under ``home`` meanwhile.
 
     ``hold=False``: ``synchronous=NORMAL`` only, no connection held open (a process that forks,
     such as a UI run's worker: a forked child must never inherit an open SQLite connection).
+    Its commits then skip the fsync only while another process (a step) keeps the database
+    open; with none, the last connection's close still checkpoints. A commit touches the
+    database file, which is what Dagster's watchers (the UI's live run view) wait for: with a
+    connection held elsewhere, a commit only grows the ``-wal`` file. (``synchronous=NORMAL`` in
+    WAL mode: consistent after any crash; a power loss may lose the last commits of each file.)
     """
     from sqlalchemy import event
+    from sqlalchemy.engine import Engine
     from sqlalchemy.pool import Pool
 
     home = home.resolve()
     held: dict[Path, sqlite3.Connection] = {}
+    ours: dict[str, bool] = {}  # database path -> under home (resolved once)
+
+    def on_commit(conn: Any) -> None:
+        database = conn.engine.url.database
+        if not database or not database.endswith(".db"):
+            return
+        inside = ours.get(database)
+        if inside is None:
+            inside = ours[database] = Path(database).resolve().is_relative_to(home)
+        if inside:
+            with contextlib.suppress(OSError):
+                os.utime(database)
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -66,10 +100,17 @@ def fast_event_log(home: Path, hold: bool = True) -> Iterator[None]:
                 held[path].execute("select count(*) from sqlite_master").fetchall()  # opens the file
 
     event.listen(Pool, "connect", on_connect)
+    event.listen(Engine, "commit", on_commit)
+    mine = [(os.getpid(), Pool, on_connect), (os.getpid(), Engine, on_commit)]
+    _LISTENING.extend(mine)
     try:
         yield
     finally:
         event.remove(Pool, "connect", on_connect)
+        event.remove(Engine, "commit", on_commit)
+        for entry in mine:
+            with contextlib.suppress(ValueError):
+                _LISTENING.remove(entry)
         for keeper in held.values():
             with contextlib.suppress(sqlite3.Error):
                 keeper.close()

@@ -28,14 +28,14 @@ import contextlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from datacody_dagster.runtime.alembic_heads import read_heads_once
 from datacody_dagster.runtime.dead_runs import mark_step_process, prune_step_marks
 from datacody_dagster.runtime.process_gc import starting_up
-from datacody_dagster.runtime.sqlite_tuning import fast_event_log
+from datacody_dagster.runtime.sqlite_tuning import fast_event_log, forget_inherited_tuning
 
 # Imported by the run worker before its first fork: modules every kind of step imports. The
 # dvc.* ones are what DVC's Repo imports when a step opens it to version an output (measured:
@@ -66,6 +66,7 @@ STEP_IMPORTS = (
 
 _CHILD: dict[str, str] = {}  # what a forked step needs to know: the instance folder, the run id
 _HOOKED = False
+LOG_MIRROR_ENV = "DATACODY_STEP_LOG_MIRROR"
 _FOR_FORKSERVER = False
 _EVENT_LOG = contextlib.ExitStack()
 
@@ -151,6 +152,7 @@ def _in_forked_step() -> None:
     with contextlib.suppress(Exception):
         # Each step writes its events as a `datacody materialize` does (see sqlite_tuning.py);
         # never left: steps end by os._exit, and Dagster's last connection checkpoints the WAL.
+        forget_inherited_tuning()  # the run worker's (hold=False): this one replaces it
         _EVENT_LOG.enter_context(fast_event_log(Path(_CHILD["home"])))
     with contextlib.suppress(Exception):
         _pooled_instances()
@@ -161,16 +163,30 @@ def _pooled_instances() -> None:
     pooled event log (one connection per database file for the step's life, ``instance.
     pooled_storage_ref``) instead of a new engine and connection per event (measured, 0.38
     against 1.49 CPU-ms an event, and a step writes 20 to 60 of them), and compute logs captured
-    without Dagster's ``tail`` mirror (``runtime/compute_logs.py``)."""
+    without Dagster's ``tail`` mirror (``runtime/compute_logs.py``; ``DATACODY_STEP_LOG_MIRROR=1``
+    keeps Dagster's, which also echoes each step's output on `dagster dev`'s terminal). Each
+    rewrite of the ref stands alone: one that fails leaves the other."""
     from dagster import DagsterInstance
 
-    from datacody_dagster.instance import pooled_storage_ref
-    from datacody_dagster.runtime.compute_logs import captured_compute_logs_ref
+    rewrites: list[Callable[[Any], Any]] = []
+    with contextlib.suppress(Exception):
+        from datacody_dagster.instance import pooled_storage_ref
 
+        rewrites.append(pooled_storage_ref)
+    if os.environ.get(LOG_MIRROR_ENV) != "1":
+        with contextlib.suppress(Exception):
+            from datacody_dagster.runtime.compute_logs import captured_compute_logs_ref
+
+            rewrites.append(captured_compute_logs_ref)
     dagsters = DagsterInstance.from_ref
 
     def from_ref(instance_ref: Any) -> DagsterInstance:
-        return dagsters(captured_compute_logs_ref(pooled_storage_ref(instance_ref)))
+        for rewrite in rewrites:
+            try:
+                instance_ref = rewrite(instance_ref)
+            except Exception:  # this rewrite only is skipped: the step still runs
+                continue
+        return dagsters(instance_ref)
 
     DagsterInstance.from_ref = staticmethod(from_ref)  # type: ignore[method-assign]
 

@@ -42,3 +42,25 @@ def test_event_log_storage_internals_are_where_the_pooled_storage_expects() -> N
     storage = SqliteEventLogStorage.__init__
     assert "_initialized_dbs" in inspect.getsource(storage) and "_db_lock" in inspect.getsource(storage)
     assert "_event_log_storage" in inspect.getsource(DagsterSqliteStorage.__init__)
+
+
+def test_compute_log_internals_are_where_the_captured_manager_expects() -> None:
+    """runtime/compute_logs.py captures a forked step's streams as Dagster's manager does, minus
+    the tail mirror: the paths, the completion mark and the fd redirection are Dagster's own."""
+    from dagster._core.execution import compute_logs
+    from dagster._core.storage.compute_log_manager import ComputeIOType
+    from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
+
+    assert _params(compute_logs.redirect_to_file) == ["stream", "filepath"]
+    assert set(IO_TYPE_EXTENSION) == {ComputeIOType.STDOUT, ComputeIOType.STDERR}
+    assert _params(LocalComputeLogManager.get_captured_local_path) == [
+        "self",
+        "log_key",
+        "extension",
+        "partial",
+    ]
+    assert _params(LocalComputeLogManager.complete_artifact_path) == ["self", "log_key"]
+    # Dagster's capture: both streams mirrored to those files, then the completion mark
+    source = inspect.getsource(LocalComputeLogManager.capture_logs)
+    assert "mirror_stream_to_file(sys.stdout, outpath)" in source
+    assert "touch_file(self.complete_artifact_path(log_key))" in source

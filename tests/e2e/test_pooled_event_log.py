@@ -410,3 +410,34 @@ def test_a_new_template_removes_other_versions_templates(tmp_path: Path) -> None
     plain.dispose()
     old_version.dispose()
     pooled.dispose()
+
+
+def _store_from_a_fork(pooled: PooledSqliteEventLogStorage, run_id: str, parents: int, queue: object) -> None:
+    pooled.store_event(_entry(run_id, "child"))
+    engine = pooled._engine_for(run_id)
+    with engine.connect() as conn:
+        queue.put(id(conn.connection.dbapi_connection) != parents)  # type: ignore[attr-defined]
+
+
+def test_a_forked_process_opens_its_own_connections(tmp_path: Path) -> None:
+    """A process forked from one holding pooled connections (user code's pool inside a UI step)
+    never writes through the parent's SQLite connection (SQLite: never carry one across fork)."""
+    import multiprocessing
+
+    base = tmp_path / "runs"
+    pooled = PooledSqliteEventLogStorage(str(base))
+    run_id = str(uuid.uuid4())
+    pooled.store_event(_entry(run_id, "parent"))
+    with pooled._engine_for(run_id).connect() as conn:
+        parents = id(conn.connection.dbapi_connection)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_store_from_a_fork, args=(pooled, run_id, parents, queue))
+    child.start()
+    assert queue.get(timeout=60) is True
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    pooled.store_event(_entry(run_id, "parent again"))  # the parent's own connection still works
+    plain = SqliteEventLogStorage(str(base))
+    assert [e.user_message for e in plain.get_logs_for_run(run_id)] == ["parent", "child", "parent again"]
+    pooled.dispose()

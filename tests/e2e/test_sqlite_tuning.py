@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -48,6 +49,7 @@ def test_only_wal_databases_under_home_are_tuned(tmp_path: Path) -> None:
     con.close()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc to list open files")
 def test_without_holding_no_connection_stays_open(tmp_path: Path) -> None:
     """A UI run's worker forks its steps: it tunes its connections but keeps none open (a forked
     step must never inherit an open SQLite connection)."""
@@ -68,3 +70,19 @@ def test_without_holding_no_connection_stays_open(tmp_path: Path) -> None:
     with fast_event_log(home):
         _synchronous_and_write(inside)
         assert str(inside) in open_files()  # the default holds one
+
+
+def test_a_commit_touches_the_database_file_for_dagsters_watchers(tmp_path: Path) -> None:
+    """With a step holding the run's shard open, a commit only grows the -wal file: the UI's live
+    run view waits for the .db file to change, so each commit touches it."""
+    import os
+
+    home = tmp_path / "home"
+    shard = _wal_db(home / "history" / "runs" / "r1.db")
+    step = sqlite3.connect(shard)  # another process's connection, held (no checkpoint at close)
+    step.execute("select count(*) from t").fetchall()
+    os.utime(shard, (1_000_000, 1_000_000))
+    with fast_event_log(home, hold=False):
+        _synchronous_and_write(shard)
+    assert shard.stat().st_mtime > 1_000_000
+    step.close()
