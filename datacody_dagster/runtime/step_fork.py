@@ -37,9 +37,10 @@ from datacody_dagster.runtime.dead_runs import mark_step_process, prune_step_mar
 from datacody_dagster.runtime.process_gc import starting_up
 from datacody_dagster.runtime.sqlite_tuning import fast_event_log, forget_inherited_tuning
 
-# Imported by the run worker before its first fork: modules every kind of step imports. The
-# dvc.* ones are what DVC's Repo imports when a step opens it to version an output (measured:
-# ~0.2 CPU-s in each step process before they were here).
+# Imported by the run worker before its first fork: modules every kind of step imports (the
+# list is what step processes imported after the fork, measured). The dvc.* ones are what DVC's
+# Repo imports when a step opens it to version an output (~0.2 CPU-s in each step process before
+# they were here).
 STEP_IMPORTS = (
     "duckdb",
     "pyarrow.parquet",
@@ -62,6 +63,15 @@ STEP_IMPORTS = (
     "dvc.repo.plots",
     "dvc.repo.stage",
     "dvc_data.hashfile.db.local",
+    "dvc_data.hashfile.status",
+    "dvc.rwlock",
+    "configobj",
+    "fsspec.implementations.memory",
+    "datacody_dagster.checks.dagster_results",
+    "datacody_dagster.checks.targets",
+    "datacody_dagster.runtime.input_files",
+    "datacody_dagster.runtime.up_to_date",
+    "datacody_dagster.versioning.ingest",
 )
 
 _CHILD: dict[str, str] = {}  # what a forked step needs to know: the instance folder, the run id

@@ -111,8 +111,11 @@ def _require_outputs(project: CompiledProject, only: Collection[str] | None = No
 ENGINE_MODULES = (
     "metricflow.engine.metricflow_engine",
     "metricflow_semantics.model.semantic_manifest_lookup",
+    "metricflow_semantics.model.dbt_manifest_parser",
+    "datacody_dagster.semantic.client",
+    "datacody_dagster.semantic.query",
 )
-"""What :func:`open_engine` imports (a run building an export can import them ahead)."""
+"""What :func:`open_engine` and an export import (a run building an export imports them ahead)."""
 
 
 def open_engine(project: CompiledProject, only: Collection[str] | None = None) -> SemanticEngine:
