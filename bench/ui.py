@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.conftest import copy_example  # noqa: E402
 from tests.ui.conftest import DagsterUI as UI  # noqa: E402
-from tests.ui.conftest import _free_port, plant  # noqa: E402
+from tests.ui.conftest import plant, start_dagster_dev  # noqa: E402
 
 RUN_QUERY = """
 query($r: ID!) { runOrError(runId: $r) { ... on Run { status creationTime startTime endTime
@@ -167,21 +167,12 @@ def main() -> None:
     env.pop("DATACODY_PROJECT_DIR", None)
     _cli_round(root, env)  # the first run sets up DVC and the warehouse
     log = (work / "dagster_dev.log").open("wb")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-p", str(port), "-h", "127.0.0.1"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc, ui = start_dagster_dev(root, home, log)
     ui_times: list[float] = []
     cli_times: list[float] = []
     cli_cpu: list[float] = []
     timelines: list[dict[str, float]] = []
     try:
-        ui = UI(f"http://127.0.0.1:{port}", root, home)
         _wait_loaded(ui, proc)
         params = _execution_params(ui)
         time.sleep(3)  # the daemon's first ticks

@@ -41,7 +41,7 @@ def _is_wal(dbapi_connection: sqlite3.Connection) -> bool:
     return bool(row and str(row[0]).lower() == "wal")
 
 
-_LISTENING: list[tuple[int, Any, Any]] = []  # (pid, target, listener) of the blocks entered
+_LISTENING: list[tuple[int, Any, str, Any]] = []  # (pid, target, event, listener) of open blocks
 
 
 def forget_inherited_tuning() -> None:
@@ -49,11 +49,12 @@ def forget_inherited_tuning() -> None:
     parent's block is never left here: each connect would be tuned twice)."""
     from sqlalchemy import event
 
-    for pid, target, listener in list(_LISTENING):
+    for entry in list(_LISTENING):
+        pid, target, name, listener = entry
         if pid != os.getpid():
             with contextlib.suppress(Exception):
-                event.remove(target, "connect" if target.__name__ == "Pool" else "commit", listener)
-            _LISTENING.remove((pid, target, listener))
+                event.remove(target, name, listener)
+            _LISTENING.remove(entry)
 
 
 @contextlib.contextmanager
@@ -99,16 +100,18 @@ def fast_event_log(home: Path, hold: bool = True) -> Iterator[None]:
                 held[path] = sqlite3.connect(path, timeout=30, check_same_thread=False)
                 held[path].execute("select count(*) from sqlite_master").fetchall()  # opens the file
 
-    event.listen(Pool, "connect", on_connect)
-    event.listen(Engine, "commit", on_commit)
-    mine = [(os.getpid(), Pool, on_connect), (os.getpid(), Engine, on_commit)]
+    mine: list[tuple[int, Any, str, Any]] = [
+        (os.getpid(), Pool, "connect", on_connect),
+        (os.getpid(), Engine, "commit", on_commit),
+    ]
+    for _, target, name, listener in mine:
+        event.listen(target, name, listener)
     _LISTENING.extend(mine)
     try:
         yield
     finally:
-        event.remove(Pool, "connect", on_connect)
-        event.remove(Engine, "commit", on_commit)
         for entry in mine:
+            event.remove(entry[1], entry[2], entry[3])
             with contextlib.suppress(ValueError):
                 _LISTENING.remove(entry)
         for keeper in held.values():

@@ -15,11 +15,13 @@ and starts no JVM (steps do), it holds no SQLite connection between its writes (
 storages use ``NullPool``; the held connections of ``sqlite_tuning`` are entered in each step,
 after the fork, never in the run worker), and it forks only from its main thread, between
 events, with no import or dbt invocation under way. Elsewhere (macOS, where forking a process
-that loaded system frameworks is unsafe) the forkserver stays.
+that loaded system frameworks is unsafe, or a storage that holds connections: :func:`forks_safely`)
+the forkserver stays.
 
 A forked step does not get a new ``/proc/PID/environ`` (it is the run worker's, from before it
 knew its run), so the environment marker that recovery finds orphaned steps by is not there:
-each step leaves a mark file instead (:func:`mark_step`, read by ``dead_runs.run_processes``).
+each step leaves a mark file instead (``dead_runs.mark_step_process``, read by
+``dead_runs.run_processes``).
 """
 
 from __future__ import annotations

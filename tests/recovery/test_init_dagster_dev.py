@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN
-from tests.ui.conftest import DagsterUI, _free_port, _kill_group, _location_loaded
+from tests.ui.conftest import _kill_group, _location_loaded, start_dagster_dev
 
 pytestmark = pytest.mark.slow
 
@@ -23,19 +22,8 @@ def test_dagster_dev_serves_a_fresh_init_project(tmp_path: Path) -> None:
     config = (home / "dagster.yaml").read_text()
     assert "run_monitoring" in config and "default_limit: 1" in config
 
-    port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}  # the README's command, before any materialize
-    env.pop("DATACODY_PROJECT_DIR", None)
     log = (tmp_path / "dagster_dev.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-p", str(port), "-h", "127.0.0.1"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    ui = DagsterUI(f"http://127.0.0.1:{port}", root, home)
+    proc, ui = start_dagster_dev(root, home, log)  # the README's command, before any materialize
     try:
         deadline = time.monotonic() + 240
         while True:

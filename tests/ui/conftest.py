@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -148,12 +149,10 @@ def ui_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     yield root, home
 
 
-@pytest.fixture(scope="module")
-def dagster_ui(ui_project: tuple[Path, Path]) -> Iterator[DagsterUI]:
-    """`dagster dev` (webserver + daemon) on a free loopback port, code location loaded."""
-    root, home = ui_project
+def start_dagster_dev(root: Path, home: Path, log: IO[bytes]) -> tuple[subprocess.Popen[bytes], DagsterUI]:
+    """`dagster dev -w workspace.yaml` of ``root`` on a free loopback port, in its own process
+    group (stop it with :func:`_kill_group`), output to ``log``; the client of its webserver."""
     port = _free_port()
-    log = (root.parent / "dagster_dev.log").open("wb")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     env.pop("DATACODY_PROJECT_DIR", None)
     proc = subprocess.Popen(
@@ -164,7 +163,15 @@ def dagster_ui(ui_project: tuple[Path, Path]) -> Iterator[DagsterUI]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    ui = DagsterUI(f"http://127.0.0.1:{port}", root, home)
+    return proc, DagsterUI(f"http://127.0.0.1:{port}", root, home)
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(ui_project: tuple[Path, Path]) -> Iterator[DagsterUI]:
+    """`dagster dev` (webserver + daemon) on a free loopback port, code location loaded."""
+    root, home = ui_project
+    log = (root.parent / "dagster_dev.log").open("wb")
+    proc, ui = start_dagster_dev(root, home, log)
     try:
         deadline = time.monotonic() + LOAD_TIMEOUT_S
         while True:
